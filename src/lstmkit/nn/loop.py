@@ -1,0 +1,99 @@
+"""The one generic time loop of the reference backend, and length helpers.
+
+Legend: B batch, T time, G stacked gate width (4H for LSTM, 3H for GRU), H hidden.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import Tensor
+
+# A step maps (x_proj_t, *state) to the new state; state[0] is the output h_t.
+Step = Callable[..., tuple[Tensor, ...]]
+
+
+def time_loop(
+    step: Step, x_proj: Tensor, state: tuple[Tensor, ...], mask: Tensor | None = None
+) -> tuple[Tensor, tuple[Tensor, ...]]:
+    """Run ``step`` over time, the way every RNN tutorial writes it.
+
+    Where ``mask[b, t]`` is False (padding after a sequence's end) the state is carried
+    unchanged, so the final state is each sequence's state at its true last step.
+
+    Args:
+        step: one time step, e.g. ``functools.partial(lstm_step, weight_hh=...)``.
+        x_proj: the input half of the gates for every step, precomputed in one matrix product.
+        state: the initial state, e.g. ``(h0, c0)``.
+        mask: optional validity mask, True on real steps.
+
+    Shapes: x_proj (B, T, G), state[i] (B, *), mask (B, T) -> outputs (B, T, H), state[i] (B, *)
+
+    Returns:
+        The output ``h_t`` of every step and the final state.
+    """
+    outputs = []
+    for t in range(x_proj.size(1)):
+        new_state = step(x_proj[:, t], *state)
+        if mask is not None:
+            keep = mask[:, t].unsqueeze(1)                                 # (B, 1)
+            new_state = tuple(torch.where(keep, n, s) for n, s in zip(new_state, state))
+        state = new_state
+        outputs.append(state[0])
+    return torch.stack(outputs, dim=1), state                              # (B, T, H)
+
+
+def lengths_mask(lengths: Tensor, max_len: int) -> Tensor:
+    """True on the real steps of each row.
+
+    Shapes: lengths (B,) -> mask (B, T)
+    """
+    steps = torch.arange(max_len, device=lengths.device)                   # (T,)
+    return steps.unsqueeze(0) < lengths.unsqueeze(1)                       # (B, T)
+
+
+def reverse_within_lengths(x: Tensor, lengths: Tensor) -> Tensor:
+    """Reverse each row's first ``lengths[b]`` steps, leaving the padding where it is.
+
+    This is its own inverse. With all lengths equal to T it equals ``x.flip(1)``.
+
+    Shapes: x (B, T, *), lengths (B,) -> (B, T, *)
+
+    Example:
+        >>> import torch
+        >>> reverse_within_lengths(torch.tensor([[1, 2, 3], [4, 5, 0]]), torch.tensor([3, 2]))
+        tensor([[3, 2, 1],
+                [5, 4, 0]])
+    """
+    batch, max_len = x.shape[:2]
+    steps = torch.arange(max_len, device=x.device).unsqueeze(0)            # (1, T)
+    ends = lengths.to(x.device).unsqueeze(1)                               # (B, 1)
+    index = torch.where(steps < ends, ends - 1 - steps, steps)             # (B, T)
+    index = index.view(batch, max_len, *([1] * (x.dim() - 2))).expand_as(x)
+    return x.gather(1, index)
+
+
+def check_lengths(lengths: Tensor | Sequence[int], batch: int, max_len: int) -> Tensor:
+    """Validate per-sequence lengths and return them as an int64 CPU tensor.
+
+    Raises:
+        ValueError: if the shape is not (batch,) or a length is < 1 or > max_len.
+    """
+    lengths = torch.as_tensor(lengths).detach().cpu()
+    if lengths.dtype.is_floating_point or lengths.dtype == torch.bool:
+        raise ValueError(f"lengths must be integers, got dtype {lengths.dtype}")
+    if lengths.dim() != 1 or lengths.numel() != batch:
+        raise ValueError(
+            f"lengths must have shape ({batch},), one per sequence in the batch, "
+            f"got {tuple(lengths.shape)}"
+        )
+    lengths = lengths.long()
+    low, high = int(lengths.min()), int(lengths.max())
+    if low < 1 or high > max_len:
+        bad = low if low < 1 else high
+        raise ValueError(
+            f"every length must be in [1, {max_len}] (the padded time dimension), got {bad}; "
+            "drop empty sequences and pad the batch to its longest sequence"
+        )
+    return lengths

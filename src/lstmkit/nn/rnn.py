@@ -1,0 +1,424 @@
+"""Recurrent layers ``LSTM``, ``GRU`` and ``PeepholeLSTM`` with two backends.
+
+* ``native``: PyTorch's fused kernels (oneDNN on CPU, cuDNN on GPU). The default wherever the
+  cell is a standard one.
+* ``reference``: the gate functions of :mod:`lstmkit.nn.functional` in the readable Python
+  time loop of :mod:`lstmkit.nn.loop`. The teaching implementation, and the only one for the
+  peephole cell.
+
+``LSTM`` and ``GRU`` subclass ``torch.nn.LSTM``/``torch.nn.GRU``: constructor, parameter names
+(``weight_ih_l0``, ``weight_hh_l1_reverse``, ...), inputs and outputs are PyTorch's, so state
+dicts load both ways and the layers are drop-ins.
+
+Padded batch plus lengths (``layer(x, lengths=lengths)``), exact and on the fast kernel:
+
+* forward direction: run on the padded batch; outputs before each length are exact because
+  the recurrence is causal;
+* reverse direction: each sequence is reversed within its own length, run forward, and
+  reversed back, so it starts at the sequence's true last step;
+* final hidden state per direction: read at each sequence's true last step;
+* outputs at padded steps are zero, as ``pad_packed_sequence`` gives;
+* the final *cell* state of an LSTM with unequal lengths cannot be read from the outputs: with
+  ``need_cell_state=True`` (default) the call falls back to the packed path for it, with
+  ``need_cell_state=False`` it stays on the fast kernel and returns ``c_n`` as ``None``.
+  The ``reference`` backend masks its loop instead and is exact for everything.
+
+Legend: B batch, T time, I input, H hidden, P projection, L layers, D directions.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+
+from lstmkit.nn import functional as G
+from lstmkit.nn.loop import check_lengths, lengths_mask, reverse_within_lengths, time_loop
+
+BACKENDS = ("native", "reference")
+Lengths = Tensor | Sequence[int]
+State = tuple[Tensor, ...]  # (h,) for GRU, (h, c) for LSTM; each (L*D, B, *)
+
+
+class _Recurrent:
+    """Shared forward of the layers: validation, backends, lengths, packed sequences."""
+
+    # Set by the torch base class or the subclass.
+    mode: str
+    input_size: int
+    hidden_size: int
+    num_layers: int
+    bias: bool
+    batch_first: bool
+    dropout: float
+    bidirectional: bool
+    proj_size: int
+    training: bool
+    has_native_kernel = True
+
+    # --- configuration -------------------------------------------------------------------
+    @property
+    def backend(self) -> str:
+        return self._backend
+
+    @backend.setter
+    def backend(self, name: str) -> None:
+        if name not in BACKENDS:
+            raise ValueError(f"unknown backend {name!r}; choose one of: {', '.join(BACKENDS)}")
+        if name == "native" and not self.has_native_kernel:
+            raise ValueError(
+                f"{type(self).__name__} has no native kernel; use backend='reference'"
+            )
+        self._backend = name
+
+    @property
+    def num_directions(self) -> int:
+        return 2 if self.bidirectional else 1
+
+    @property
+    def output_size(self) -> int:
+        """Features of h per direction: ``proj_size`` if set, else ``hidden_size``."""
+        return self.proj_size if self.proj_size > 0 else self.hidden_size
+
+    def _state_sizes(self) -> tuple[int, ...]:
+        return (self.output_size, self.hidden_size) if self.mode == "LSTM" else (self.hidden_size,)
+
+    def layer_weights(self, layer: int, direction: int) -> list[Tensor]:
+        """The parameters of one layer and direction in PyTorch's flat order."""
+        suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")
+        names = ["weight_ih", "weight_hh"]
+        names += ["bias_ih", "bias_hh"] if self.bias else []
+        names += ["weight_hr"] if self.proj_size > 0 else []
+        return [getattr(self, name + suffix) for name in names]
+
+    # --- validation ----------------------------------------------------------------------
+    def _check_input(self, x: Tensor) -> None:
+        layout = "(batch, time, features)" if self.batch_first else "(time, batch, features)"
+        if x.dim() not in (2, 3):
+            raise ValueError(
+                f"{type(self).__name__} expects a 3-D input {layout} or a 2-D unbatched "
+                f"(time, features), got {x.dim()}-D input of shape {tuple(x.shape)}"
+            )
+        if x.size(-1) != self.input_size:
+            hint = " If it is time-major, pass batch_first=False." if self.batch_first else ""
+            raise ValueError(
+                f"{type(self).__name__} expects input features {self.input_size} in the last "
+                f"dimension, got shape {tuple(x.shape)}.{hint}"
+            )
+
+    def _check_state(self, hx: Tensor | tuple[Tensor, ...] | None, batch: int | None) -> State | None:
+        """Validate the initial state; ``batch=None`` means unbatched input."""
+        if hx is None:
+            return None
+        states = tuple(hx) if isinstance(hx, (tuple, list)) else (hx,)
+        names = ("h_0", "c_0") if self.mode == "LSTM" else ("h_0",)
+        if len(states) != len(names):
+            raise ValueError(
+                f"{type(self).__name__} expects the initial state as {' and '.join(names)}, "
+                f"got {len(states)} tensor(s)"
+            )
+        stacked = self.num_layers * self.num_directions
+        for name, state, size in zip(names, states, self._state_sizes()):
+            expected = (stacked, size) if batch is None else (stacked, batch, size)
+            if tuple(state.shape) != expected:
+                raise ValueError(
+                    f"{type(self).__name__} expects {name} of shape {expected} "
+                    f"(num_layers * num_directions, batch, size), got {tuple(state.shape)}"
+                )
+        return states
+
+    # --- forward -------------------------------------------------------------------------
+    def forward(
+        self,
+        input: Tensor | PackedSequence,
+        hx: Tensor | tuple[Tensor, Tensor] | None = None,
+        lengths: Lengths | None = None,
+        need_cell_state: bool = True,
+    ):
+        """Run the layer; PyTorch's signature plus ``lengths`` for padded batches.
+
+        Args:
+            input: (T, B, I), or (B, T, I) with ``batch_first``, (T, I) unbatched, or a
+                ``PackedSequence``.
+            hx: initial state, as PyTorch takes it; zeros if None.
+            lengths: real length of each sequence of a padded batch (any order).
+            need_cell_state: LSTM only; see the module docstring.
+
+        Shapes: output (T, B, D*H) or (B, T, D*H); h_n (and c_n) (L*D, B, H). Projected LSTM
+            outputs and h_n have P features.
+
+        Returns:
+            ``(output, (h_n, c_n))`` for LSTM, ``(output, h_n)`` for GRU, as PyTorch.
+
+        Raises:
+            ValueError: on a wrong input width or dimensionality, a state of the wrong shape,
+                or lengths outside [1, T].
+        """
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
+        self._check_input(input)
+        batched = input.dim() == 3
+        if lengths is not None and not batched:
+            raise ValueError("lengths needs a batched 3-D input; unbatched input has one sequence")
+        batch_dim = 0 if self.batch_first else 1
+        states = self._check_state(hx, input.size(batch_dim) if batched else None)
+        x = input if batched else input.unsqueeze(batch_dim)
+        x = x if self.batch_first else x.transpose(0, 1)                   # (B, T, I)
+        if lengths is not None:
+            lengths = check_lengths(lengths, x.size(0), x.size(1))
+            if bool((lengths == x.size(1)).all()):
+                lengths = None                                             # nothing is padded
+        if self.backend == "native" and lengths is None:
+            return super().forward(input, hx)  # type: ignore[misc]
+        if states is not None and not batched:
+            states = tuple(s.unsqueeze(1) for s in states)                  # (L*D, 1, *)
+        if self.backend == "native" and self.mode == "LSTM" and need_cell_state:
+            out, states = self._packed_fallback(x, states, lengths)
+        else:
+            out, states = self._run(x, states, lengths)                    # (B, T, D*H)
+        out = out if self.batch_first else out.transpose(0, 1)
+        if not batched:
+            out = out.squeeze(batch_dim)
+            states = tuple(s.squeeze(1) if s is not None else None for s in states)
+        return out, (states if self.mode == "LSTM" else states[0])
+
+    def _forward_packed(self, packed: PackedSequence, hx):
+        self._check_input(packed.data)
+        states = self._check_state(hx, int(packed.batch_sizes[0]))
+        if self.backend == "native":
+            return super().forward(packed, hx)  # type: ignore[misc]
+        x, lengths = pad_packed_sequence(packed, batch_first=True)          # (B, T, I), original order
+        out, states = self._run(x, states, lengths)
+        order = packed.sorted_indices
+        sorted_out = out if order is None else out[order]
+        sorted_lengths = lengths if order is None else lengths[order.cpu()]
+        repacked = pack_padded_sequence(sorted_out, sorted_lengths, batch_first=True)
+        out_packed = PackedSequence(
+            repacked.data, repacked.batch_sizes, packed.sorted_indices, packed.unsorted_indices
+        )
+        return out_packed, (states if self.mode == "LSTM" else states[0])
+
+    def _packed_fallback(self, x: Tensor, states: State | None, lengths: Tensor):
+        """Exact final cell state for unequal lengths: PyTorch's packed path."""
+        packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+        hx = None if states is None else tuple(states)
+        out, hidden = self._forward_packed(packed, hx)
+        out, _ = pad_packed_sequence(out, batch_first=True, total_length=x.size(1))
+        return out, tuple(hidden)
+
+    def _run(self, x: Tensor, states: State | None, lengths: Tensor | None):
+        """Layer by layer and direction by direction over a batch-first input.
+
+        Shapes: x (B, T, I), states[i] (L*D, B, *), lengths (B,) -> (B, T, D*H), states
+        """
+        batch, max_len = x.shape[:2]
+        if states is None:
+            states = tuple(
+                x.new_zeros(self.num_layers * self.num_directions, batch, size)
+                for size in self._state_sizes()
+            )
+        if lengths is not None:
+            lengths = lengths.to(x.device)
+            mask = lengths_mask(lengths, max_len)                          # (B, T)
+        else:
+            mask = None
+        layer_input, finals = x, []
+        for layer in range(self.num_layers):
+            outputs = []
+            for direction in range(self.num_directions):
+                index = layer * self.num_directions + direction
+                initial = tuple(s[index] for s in states)                   # each (B, *)
+                inp = layer_input
+                if direction == 1:
+                    inp = inp.flip(1) if lengths is None else reverse_within_lengths(inp, lengths)
+                out, final = self._run_direction(inp, initial, layer, direction, lengths, mask)
+                if direction == 1:
+                    out = out.flip(1) if lengths is None else reverse_within_lengths(out, lengths)
+                outputs.append(out)
+                finals.append(final)
+            layer_input = torch.cat(outputs, dim=-1)                       # (B, T, D*H)
+            if self.dropout > 0 and self.training and layer < self.num_layers - 1:
+                layer_input = F.dropout(layer_input, self.dropout, training=True)
+        if mask is not None:
+            layer_input = layer_input * mask.unsqueeze(-1).to(layer_input.dtype)
+        new_states = []
+        for i in range(len(states)):
+            parts = [final[i] for final in finals]
+            new_states.append(None if parts[0] is None else torch.stack(parts))  # (L*D, B, *)
+        return layer_input, tuple(new_states)
+
+    def _run_direction(self, x, initial, layer, direction, lengths, mask):
+        """One layer, one direction, running forward in time over x (B, T, I)."""
+        weights = self.layer_weights(layer, direction)
+        if self.backend == "native":
+            return self._native_direction(x, initial, weights, lengths)
+        step = self._reference_step(layer, direction)
+        x_proj = F.linear(x, weights[0], weights[2] if self.bias else None)  # (B, T, G)
+        return time_loop(step, x_proj, initial, mask)
+
+    def _native_direction(self, x, initial, weights, lengths):
+        hx = tuple(s.unsqueeze(0) for s in initial)                         # each (1, B, *)
+        if self.mode == "LSTM":
+            out, _, _ = torch.lstm(x, hx, weights, self.bias, 1, 0.0, self.training, False, True)
+        else:
+            out, _ = torch.gru(x, hx[0], weights, self.bias, 1, 0.0, self.training, False, True)
+        last = out[torch.arange(out.size(0), device=out.device), lengths - 1]  # (B, H)
+        return out, (last, None) if self.mode == "LSTM" else (last,)
+
+    def _reference_step(self, layer: int, direction: int):
+        weights = self.layer_weights(layer, direction)
+        weight_hh = weights[1]
+        bias_hh = weights[3] if self.bias else None
+        if self.mode == "GRU":
+            return lambda x_proj, h: (G.gru_step(x_proj, h, weight_hh, bias_hh),)
+        weight_hr = weights[-1] if self.proj_size > 0 else None
+        return functools.partial(G.lstm_step, weight_hh=weight_hh, bias_hh=bias_hh, weight_hr=weight_hr)
+
+
+class LSTM(_Recurrent, nn.LSTM):
+    """Multi-layer (bi)LSTM, a drop-in for ``torch.nn.LSTM`` with a ``backend`` choice.
+
+    Args:
+        input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+        proj_size, device, dtype: as ``torch.nn.LSTM``.
+        backend: ``"native"`` (fused kernels, default) or ``"reference"`` (Python loop).
+
+    Shapes: input (T, B, I) -> output (T, B, D*H), h_n (L*D, B, H), c_n (L*D, B, H)
+
+    Example (the tutorial's shapes):
+        >>> import torch
+        >>> rnn = LSTM(100, 20, num_layers=4)
+        >>> out, (h, c) = rnn(torch.randn(10, 3, 100))
+        >>> out.shape, h.shape, c.shape
+        (torch.Size([10, 3, 20]), torch.Size([4, 3, 20]), torch.Size([4, 3, 20]))
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        proj_size: int = 0,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+        *,
+        backend: str = "native",
+    ) -> None:
+        nn.LSTM.__init__(
+            self, input_size=input_size, hidden_size=hidden_size, num_layers=num_layers,
+            bias=bias, batch_first=batch_first, dropout=dropout, bidirectional=bidirectional,
+            proj_size=proj_size, device=device, dtype=dtype,
+        )
+        self.backend = backend
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", backend={self.backend!r}"
+
+
+class GRU(_Recurrent, nn.GRU):
+    """Multi-layer (bi)GRU, a drop-in for ``torch.nn.GRU`` with a ``backend`` choice.
+
+    Shapes: input (T, B, I) -> output (T, B, D*H), h_n (L*D, B, H)
+
+    Example:
+        >>> import torch
+        >>> out, h = GRU(8, 16, num_layers=2, batch_first=True)(torch.randn(3, 5, 8))
+        >>> out.shape, h.shape
+        (torch.Size([3, 5, 16]), torch.Size([2, 3, 16]))
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+        *,
+        backend: str = "native",
+    ) -> None:
+        nn.GRU.__init__(
+            self, input_size=input_size, hidden_size=hidden_size, num_layers=num_layers,
+            bias=bias, batch_first=batch_first, dropout=dropout, bidirectional=bidirectional,
+            device=device, dtype=dtype,
+        )
+        self.backend = backend
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", backend={self.backend!r}"
+
+
+class PeepholeLSTM(_Recurrent, nn.RNNBase):
+    """Multi-layer (bi)LSTM with peephole connections (FC-LSTM, Shi et al. 2015, eq. 2).
+
+    The parameters are ``torch.nn.LSTM``'s plus diagonal peepholes ``weight_ci_l{k}``,
+    ``weight_cf_l{k}`` and ``weight_co_l{k}`` (each (H,), ``_reverse`` for the backward
+    direction). No fused kernel exists for it, so it runs on the ``reference`` backend.
+
+    Shapes: as :class:`LSTM` (no projection).
+
+    Example:
+        >>> import torch
+        >>> out, (h, c) = PeepholeLSTM(4, 8, batch_first=True)(torch.randn(2, 5, 4))
+        >>> out.shape, h.shape
+        (torch.Size([2, 5, 8]), torch.Size([1, 2, 8]))
+    """
+
+    has_native_kernel = False
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+        *,
+        backend: str = "reference",
+    ) -> None:
+        nn.RNNBase.__init__(
+            self, "LSTM", input_size=input_size, hidden_size=hidden_size, num_layers=num_layers,
+            bias=bias, batch_first=batch_first, dropout=dropout, bidirectional=bidirectional,
+            device=device, dtype=dtype,
+        )
+        bound = 1.0 / math.sqrt(hidden_size)
+        for layer in range(num_layers):
+            for direction in range(self.num_directions):
+                suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")
+                for gate in ("ci", "cf", "co"):
+                    weight = torch.empty(hidden_size, device=device, dtype=dtype)
+                    nn.init.uniform_(weight, -bound, bound)
+                    self.register_parameter(f"weight_{gate}{suffix}", nn.Parameter(weight))
+        self.backend = backend
+
+    def _reference_step(self, layer: int, direction: int):
+        suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")
+        weights = self.layer_weights(layer, direction)
+        return functools.partial(
+            G.peephole_lstm_step,
+            weight_hh=weights[1],
+            bias_hh=weights[3] if self.bias else None,
+            weight_ci=getattr(self, "weight_ci" + suffix),
+            weight_cf=getattr(self, "weight_cf" + suffix),
+            weight_co=getattr(self, "weight_co" + suffix),
+        )
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + ", peephole=True"
