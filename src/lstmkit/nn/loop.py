@@ -34,8 +34,9 @@ def time_loop(
         The output ``h_t`` of every step and the final state.
     """
     outputs = []
-    for t in range(x_proj.size(1)):
-        new_state = step(x_proj[:, t], *state)
+    # unbind, not x_proj[:, t]: the backward of T slices would write T full-size gradients.
+    for t, x_t in enumerate(x_proj.unbind(1)):
+        new_state = step(x_t, *state)
         if mask is not None:
             keep = mask[:, t].unsqueeze(1)                                 # (B, 1)
             new_state = tuple(torch.where(keep, n, s) for n, s in zip(new_state, state))

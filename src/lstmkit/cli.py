@@ -1,0 +1,146 @@
+"""The ``lstmkit`` command. Only this module configures logging or prints.
+
+    lstmkit train lm                         # char LM on the shipped Time Machine
+    lstmkit train lm --data book.txt --epochs 20
+    lstmkit generate RUN_DIR --prefix "the time" --length 200
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import sys
+import time
+from pathlib import Path
+
+from lstmkit import __version__
+from lstmkit.config import RunConfig, load_config
+from lstmkit.errors import LstmkitError
+
+logger = logging.getLogger("lstmkit")
+
+
+def _default_run_dir(task: str) -> Path:
+    return Path("runs") / f"{task}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+
+
+def _add_config_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", metavar="TOML", help="a TOML file with [model], [data], [train] tables")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.FIELD=VALUE",
+                   help="override one config value, e.g. --set train.lr=0.002 (repeatable)")
+    p.add_argument("--run-dir", type=Path, help="where to save the run (default runs/<task>-<time>)")
+    p.add_argument("--overwrite", action="store_true", help="reuse a run directory that holds a run")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lstmkit", description="LSTM and GRU sequence learning on PyTorch.")
+    parser.add_argument("--version", action="version", version=f"lstmkit {__version__}")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and results")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser("train", help="train a model")
+    tasks = train.add_subparsers(dest="task", required=True)
+    lm = tasks.add_parser("lm", help="character language model (default: The Time Machine)")
+    lm.add_argument("--data", metavar="PATH", help="a UTF-8 text file (default: the shipped Time Machine)")
+    lm.add_argument("--epochs", type=int, help="train.epochs")
+    lm.add_argument("--backend", choices=["native", "reference"], help="model.backend")
+    lm.add_argument("--cell", choices=["lstm", "gru", "peephole"], help="model.cell")
+    lm.add_argument("--sampling", choices=["sequential", "random"], help="train.sampling")
+    lm.add_argument("--device", help="train.device (cpu, cuda)")
+    lm.add_argument("--prefix", default="time traveller", help="text to continue after training")
+    lm.add_argument("--gen-length", type=int, default=100, help="characters to generate after training")
+    _add_config_args(lm)
+
+    gen = commands.add_parser("generate", help="generate text from a trained language model")
+    gen.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    gen.add_argument("--prefix", required=True, help="text to warm the state up on")
+    gen.add_argument("--length", type=int, default=200, help="characters to generate")
+    gen.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default), > 0 samples")
+    gen.add_argument("--top-k", type=int, default=0, help="sample among the k likeliest (0 = all)")
+    gen.add_argument("--seed", type=int, default=None, help="seed for sampling")
+    gen.add_argument("--device", default="cpu")
+    return parser
+
+
+def _lm_config(args: argparse.Namespace) -> RunConfig:
+    flags = []
+    if args.data:
+        flags.append(f"data.path={args.data}")
+    for flag, key in (("epochs", "train.epochs"), ("backend", "model.backend"), ("cell", "model.cell"),
+                      ("sampling", "train.sampling"), ("device", "train.device")):
+        if getattr(args, flag) is not None:
+            flags.append(f"{key}={getattr(args, flag)}")
+    if args.cell == "peephole" and args.backend is None:
+        flags.append("model.backend=reference")
+    return load_config(args.config, flags + args.overrides)
+
+
+def _prepare_run_dir(args: argparse.Namespace, task: str) -> Path:
+    run_dir = args.run_dir or _default_run_dir(task)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise LstmkitError(f"--run-dir {str(run_dir)!r} is a file; choose a directory")
+    if (run_dir / "config.json").exists() and not args.overwrite:
+        raise LstmkitError(f"{str(run_dir)!r} already holds a run; choose another --run-dir or pass --overwrite")
+    return run_dir
+
+
+def _train_lm(args: argparse.Namespace) -> int:
+    from lstmkit.tasks import lm
+
+    cfg = _lm_config(args)
+    if args.gen_length < 1:
+        raise LstmkitError(f"--gen-length must be >= 1, got {args.gen_length}")
+    run_dir = _prepare_run_dir(args, "lm")
+    source = cfg.data.path or "The Time Machine (shipped sample)"
+    logger.info("training a character %s LM (%s backend) on %s -> %s",
+                cfg.model.cell, cfg.model.backend, source, run_dir)
+    start = time.perf_counter()
+    model, vocab, history = lm.train_lm(cfg, run_dir, progress=not args.no_progress)
+    best_model, _, _ = lm.load_lm(run_dir, cfg.train.device)
+    last = history[-1]
+    best = min(history, key=lambda m: m.get("valid_loss", m["train_loss"]))
+    print(f"trained {len(history)} epochs in {time.perf_counter() - start:.0f}s: "
+          f"train perplexity {last['train_ppl']:.2f}, "
+          + (f"best valid perplexity {best['valid_ppl']:.2f} (epoch {best['epoch']}), " if "valid_ppl" in best else "")
+          + f"{last['tokens_per_s']:,.0f} tokens/s")
+    prefix_text = lm.generate(best_model, vocab, args.prefix, args.gen_length, lm.resolve_normalize(cfg.data))
+    print(f"generated: {prefix_text}")
+    print(f"run directory: {run_dir}  (lstmkit generate {run_dir} --prefix \"the time\" --length 200)")
+    return 0
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from lstmkit.tasks import lm
+
+    model, vocab, cfg = lm.load_lm(args.run_dir, args.device)
+    text = lm.generate(model, vocab, args.prefix, args.length, lm.resolve_normalize(cfg.data),
+                       temperature=args.temperature, top_k=args.top_k, seed=args.seed)
+    print(text)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``lstmkit`` command; returns the exit status."""
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
+                        format="%(message)s", stream=sys.stderr, force=True)
+    try:
+        if args.command == "train" and args.task == "lm":
+            return _train_lm(args)
+        if args.command == "generate":
+            return _generate(args)
+    except (LstmkitError, ValueError) as err:
+        print(f"lstmkit: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("lstmkit: interrupted", file=sys.stderr)
+        return 130
+    parser.error(f"unknown command {args.command!r}")
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

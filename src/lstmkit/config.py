@@ -1,0 +1,192 @@
+"""One typed config path, from a TOML file and ``--set section.field=value`` to the model.
+
+Each section is a small frozen dataclass that checks itself; they compose into
+:class:`RunConfig`, which travels with the weights as ``config.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+from lstmkit.errors import ConfigError
+
+FORMAT_VERSION = 1
+
+
+def _choice(name: str, value: str, options: tuple[str, ...]) -> None:
+    if value not in options:
+        raise ConfigError(f"unknown {name} {value!r}; choose one of: {', '.join(options)}")
+
+
+def _at_least(name: str, value: float, low: float) -> None:
+    if value < low:
+        raise ConfigError(f"{name} must be >= {low}, got {value}")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    cell: str = "lstm"             # a key of lstmkit.nn.CELLS
+    backend: str = "native"        # native (fused kernels) or reference (Python loop)
+    embedding_dim: int = 64
+    hidden_size: int = 256
+    num_layers: int = 1
+    dropout: float = 0.0
+
+    def __post_init__(self) -> None:
+        _choice("cell", self.cell, ("gru", "lstm", "peephole"))
+        _choice("backend", self.backend, ("native", "reference"))
+        if self.cell == "peephole" and self.backend == "native":
+            raise ConfigError("the peephole cell has no native kernel; set model.backend=reference")
+        for name in ("embedding_dim", "hidden_size", "num_layers"):
+            _at_least(f"model.{name}", getattr(self, name), 1)
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"model.dropout must be in [0, 1), got {self.dropout}")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    path: str = ""                 # a UTF-8 text file; empty = the shipped Time Machine
+    level: str = "char"            # token level
+    normalize: str = "auto"        # letters (d2l: letters only, lower case), none, auto
+    encoding: str = "utf-8"
+    valid_fraction: float = 0.1    # the tail of the text held out for validation
+
+    def __post_init__(self) -> None:
+        _choice("data.level", self.level, ("char",))
+        _choice("data.normalize", self.normalize, ("auto", "letters", "none"))
+        if not 0.0 <= self.valid_fraction < 0.5:
+            raise ConfigError(f"data.valid_fraction must be in [0, 0.5), got {self.valid_fraction}")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 30
+    batch_size: int = 32
+    num_steps: int = 35            # BPTT window length
+    lr: float = 0.005
+    optimizer: str = "adam"
+    clip_norm: float = 1.0         # global gradient norm; 0 disables clipping
+    sampling: str = "sequential"   # sequential (state carried, detached) or random
+    seed: int = 0
+    device: str = "cpu"
+    max_minutes: float = 0.0       # stop after the epoch that passes this budget; 0 = no limit
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size", "num_steps"):
+            _at_least(f"train.{name}", getattr(self, name), 1)
+        if self.lr <= 0:
+            raise ConfigError(f"train.lr must be > 0, got {self.lr}")
+        _at_least("train.clip_norm", self.clip_norm, 0)
+        _at_least("train.max_minutes", self.max_minutes, 0)
+        _choice("train.optimizer", self.optimizer, ("adam", "sgd"))
+        _choice("train.sampling", self.sampling, ("random", "sequential"))
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    task: str = "lm"
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def __post_init__(self) -> None:
+        _choice("task", self.task, ("lm",))
+
+    def to_json(self) -> str:
+        return json.dumps({"format_version": FORMAT_VERSION, **asdict(self)}, indent=2)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> RunConfig:
+        """Build from nested dicts (``asdict`` output, TOML or JSON); unknown keys are errors."""
+        raw = {k: v for k, v in raw.items() if k != "format_version"}
+        sections = {f.name: f for f in fields(cls)}
+        kwargs: dict[str, Any] = {}
+        for key, value in raw.items():
+            if key not in sections:
+                raise ConfigError(f"unknown config section {key!r}; known: {', '.join(sections)}")
+            section_type = _SECTION_TYPES.get(key)
+            if section_type is None:
+                kwargs[key] = value
+                continue
+            if not isinstance(value, dict):
+                raise ConfigError(f"config section {key!r} must be a table, got {value!r}")
+            known = {f.name for f in fields(section_type)}
+            extra = sorted(set(value) - known)
+            if extra:
+                raise ConfigError(f"unknown field(s) {extra} in [{key}]; known: {', '.join(sorted(known))}")
+            kwargs[key] = section_type(**value)
+        return cls(**kwargs)
+
+
+_SECTION_TYPES: dict[str, type] = {"model": ModelConfig, "data": DataConfig, "train": TrainConfig}
+
+
+def _parse_value(text: str, like: Any) -> Any:
+    """Parse an override to the type of the field's current value."""
+    try:
+        if isinstance(like, bool):
+            if text.lower() not in ("true", "false", "1", "0"):
+                raise ValueError
+            return text.lower() in ("true", "1")
+        if isinstance(like, int):
+            return int(text)
+        if isinstance(like, float):
+            return float(text)
+    except ValueError:
+        raise ConfigError(f"cannot read {text!r} as {type(like).__name__}") from None
+    return text
+
+
+def apply_overrides(cfg: RunConfig, overrides: list[str]) -> RunConfig:
+    """Apply ``section.field=value`` strings, checking names and types.
+
+    Example:
+        >>> apply_overrides(RunConfig(), ["train.epochs=3"]).train.epochs
+        3
+    """
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        section, dot, name = key.strip().partition(".")
+        if not sep or not dot:
+            raise ConfigError(f"--set takes section.field=value, got {item!r} (e.g. train.epochs=5)")
+        if section not in _SECTION_TYPES:
+            raise ConfigError(f"unknown config section {section!r}; known: {', '.join(_SECTION_TYPES)}")
+        current = getattr(cfg, section)
+        names = {f.name for f in fields(current)}
+        if name not in names:
+            raise ConfigError(f"unknown field {name!r} in {section}; known: {', '.join(sorted(names))}")
+        try:
+            value = _parse_value(text.strip(), getattr(current, name))
+        except ConfigError as err:
+            raise ConfigError(f"--set {key}: {err}") from None
+        cfg = replace(cfg, **{section: replace(current, **{name: value})})
+    return cfg
+
+
+def load_config(path: str | Path | None, overrides: list[str] | None = None) -> RunConfig:
+    """Read a TOML file (or the defaults) and apply overrides."""
+    cfg = RunConfig()
+    if path:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config file {str(path)!r} not found")
+        try:
+            cfg = RunConfig.from_dict(tomllib.loads(path.read_text(encoding="utf-8")))
+        except tomllib.TOMLDecodeError as err:
+            raise ConfigError(f"config file {str(path)!r} is not valid TOML: {err}") from None
+    return apply_overrides(cfg, overrides or [])
+
+
+__all__ = [
+    "ConfigError", "DataConfig", "ModelConfig", "RunConfig", "TrainConfig", "apply_overrides",
+    "load_config",
+]

@@ -1,0 +1,52 @@
+"""Reading text corpora, and the samples shipped inside the package."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from lstmkit.errors import DataError
+
+SAMPLES = {"timemachine": "timemachine.txt"}  # The Time Machine, H. G. Wells (public domain)
+
+
+def sample_path(name: str = "timemachine") -> Path:
+    """Path of a text sample shipped with lstmkit.
+
+    Raises:
+        DataError: for an unknown sample name.
+    """
+    if name not in SAMPLES:
+        raise DataError(f"unknown sample {name!r}; choose one of: {', '.join(SAMPLES)}")
+    return Path(str(resources.files("lstmkit.data") / "samples" / SAMPLES[name]))
+
+
+def read_text(path: str | Path, encoding: str = "utf-8") -> str:
+    """Read a whole text file, with errors a user can act on.
+
+    Raises:
+        DataError: if the file is missing, is a directory, is empty (or only whitespace), or
+            does not decode with ``encoding``.
+
+    Example:
+        >>> read_text(sample_path())[:23]
+        'The Time Machine, by H.'
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"text file {str(path)!r} not found; pass the path of a UTF-8 text file")
+    if not path.is_file():
+        raise DataError(f"{str(path)!r} is a directory, not a text file")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as err:
+        raise DataError(
+            f"{str(path)!r} is not valid {encoding} (byte {err.start}: {raw[err.start:err.start + 1]!r}); "
+            "convert it to UTF-8 or pass its encoding, e.g. --set data.encoding=gbk"
+        ) from None
+    except LookupError:
+        raise DataError(f"unknown encoding {encoding!r}; use a Python codec name such as utf-8") from None
+    if not text.strip():
+        raise DataError(f"text file {str(path)!r} is empty; give it some text to learn from")
+    return text

@@ -1,0 +1,89 @@
+"""Vocabulary: tokens to ids and back, saved as JSON."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from lstmkit.errors import DataError
+
+PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
+
+
+class Vocab:
+    """A fixed mapping between tokens and ids.
+
+    Specials come first, then tokens by decreasing frequency (ties by first appearance).
+    Unknown tokens map to ``<unk>`` when it is a special, else raise.
+
+    Args:
+        tokens: the id order, specials included.
+        specials: which of ``tokens`` are specials.
+
+    Example:
+        >>> v = Vocab.build(["a", "b", "a"], specials=[UNK])
+        >>> v.encode(["a", "z"]), v.decode([1, 2])
+        ([1, 0], ['a', 'b'])
+    """
+
+    def __init__(self, tokens: Sequence[str], specials: Sequence[str] = ()) -> None:
+        self.itos = list(tokens)
+        self.stoi = {tok: i for i, tok in enumerate(self.itos)}
+        if len(self.stoi) != len(self.itos):
+            raise DataError("vocabulary tokens must be unique")
+        self.specials = list(specials)
+        self.unk_id = self.stoi.get(UNK)
+
+    @classmethod
+    def build(
+        cls,
+        tokens: Iterable[str],
+        specials: Sequence[str] = (UNK,),
+        min_freq: int = 1,
+        max_size: int | None = None,
+    ) -> Vocab:
+        """Count tokens and keep those seen at least ``min_freq`` times, at most ``max_size``."""
+        if min_freq < 1:
+            raise ValueError(f"min_freq must be >= 1, got {min_freq}")
+        counts = Counter(tokens)
+        kept = [t for t, n in sorted(counts.items(), key=lambda kv: -kv[1]) if n >= min_freq and t not in specials]
+        if max_size is not None:
+            kept = kept[: max(0, max_size - len(specials))]
+        return cls([*specials, *kept], specials)
+
+    def __len__(self) -> int:
+        return len(self.itos)
+
+    def __contains__(self, token: str) -> bool:
+        return token in self.stoi
+
+    def encode(self, tokens: Iterable[str]) -> list[int]:
+        if self.unk_id is None:
+            try:
+                return [self.stoi[t] for t in tokens]
+            except KeyError as err:
+                raise DataError(f"token {err.args[0]!r} is not in the vocabulary") from None
+        return [self.stoi.get(t, self.unk_id) for t in tokens]
+
+    def decode(self, ids: Iterable[int]) -> list[str]:
+        return [self.itos[i] for i in ids]
+
+    def unknown(self, tokens: Iterable[str]) -> list[str]:
+        """The tokens that are not in the vocabulary, in order, without repeats."""
+        return list(dict.fromkeys(t for t in tokens if t not in self.stoi))
+
+    def to_json(self) -> str:
+        return json.dumps({"tokens": self.itos, "specials": self.specials}, ensure_ascii=False)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(self.to_json(), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path) -> Vocab:
+        try:
+            raw = json.loads(Path(path).read_text(encoding="utf-8"))
+            return cls(raw["tokens"], raw.get("specials", []))
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise DataError(f"cannot read vocabulary {str(path)!r}: {err}") from None
