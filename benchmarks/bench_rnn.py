@@ -40,7 +40,7 @@ class Config:
 
 
 CONFIGS = {
-    "a": Config("a", 100, 256, 2, True, 64, 256, 3, note="IMDB BiLSTM"),
+    "a": Config("a", 100, 256, 2, True, 64, 256, 5, note="IMDB BiLSTM"),
     "b": Config("b", 64, 256, 1, False, 32, 35, 15, note="char LM (d2l)"),
     "c": Config("c", 200, 200, 2, False, 20, 20, 15, note="PTB Zaremba small"),
     "d": Config("d", 28, 128, 2, False, 128, 28, 10, note="MNIST rows"),

@@ -39,7 +39,7 @@ class ModelConfig:
     embedding_dim: int = 64
     hidden_size: int = 256
     num_layers: int = 1
-    dropout: float = 0.0
+    dropout: float = 0.3           # on embeddings, between layers and before the head
 
     def __post_init__(self) -> None:
         _choice("cell", self.cell, ("gru", "lstm", "peephole"))
@@ -69,7 +69,7 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    epochs: int = 30
+    epochs: int = 40
     batch_size: int = 32
     num_steps: int = 35            # BPTT window length
     lr: float = 0.005

@@ -1,5 +1,6 @@
 """The one generic time loop of the reference backend, and length helpers.
 
+Everything here is time-major, the layout the fused kernels use: x[t] is one step's batch.
 Legend: B batch, T time, G stacked gate width (4H for LSTM, 3H for GRU), H hidden.
 """
 
@@ -19,7 +20,7 @@ def time_loop(
 ) -> tuple[Tensor, tuple[Tensor, ...]]:
     """Run ``step`` over time, the way every RNN tutorial writes it.
 
-    Where ``mask[b, t]`` is False (padding after a sequence's end) the state is carried
+    Where ``mask[t, b]`` is False (padding after a sequence's end) the state is carried
     unchanged, so the final state is each sequence's state at its true last step.
 
     Args:
@@ -28,51 +29,69 @@ def time_loop(
         state: the initial state, e.g. ``(h0, c0)``.
         mask: optional validity mask, True on real steps.
 
-    Shapes: x_proj (B, T, G), state[i] (B, *), mask (B, T) -> outputs (B, T, H), state[i] (B, *)
+    Shapes: x_proj (T, B, G), state[i] (B, *), mask (T, B) -> outputs (T, B, H), state[i] (B, *)
 
     Returns:
         The output ``h_t`` of every step and the final state.
     """
     outputs = []
-    # unbind, not x_proj[:, t]: the backward of T slices would write T full-size gradients.
-    for t, x_t in enumerate(x_proj.unbind(1)):
+    # unbind, not x_proj[t]: the backward of T slices would write T full-size gradients.
+    for t, x_t in enumerate(x_proj.unbind(0)):
         new_state = step(x_t, *state)
         if mask is not None:
-            keep = mask[:, t].unsqueeze(1)                                 # (B, 1)
+            keep = mask[t].unsqueeze(1)                                    # (B, 1)
             new_state = tuple(torch.where(keep, n, s) for n, s in zip(new_state, state))
         state = new_state
         outputs.append(state[0])
-    return torch.stack(outputs, dim=1), state                              # (B, T, H)
+    return torch.stack(outputs), state                                     # (T, B, H)
 
 
 def lengths_mask(lengths: Tensor, max_len: int) -> Tensor:
-    """True on the real steps of each row.
+    """True on the real steps of each sequence.
 
-    Shapes: lengths (B,) -> mask (B, T)
+    Shapes: lengths (B,) -> mask (T, B)
     """
     steps = torch.arange(max_len, device=lengths.device)                   # (T,)
-    return steps.unsqueeze(0) < lengths.unsqueeze(1)                       # (B, T)
+    return steps.unsqueeze(1) < lengths.unsqueeze(0)                       # (T, B)
+
+
+class _Involution(torch.autograd.Function):
+    """Gather by a permutation that is its own inverse: the backward is the same gather.
+
+    Autograd's generic gather backward is a scatter-add, several times slower on CPU.
+    """
+
+    @staticmethod
+    def forward(ctx, x: Tensor, index: Tensor) -> Tensor:  # type: ignore[override]
+        ctx.save_for_backward(index)
+        return x.gather(0, index)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor, None]:  # type: ignore[override]
+        (index,) = ctx.saved_tensors
+        return grad.gather(0, index), None
 
 
 def reverse_within_lengths(x: Tensor, lengths: Tensor) -> Tensor:
-    """Reverse each row's first ``lengths[b]`` steps, leaving the padding where it is.
+    """Reverse each sequence's first ``lengths[b]`` steps, leaving the padding where it is.
 
-    This is its own inverse. With all lengths equal to T it equals ``x.flip(1)``.
+    This is its own inverse. With all lengths equal to T it equals ``x.flip(0)``.
 
-    Shapes: x (B, T, *), lengths (B,) -> (B, T, *)
+    Shapes: x (T, B, *), lengths (B,) -> (T, B, *)
 
     Example:
         >>> import torch
-        >>> reverse_within_lengths(torch.tensor([[1, 2, 3], [4, 5, 0]]), torch.tensor([3, 2]))
+        >>> x = torch.tensor([[1, 2, 3], [4, 5, 0]]).T              # two sequences, time-major
+        >>> reverse_within_lengths(x, torch.tensor([3, 2])).T
         tensor([[3, 2, 1],
                 [5, 4, 0]])
     """
-    batch, max_len = x.shape[:2]
-    steps = torch.arange(max_len, device=x.device).unsqueeze(0)            # (1, T)
-    ends = lengths.to(x.device).unsqueeze(1)                               # (B, 1)
-    index = torch.where(steps < ends, ends - 1 - steps, steps)             # (B, T)
-    index = index.view(batch, max_len, *([1] * (x.dim() - 2))).expand_as(x)
-    return x.gather(1, index)
+    max_len, batch = x.shape[:2]
+    steps = torch.arange(max_len, device=x.device).unsqueeze(1)            # (T, 1)
+    ends = lengths.to(x.device).unsqueeze(0)                               # (1, B)
+    index = torch.where(steps < ends, ends - 1 - steps, steps)             # (T, B)
+    index = index.view(max_len, batch, *([1] * (x.dim() - 2))).expand_as(x)
+    return _Involution.apply(x, index)
 
 
 def check_lengths(lengths: Tensor | Sequence[int], batch: int, max_len: int) -> Tensor:

@@ -168,10 +168,10 @@ class _Recurrent:
         batch_dim = 0 if self.batch_first else 1
         states = self._check_state(hx, input.size(batch_dim) if batched else None)
         x = input if batched else input.unsqueeze(batch_dim)
-        x = x if self.batch_first else x.transpose(0, 1)                   # (B, T, I)
+        x = x.transpose(0, 1) if self.batch_first else x                   # (T, B, I)
         if lengths is not None:
-            lengths = check_lengths(lengths, x.size(0), x.size(1))
-            if bool((lengths == x.size(1)).all()):
+            lengths = check_lengths(lengths, x.size(1), x.size(0))
+            if bool((lengths == x.size(0)).all()):
                 lengths = None                                             # nothing is padded
         if self.backend == "native" and lengths is None:
             return super().forward(input, hx)  # type: ignore[misc]
@@ -180,8 +180,8 @@ class _Recurrent:
         if self.backend == "native" and self.mode == "LSTM" and need_cell_state:
             out, states = self._packed_fallback(x, states, lengths)
         else:
-            out, states = self._run(x, states, lengths)                    # (B, T, D*H)
-        out = out if self.batch_first else out.transpose(0, 1)
+            out, states = self._run(x, states, lengths)                    # (T, B, D*H)
+        out = out.transpose(0, 1) if self.batch_first else out
         if not batched:
             out = out.squeeze(batch_dim)
             states = tuple(s.squeeze(1) if s is not None else None for s in states)
@@ -192,12 +192,12 @@ class _Recurrent:
         states = self._check_state(hx, int(packed.batch_sizes[0]))
         if self.backend == "native":
             return super().forward(packed, hx)  # type: ignore[misc]
-        x, lengths = pad_packed_sequence(packed, batch_first=True)          # (B, T, I), original order
+        x, lengths = pad_packed_sequence(packed)                           # (T, B, I), original order
         out, states = self._run(x, states, lengths)
         order = packed.sorted_indices
-        sorted_out = out if order is None else out[order]
+        sorted_out = out if order is None else out[:, order]
         sorted_lengths = lengths if order is None else lengths[order.cpu()]
-        repacked = pack_padded_sequence(sorted_out, sorted_lengths, batch_first=True)
+        repacked = pack_padded_sequence(sorted_out, sorted_lengths)
         out_packed = PackedSequence(
             repacked.data, repacked.batch_sizes, packed.sorted_indices, packed.unsorted_indices
         )
@@ -205,18 +205,18 @@ class _Recurrent:
 
     def _packed_fallback(self, x: Tensor, states: State | None, lengths: Tensor):
         """Exact final cell state for unequal lengths: PyTorch's packed path."""
-        packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+        packed = pack_padded_sequence(x, lengths, enforce_sorted=False)
         hx = None if states is None else tuple(states)
         out, hidden = self._forward_packed(packed, hx)
-        out, _ = pad_packed_sequence(out, batch_first=True, total_length=x.size(1))
+        out, _ = pad_packed_sequence(out, total_length=x.size(0))
         return out, tuple(hidden)
 
     def _run(self, x: Tensor, states: State | None, lengths: Tensor | None):
-        """Layer by layer and direction by direction over a batch-first input.
+        """Layer by layer and direction by direction over a time-major input.
 
-        Shapes: x (B, T, I), states[i] (L*D, B, *), lengths (B,) -> (B, T, D*H), states
+        Shapes: x (T, B, I), states[i] (L*D, B, *), lengths (B,) -> (T, B, D*H), states
         """
-        batch, max_len = x.shape[:2]
+        max_len, batch = x.shape[:2]
         if states is None:
             states = tuple(
                 x.new_zeros(self.num_layers * self.num_directions, batch, size)
@@ -224,7 +224,7 @@ class _Recurrent:
             )
         if lengths is not None:
             lengths = lengths.to(x.device)
-            mask = lengths_mask(lengths, max_len)                          # (B, T)
+            mask = lengths_mask(lengths, max_len)                          # (T, B)
         else:
             mask = None
         layer_input, finals = x, []
@@ -235,13 +235,13 @@ class _Recurrent:
                 initial = tuple(s[index] for s in states)                   # each (B, *)
                 inp = layer_input
                 if direction == 1:
-                    inp = inp.flip(1) if lengths is None else reverse_within_lengths(inp, lengths)
+                    inp = inp.flip(0) if lengths is None else reverse_within_lengths(inp, lengths)
                 out, final = self._run_direction(inp, initial, layer, direction, lengths, mask)
                 if direction == 1:
-                    out = out.flip(1) if lengths is None else reverse_within_lengths(out, lengths)
+                    out = out.flip(0) if lengths is None else reverse_within_lengths(out, lengths)
                 outputs.append(out)
                 finals.append(final)
-            layer_input = torch.cat(outputs, dim=-1)                       # (B, T, D*H)
+            layer_input = torch.cat(outputs, dim=-1)                       # (T, B, D*H)
             if self.dropout > 0 and self.training and layer < self.num_layers - 1:
                 layer_input = F.dropout(layer_input, self.dropout, training=True)
         if mask is not None:
@@ -253,21 +253,21 @@ class _Recurrent:
         return layer_input, tuple(new_states)
 
     def _run_direction(self, x, initial, layer, direction, lengths, mask):
-        """One layer, one direction, running forward in time over x (B, T, I)."""
+        """One layer, one direction, running forward in time over x (T, B, I)."""
         weights = self.layer_weights(layer, direction)
         if self.backend == "native":
             return self._native_direction(x, initial, weights, lengths)
         step = self._reference_step(layer, direction)
-        x_proj = F.linear(x, weights[0], weights[2] if self.bias else None)  # (B, T, G)
+        x_proj = F.linear(x, weights[0], weights[2] if self.bias else None)  # (T, B, G)
         return time_loop(step, x_proj, initial, mask)
 
     def _native_direction(self, x, initial, weights, lengths):
         hx = tuple(s.unsqueeze(0) for s in initial)                         # each (1, B, *)
         if self.mode == "LSTM":
-            out, _, _ = torch.lstm(x, hx, weights, self.bias, 1, 0.0, self.training, False, True)
+            out, _, _ = torch.lstm(x, hx, weights, self.bias, 1, 0.0, self.training, False, False)
         else:
-            out, _ = torch.gru(x, hx[0], weights, self.bias, 1, 0.0, self.training, False, True)
-        last = out[torch.arange(out.size(0), device=out.device), lengths - 1]  # (B, H)
+            out, _ = torch.gru(x, hx[0], weights, self.bias, 1, 0.0, self.training, False, False)
+        last = out[lengths - 1, torch.arange(out.size(1), device=out.device)]  # (B, H)
         return out, (last, None) if self.mode == "LSTM" else (last,)
 
     def _reference_step(self, layer: int, direction: int):

@@ -1,0 +1,95 @@
+"""The command line: the main job end to end on small data, and its one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from lstmkit.cli import main
+
+SMALL = ["--set", "model.hidden_size=32", "--set", "model.embedding_dim=8", "--set", "train.batch_size=4",
+         "--set", "train.num_steps=16", "--no-progress"]
+
+
+def test_train_then_generate(tiny_text_file, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "lm", "--data", str(tiny_text_file), "--epochs", "2", "--run-dir", str(run),
+                 "--prefix", "the", "--gen-length", "10", *SMALL]) == 0
+    out = capsys.readouterr().out
+    assert "perplexity" in out and "generated: the" in out and str(run) in out
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert [m["epoch"] for m in metrics] == [1, 2] and metrics[0]["tokens_per_s"] > 0
+    assert main(["generate", str(run), "--prefix", "the q", "--length", "20", "--seed", "1",
+                 "--temperature", "0.8", "--top-k", "5"]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith("the q") and len(line) == 25
+
+
+def test_default_job_runs_on_the_shipped_sample(tmp_path, capsys):
+    """One epoch of the README's main job (the full default run is the README's first command)."""
+    run = tmp_path / "tm"
+    assert main(["train", "lm", "--epochs", "1", "--run-dir", str(run), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "generated: time traveller" in out
+    assert json.loads((run / "config.json").read_text())["data"]["path"] == ""
+
+
+def test_reference_backend_flag(tiny_text_file, tmp_path):
+    run = tmp_path / "ref"
+    assert main(["train", "lm", "--data", str(tiny_text_file), "--epochs", "1", "--backend", "reference",
+                 "--run-dir", str(run), *SMALL]) == 0
+    assert json.loads((run / "config.json").read_text())["model"]["backend"] == "reference"
+
+
+def _error(capsys) -> str:
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if line.startswith("lstmkit: error: ")]
+    assert len(errors) == 1 and "Traceback" not in err, err
+    return errors[0]
+
+
+@pytest.mark.parametrize("content,message", [
+    (None, "not found"),
+    (b"", "is empty"),
+    (b"\xff\xfe\x00bad", "is not valid utf-8"),
+])
+def test_bad_text_files(tmp_path, capsys, content, message):
+    path = tmp_path / "corpus.txt"
+    if content is not None:
+        path.write_bytes(content)
+    assert main(["train", "lm", "--data", str(path), "--run-dir", str(tmp_path / "r"), *SMALL]) == 2
+    assert message in _error(capsys)
+    assert not (tmp_path / "r").exists()                   # nothing written half-way
+
+
+def test_generate_from_a_directory_that_is_not_a_run(tmp_path, capsys):
+    assert main(["generate", str(tmp_path), "--prefix", "a"]) == 2
+    assert "is not a run directory (no config.json)" in _error(capsys)
+    assert main(["generate", str(tmp_path / "nope"), "--prefix", "a"]) == 2
+    assert "does not exist" in _error(capsys)
+
+
+def test_generate_with_unknown_prefix_characters(tiny_text_file, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "lm", "--data", str(tiny_text_file), "--epochs", "1", "--run-dir", str(run), *SMALL]) == 0
+    capsys.readouterr()
+    assert main(["generate", str(run), "--prefix", "the 42", "--length", "5"]) == 2
+    assert "prefix characters '42' are not in the model's vocabulary" in _error(capsys)
+    assert main(["generate", str(run), "--prefix", "the", "--length", "0"]) == 2
+    assert "length must be >= 1" in _error(capsys)
+
+
+def test_existing_run_is_not_overwritten(tiny_text_file, tmp_path, capsys):
+    run = tmp_path / "run"
+    args = ["train", "lm", "--data", str(tiny_text_file), "--epochs", "1", "--run-dir", str(run), *SMALL]
+    assert main(args) == 0
+    capsys.readouterr()
+    assert main(args) == 2
+    assert "already holds a run" in _error(capsys)
+    assert main([*args, "--overwrite"]) == 0
+
+
+def test_bad_override(capsys):
+    assert main(["train", "lm", "--set", "train.lr=fast"]) == 2
+    assert "cannot read 'fast' as float" in _error(capsys)
