@@ -90,18 +90,31 @@ def _torch_packed(theirs, x, hx, lengths):
     return out, state
 
 
-LENGTH_GRID = list(itertools.product(["lstm", "gru"], [1, 2], [False, True], [False, True]))
+LENGTH_GRID = list(itertools.product(["lstm", "gru"], [1, 2, 3], [False, True], [False, True], [False, True]))
 
 
 @pytest.mark.parametrize("backend", ["native", "reference"])
-@pytest.mark.parametrize("kind,layers,bidir,with_state", LENGTH_GRID)
-def test_padded_plus_lengths_equals_packed(backend, kind, layers, bidir, with_state):
+@pytest.mark.parametrize("kind,layers,bidir,with_state,batch_first", LENGTH_GRID)
+def test_padded_plus_lengths_equals_packed(backend, kind, layers, bidir, with_state, batch_first):
     kw = dict(num_layers=layers, bidirectional=bidir, batch_first=True)
     ours, theirs = _pair(kind, backend, **kw)
     x = torch.randn(B, T, I)
     hx = _states(kind, layers, 2 if bidir else 1, 0) if with_state else None
     expected = _torch_packed(theirs, x, hx, LENGTHS)
-    _assert_same(ours, theirs, ours(x, hx, lengths=LENGTHS), expected)
+    if not batch_first:                                     # the same batch, time-major
+        ours.batch_first = False
+        out, state = ours(x.transpose(0, 1), hx, lengths=LENGTHS)
+        _assert_same(ours, theirs, (out.transpose(0, 1), state), expected)
+    else:
+        _assert_same(ours, theirs, ours(x, hx, lengths=LENGTHS), expected)
+
+
+@pytest.mark.parametrize("bidir", [False, True])
+def test_reference_lengths_with_projection(bidir):
+    ours, theirs = _pair("lstm", "reference", num_layers=2, bidirectional=bidir, batch_first=True,
+                         proj_size=P)
+    x = torch.randn(B, T, I)
+    _assert_same(ours, theirs, ours(x, lengths=LENGTHS), _torch_packed(theirs, x, None, LENGTHS))
 
 
 @pytest.mark.parametrize("bidir", [False, True])

@@ -52,6 +52,16 @@ class LSTMCell(nn.LSTMCell):
         ...     outputs.append(h)
         >>> torch.stack(outputs).shape
         torch.Size([6, 3, 20])
+
+        Two stacked cells, the tutorial's two-layer loop:
+
+        >>> cell1, cell2 = LSTMCell(10, 20), LSTMCell(20, 20)
+        >>> h1 = c1 = h2 = c2 = torch.zeros(3, 20)
+        >>> for t in range(6):
+        ...     h1, c1 = cell1(x[t], (h1, c1))
+        ...     h2, c2 = cell2(h1, (h2, c2))
+        >>> h2.shape, c2.shape
+        (torch.Size([3, 20]), torch.Size([3, 20]))
     """
 
     def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor]:

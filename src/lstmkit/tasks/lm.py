@@ -179,7 +179,7 @@ def train_lm(cfg: RunConfig, run_dir: str | Path, progress: bool = False) -> tup
     hooks = [
         LogEpoch(["train_ppl", "valid_ppl", "tokens_per_s"]),
         MetricsFile(run_dir),
-        PlotMetrics(run_dir / "perplexity.png", ["train_ppl", "valid_ppl"], "perplexity", log_y=True),
+        PlotMetrics(run_dir / "perplexity.png", ["train_ppl", "valid_ppl"], "perplexity"),
         SaveBest(lambda: checkpoint.save_run(run_dir, model, cfg, corpus.vocab),
                  "valid_loss" if corpus.valid_ids.numel() >= 2 else "train_loss"),
     ]
