@@ -93,3 +93,53 @@ def test_existing_run_is_not_overwritten(tiny_text_file, tmp_path, capsys):
 def test_bad_override(capsys):
     assert main(["train", "lm", "--set", "train.lr=fast"]) == 2
     assert "cannot read 'fast' as float" in _error(capsys)
+
+
+def _sentiment_table(path, n, seed):
+    import random
+
+    rng = random.Random(seed)
+    lines = ["review,sentiment"]
+    for i in range(n):
+        good = i % 2 == 1
+        word = rng.choice(["great", "superb"] if good else ["awful", "dull"])
+        lines.append(f"the film was {word} and the plot {rng.choice(['ok', 'long', 'short'])},{'pos' if good else 'neg'}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_classify_train_eval_predict(tmp_path, capsys):
+    train = _sentiment_table(tmp_path / "train.csv", 200, 0)
+    test = _sentiment_table(tmp_path / "test.csv", 40, 1)
+    run = tmp_path / "cls"
+    assert main(["train", "classify", "--data", str(train), "--test-data", str(test), "--text-column", "review",
+                 "--label-column", "sentiment", "--run-dir", str(run), "--no-progress", "--epochs", "4",
+                 "--embedding-dim", "16", "--set", "model.hidden_size=16", "--set", "data.min_freq=1",
+                 "--set", "train.lr=0.01", "--set", "train.batch_size=16"]) == 0
+    assert "test accuracy" in capsys.readouterr().out
+    assert main(["eval", str(run), "--data", str(test)]) == 0
+    out = capsys.readouterr().out
+    assert "accuracy" in out and (run / "confusion.png").is_file()
+    assert main(["predict", str(run), "the film was superb", "the film was dull"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("pos\t") and lines[1].startswith("neg\t")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("review,sentiment\nthe film was great,maybe\n")
+    assert main(["eval", str(run), "--data", str(bad)]) == 2
+    assert "never seen in training" in _error(capsys)
+    assert main(["predict", str(run)]) == 2
+    assert "nothing to predict" in _error(capsys)
+
+
+def test_classify_bad_inputs(tmp_path, capsys):
+    assert main(["train", "classify", "--data", str(tmp_path / "missing.csv"), "--run-dir", str(tmp_path / "r")]) == 2
+    assert "not found" in _error(capsys)
+    table = _sentiment_table(tmp_path / "t.csv", 20, 0)
+    assert main(["train", "classify", "--data", str(table), "--run-dir", str(tmp_path / "r")]) == 2
+    assert "no column(s) ['text', 'label']" in _error(capsys)
+    glove = tmp_path / "g.txt"
+    glove.write_text("the 0.1 0.2\nfilm 0.3\n")
+    assert main(["train", "classify", "--data", str(table), "--text-column", "review", "--label-column",
+                 "sentiment", "--vectors", str(glove), "--embedding-dim", "2", "--run-dir", str(tmp_path / "r")]) == 2
+    assert "g.txt:2: 1 numbers where the file has 2 per word" in _error(capsys)
+    assert not (tmp_path / "r").exists()

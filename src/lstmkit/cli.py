@@ -3,6 +3,9 @@
     lstmkit train lm                         # char LM on the shipped Time Machine
     lstmkit train lm --data book.txt --epochs 20
     lstmkit generate RUN_DIR --prefix "the time" --length 200
+    lstmkit train classify --data imdb --vectors glove.6B.50d.txt.gz --embedding-dim 50
+    lstmkit eval RUN_DIR --data imdb
+    lstmkit predict RUN_DIR "a wonderful, moving film"
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import time
 from pathlib import Path
 
 from lstmkit import __version__
-from lstmkit.config import RunConfig, load_config
+from lstmkit.config import ModelConfig, RunConfig, TrainConfig, load_config
 from lstmkit.errors import LstmkitError
 
 logger = logging.getLogger("lstmkit")
@@ -53,6 +56,39 @@ def _build_parser() -> argparse.ArgumentParser:
     lm.add_argument("--gen-length", type=int, default=100, help="characters to generate after training")
     _add_config_args(lm)
 
+    cls = tasks.add_parser("classify", help="text classification (IMDB sentiment or any labelled text)")
+    cls.add_argument("--data", required=True, metavar="imdb|PATH",
+                     help="imdb, an aclImdb/ folder or archive, or a CSV/TSV/JSONL file")
+    cls.add_argument("--test-data", metavar="PATH", help="a separate test table (for CSV/TSV/JSONL data)")
+    cls.add_argument("--text-column", help="data.text_column")
+    cls.add_argument("--label-column", help="data.label_column")
+    cls.add_argument("--encoding", help="data.encoding")
+    cls.add_argument("--vectors", metavar="PATH|word2vec", help="pretrained vectors, or word2vec to train them")
+    cls.add_argument("--freeze", action="store_true", help="keep the pretrained vectors fixed")
+    cls.add_argument("--embedding-dim", type=int, help="model.embedding_dim")
+    cls.add_argument("--cell", choices=["lstm", "gru", "peephole"], help="model.cell")
+    cls.add_argument("--backend", choices=["native", "reference"], help="model.backend")
+    cls.add_argument("--pooling", choices=["last", "mean", "max"], help="model.pooling")
+    cls.add_argument("--epochs", type=int, help="train.epochs")
+    cls.add_argument("--device", help="train.device")
+    cls.add_argument("--bf16", action="store_true", help="bfloat16 autocast")
+    cls.add_argument("--download", action="store_true", help="download IMDB (MD5 checked) if not found")
+    cls.add_argument("--resume", action="store_true",
+                     help="go on from the last epoch saved in --run-dir (its config; --epochs may extend it)")
+    cls.add_argument("--save-vectors", action="store_true",
+                     help="save the fine-tuned vectors (.npy + vocabulary, word2vec text) in RUN_DIR/vectors")
+    _add_config_args(cls)
+
+    ev = commands.add_parser("eval", help="evaluate a trained classifier")
+    ev.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    ev.add_argument("--data", required=True, metavar="imdb|PATH", help="imdb (its test split) or a table")
+    ev.add_argument("--download", action="store_true")
+
+    pr = commands.add_parser("predict", help="label texts with a trained classifier")
+    pr.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    pr.add_argument("texts", nargs="*", help="texts to label")
+    pr.add_argument("--file", type=Path, help="a UTF-8 file with one text per line")
+
     gen = commands.add_parser("generate", help="generate text from a trained language model")
     gen.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     gen.add_argument("--prefix", required=True, help="text to warm the state up on")
@@ -75,6 +111,31 @@ def _lm_config(args: argparse.Namespace) -> RunConfig:
     if args.cell == "peephole" and args.backend is None:
         flags.append("model.backend=reference")
     return load_config(args.config, flags + args.overrides)
+
+
+CLASSIFY_BASE = RunConfig(
+    task="classify",
+    model=ModelConfig(embedding_dim=100, hidden_size=128, bidirectional=True, pooling="max", dropout=0.5),
+    train=TrainConfig(epochs=5, lr=0.001, batch_size=64, patience=2),
+)
+
+
+def _classify_config(args: argparse.Namespace) -> RunConfig:
+    flags = [f"data.path={args.data}"]
+    pairs = (("test_data", "data.test_path"), ("text_column", "data.text_column"),
+             ("label_column", "data.label_column"), ("encoding", "data.encoding"), ("vectors", "vectors.path"),
+             ("embedding_dim", "model.embedding_dim"), ("cell", "model.cell"), ("backend", "model.backend"),
+             ("pooling", "model.pooling"), ("epochs", "train.epochs"), ("device", "train.device"))
+    for flag, key in pairs:
+        if getattr(args, flag) is not None:
+            flags.append(f"{key}={getattr(args, flag)}")
+    if args.freeze:
+        flags.append("vectors.freeze=true")
+    if args.bf16:
+        flags.append("train.bf16=true")
+    if args.cell == "peephole" and args.backend is None:
+        flags.append("model.backend=reference")
+    return load_config(args.config, flags + args.overrides, base=CLASSIFY_BASE)
 
 
 def _prepare_run_dir(args: argparse.Namespace, task: str) -> Path:
@@ -111,6 +172,76 @@ def _train_lm(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_classify(args: argparse.Namespace) -> int:
+    from lstmkit.tasks import classify
+
+    if args.resume:
+        from dataclasses import replace
+
+        from lstmkit.train.checkpoint import read_run_config
+
+        if args.run_dir is None:
+            raise LstmkitError("--resume needs --run-dir, the run to go on with")
+        run_dir = args.run_dir
+        cfg = read_run_config(run_dir)
+        if args.epochs is not None:
+            cfg = replace(cfg, train=replace(cfg.train, epochs=args.epochs))
+    else:
+        cfg = _classify_config(args)
+        run_dir = _prepare_run_dir(args, "classify")
+    logger.info("training a %s%s classifier on %s -> %s", "bi" if cfg.model.bidirectional else "",
+                cfg.model.cell.upper(), cfg.data.path, run_dir)
+    summary = classify.train_classifier(cfg, run_dir, progress=not args.no_progress, download=args.download,
+                                        save_vectors_too=args.save_vectors, resume=args.resume)
+    best = min(summary["history"], key=lambda m: m["valid_loss"])
+    print(f"trained {len(summary['history'])} epochs in {summary['train_seconds'] / 60:.1f} min; "
+          f"best valid accuracy {100 * best['valid_acc']:.2f}% (epoch {best['epoch']})")
+    if "test" in summary:
+        print(f"test accuracy {100 * summary['test']['accuracy']:.2f}% (report in {run_dir / 'eval.txt'})")
+    print(f"run directory: {run_dir}")
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from lstmkit.data.tokenize import get_tokenizer
+    from lstmkit.tasks import classify, classify_data
+    from lstmkit.train.plots import plot_confusion
+
+    model, vocab, cfg = classify.load_classifier(args.run_dir)
+    labels = classify.run_labels(args.run_dir)
+    data_cfg = replace(cfg.data, path=str(args.data), test_path="")
+    train, test = classify_data.load_examples(data_cfg, args.download)
+    examples = test or train                     # imdb: its test split; a table: the whole file
+    tokenize = get_tokenizer(cfg.data.tokenizer)
+    split = classify_data.encode([tokenize(e.text) for e in examples], [e.label for e in examples], vocab,
+                                 labels, cfg.data.max_len, str(args.data))
+    rep, nll = classify.evaluate(model, split, labels, 128, vocab.stoi["<pad>"], next(model.parameters()).device)
+    print(rep.as_text())
+    png = plot_confusion(rep.confusion, labels, Path(args.run_dir) / "confusion.png")
+    print(f"loss {nll:.4f}; confusion matrix plot: {png}")
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from lstmkit.tasks import classify
+
+    texts = list(args.texts)
+    if args.file is not None:
+        from lstmkit.data.text import read_text
+
+        texts += [line for line in read_text(args.file).splitlines() if line.strip()]
+    if not texts:
+        raise LstmkitError("nothing to predict; pass texts as arguments or --file with one text per line")
+    model, vocab, cfg = classify.load_classifier(args.run_dir)
+    labels = classify.run_labels(args.run_dir)
+    for text, (label, prob) in zip(texts, classify.predict_texts(model, vocab, labels, cfg, texts)):
+        shown = text if len(text) <= 60 else text[:57] + "..."
+        print(f"{label}\t{prob:.4f}\t{shown}")
+    return 0
+
+
 def _generate(args: argparse.Namespace) -> int:
     from lstmkit.tasks import lm
 
@@ -130,6 +261,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "train" and args.task == "lm":
             return _train_lm(args)
+        if args.command == "train" and args.task == "classify":
+            return _train_classify(args)
+        if args.command == "eval":
+            return _eval(args)
+        if args.command == "predict":
+            return _predict(args)
         if args.command == "generate":
             return _generate(args)
     except (LstmkitError, ValueError) as err:

@@ -40,9 +40,12 @@ class ModelConfig:
     hidden_size: int = 256
     num_layers: int = 1
     dropout: float = 0.3           # on embeddings, between layers and before the head
+    bidirectional: bool = False
+    pooling: str = "last"          # classify: true last step per direction, or mean/max over real steps
 
     def __post_init__(self) -> None:
         _choice("cell", self.cell, ("gru", "lstm", "peephole"))
+        _choice("model.pooling", self.pooling, ("last", "max", "mean"))
         _choice("backend", self.backend, ("native", "reference"))
         if self.cell == "peephole" and self.backend == "native":
             raise ConfigError("the peephole cell has no native kernel; set model.backend=reference")
@@ -54,17 +57,45 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class DataConfig:
-    path: str = ""                 # a UTF-8 text file; empty = the shipped Time Machine
-    level: str = "char"            # token level
-    normalize: str = "auto"        # letters (d2l: letters only, lower case), none, auto
+    path: str = ""                 # lm: a UTF-8 text file, empty = the shipped Time Machine;
+                                   # classify: imdb, or a CSV/TSV/JSONL file
+    level: str = "char"            # lm token level
+    normalize: str = "auto"        # lm: letters (d2l: letters only, lower case), none, auto
     encoding: str = "utf-8"
-    valid_fraction: float = 0.1    # the tail of the text held out for validation
+    valid_fraction: float = 0.1    # lm: the tail of the text; classify: a seeded share of train
+    tokenizer: str = "basic_english"  # classify: a key of lstmkit.data.tokenize.TOKENIZERS
+    text_column: str = "text"      # classify, tables
+    label_column: str = "label"    # classify, tables
+    test_path: str = ""            # classify, tables: a separate test file
+    min_freq: int = 2              # classify: vocabulary
+    max_vocab: int = 0             # classify: 0 = no limit
+    max_len: int = 0               # classify: truncate texts to this many tokens, 0 = keep all
 
     def __post_init__(self) -> None:
         _choice("data.level", self.level, ("char",))
         _choice("data.normalize", self.normalize, ("auto", "letters", "none"))
+        _choice("data.tokenizer", self.tokenizer, ("basic_english", "char", "jieba", "whitespace"))
+        _at_least("data.min_freq", self.min_freq, 1)
+        _at_least("data.max_vocab", self.max_vocab, 0)
+        _at_least("data.max_len", self.max_len, 0)
         if not 0.0 <= self.valid_fraction < 0.5:
             raise ConfigError(f"data.valid_fraction must be in [0, 0.5), got {self.valid_fraction}")
+
+
+@dataclass(frozen=True)
+class VectorsConfig:
+    path: str = ""                 # GloVe/word2vec/fastText file, "word2vec" to train one, "" = none
+    freeze: bool = False           # keep the pretrained vectors fixed
+    lowercase_fallback: bool = True
+    unknown_init: str = "normal"   # rows for words without a vector: normal or zeros
+    word2vec_dim: int = 100        # when path = word2vec
+    word2vec_epochs: int = 5
+    word2vec_unlabelled: bool = True  # imdb: also train word2vec on the 50,000 unlabelled reviews
+
+    def __post_init__(self) -> None:
+        _choice("vectors.unknown_init", self.unknown_init, ("normal", "zeros"))
+        _at_least("vectors.word2vec_dim", self.word2vec_dim, 1)
+        _at_least("vectors.word2vec_epochs", self.word2vec_epochs, 1)
 
 
 @dataclass(frozen=True)
@@ -79,6 +110,9 @@ class TrainConfig:
     seed: int = 0
     device: str = "cpu"
     max_minutes: float = 0.0       # stop after the epoch that passes this budget; 0 = no limit
+    patience: int = 0              # early stopping on validation loss; 0 = off
+    weight_decay: float = 0.0
+    bf16: bool = False             # bfloat16 autocast (CPU and GPU)
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "num_steps"):
@@ -87,6 +121,8 @@ class TrainConfig:
             raise ConfigError(f"train.lr must be > 0, got {self.lr}")
         _at_least("train.clip_norm", self.clip_norm, 0)
         _at_least("train.max_minutes", self.max_minutes, 0)
+        _at_least("train.patience", self.patience, 0)
+        _at_least("train.weight_decay", self.weight_decay, 0)
         _choice("train.optimizer", self.optimizer, ("adam", "sgd"))
         _choice("train.sampling", self.sampling, ("random", "sequential"))
 
@@ -96,10 +132,11 @@ class RunConfig:
     task: str = "lm"
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
+    vectors: VectorsConfig = field(default_factory=VectorsConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
 
     def __post_init__(self) -> None:
-        _choice("task", self.task, ("lm",))
+        _choice("task", self.task, ("classify", "lm"))
 
     def to_json(self) -> str:
         return json.dumps({"format_version": FORMAT_VERSION, **asdict(self)}, indent=2)
@@ -127,7 +164,8 @@ class RunConfig:
         return cls(**kwargs)
 
 
-_SECTION_TYPES: dict[str, type] = {"model": ModelConfig, "data": DataConfig, "train": TrainConfig}
+_SECTION_TYPES: dict[str, type] = {"model": ModelConfig, "data": DataConfig, "vectors": VectorsConfig,
+                                   "train": TrainConfig}
 
 
 def _parse_value(text: str, like: Any) -> Any:
@@ -172,21 +210,29 @@ def apply_overrides(cfg: RunConfig, overrides: list[str]) -> RunConfig:
     return cfg
 
 
-def load_config(path: str | Path | None, overrides: list[str] | None = None) -> RunConfig:
-    """Read a TOML file (or the defaults) and apply overrides."""
-    cfg = RunConfig()
+def load_config(path: str | Path | None, overrides: list[str] | None = None,
+                base: RunConfig | None = None) -> RunConfig:
+    """Read a TOML file (or ``base``, the task's defaults) and apply overrides."""
+    cfg = base or RunConfig()
     if path:
         path = Path(path)
         if not path.is_file():
             raise ConfigError(f"config file {str(path)!r} not found")
         try:
-            cfg = RunConfig.from_dict(tomllib.loads(path.read_text(encoding="utf-8")))
+            table = tomllib.loads(path.read_text(encoding="utf-8"))
+            merged = asdict(cfg)
+            for key, value in table.items():                  # the file's values over the base's
+                if isinstance(value, dict) and isinstance(merged.get(key), dict):
+                    merged[key] = {**merged[key], **value}
+                else:
+                    merged[key] = value
+            cfg = RunConfig.from_dict(merged)
         except tomllib.TOMLDecodeError as err:
             raise ConfigError(f"config file {str(path)!r} is not valid TOML: {err}") from None
     return apply_overrides(cfg, overrides or [])
 
 
 __all__ = [
-    "ConfigError", "DataConfig", "ModelConfig", "RunConfig", "TrainConfig", "apply_overrides",
+    "ConfigError", "DataConfig", "ModelConfig", "RunConfig", "TrainConfig", "VectorsConfig", "apply_overrides",
     "load_config",
 ]

@@ -6,7 +6,7 @@ Legend: B batch, T time (num_steps), N stream length.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import torch
 from torch import Tensor
@@ -54,3 +54,72 @@ def num_batches(num_tokens: int, batch_size: int, num_steps: int) -> int:
 
 
 SAMPLERS = {"random": random_batches, "sequential": sequential_batches}
+
+
+# --- classification batches: length buckets, padding, lengths, masks ------------------------
+
+def pad_batch(seqs: Sequence[Tensor], pad_id: int = 0) -> tuple[Tensor, Tensor]:
+    """Right-pad 1-D id tensors into one batch.
+
+    Shapes: seqs[i] (T_i,) -> ids (B, max T_i), lengths (B,)
+
+    Raises:
+        ValueError: if ``seqs`` is empty or holds an empty sequence.
+
+    Example:
+        >>> ids, lengths = pad_batch([torch.tensor([5, 6, 7]), torch.tensor([8])])
+        >>> ids.tolist(), lengths.tolist()
+        ([[5, 6, 7], [8, 0, 0]], [3, 1])
+    """
+    if not seqs:
+        raise ValueError("pad_batch needs at least one sequence")
+    lengths = torch.tensor([len(s) for s in seqs])
+    if int(lengths.min()) < 1:
+        raise ValueError("pad_batch got an empty sequence; drop empty texts before batching")
+    ids = torch.full((len(seqs), int(lengths.max())), pad_id, dtype=torch.long)
+    for row, seq in enumerate(seqs):
+        ids[row, : len(seq)] = seq
+    return ids, lengths
+
+
+def padding_mask(lengths: Tensor, max_len: int | None = None) -> Tensor:
+    """True on real tokens.  Shapes: lengths (B,) -> mask (B, T)"""
+    steps = torch.arange(max_len or int(lengths.max()), device=lengths.device)
+    return steps.unsqueeze(0) < lengths.unsqueeze(1)
+
+
+class BucketBatchSampler:
+    """Batches of indices whose sequences have similar lengths, in random order.
+
+    Each epoch: shuffle, cut into pools of ``bucket_factor * batch_size``, sort each pool by
+    length, cut pools into batches, shuffle the batches. Padding stays small and every
+    example is used once per epoch.
+
+    Example:
+        >>> sampler = BucketBatchSampler([5, 1, 4, 2, 3, 6], batch_size=2, generator=torch.Generator().manual_seed(0))
+        >>> sorted(sorted(b) for b in sampler)
+        [[0, 5], [1, 3], [2, 4]]
+    """
+
+    def __init__(self, lengths: Sequence[int], batch_size: int, bucket_factor: int = 50,
+                 shuffle: bool = True, generator: torch.Generator | None = None) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        self.lengths = torch.as_tensor(lengths)
+        self.batch_size, self.pool = batch_size, batch_size * max(1, bucket_factor)
+        self.shuffle, self.generator = shuffle, generator
+
+    def __len__(self) -> int:
+        return -(-len(self.lengths) // self.batch_size)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        n = len(self.lengths)
+        order = torch.randperm(n, generator=self.generator) if self.shuffle else torch.arange(n)
+        batches: list[list[int]] = []
+        for start in range(0, n, self.pool):
+            pool = order[start : start + self.pool]
+            pool = pool[torch.argsort(self.lengths[pool], stable=True)]
+            batches += [pool[i : i + self.batch_size].tolist() for i in range(0, len(pool), self.batch_size)]
+        if self.shuffle:
+            batches = [batches[i] for i in torch.randperm(len(batches), generator=self.generator).tolist()]
+        return iter(batches)

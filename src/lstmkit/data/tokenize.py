@@ -46,7 +46,16 @@ def char(text: str) -> list[str]:
     return list(text)
 
 
-TOKENIZERS: dict[str, Tokenizer] = {"basic_english": basic_english, "char": char, "whitespace": whitespace}
+def jieba_words(text: str) -> list[str]:
+    """Chinese words by jieba's default (precise) mode, whitespace dropped."""
+    import jieba
+
+    return [w for w in jieba.lcut(text) if w.strip()]
+
+
+TOKENIZERS: dict[str, Tokenizer] = {
+    "basic_english": basic_english, "char": char, "jieba": jieba_words, "whitespace": whitespace,
+}
 
 
 def get_tokenizer(name: str) -> Tokenizer:

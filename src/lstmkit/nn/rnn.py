@@ -262,6 +262,7 @@ class _Recurrent:
         return time_loop(step, x_proj, initial, mask)
 
     def _native_direction(self, x, initial, weights, lengths):
+        assert lengths is not None, "without lengths the native path is one fused call (forward)"
         hx = tuple(s.unsqueeze(0) for s in initial)                         # each (1, B, *)
         if self.mode == "LSTM":
             out, _, _ = torch.lstm(x, hx, weights, self.bias, 1, 0.0, self.training, False, False)

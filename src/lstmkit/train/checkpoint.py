@@ -82,3 +82,63 @@ def load_vocab(run_dir: str | Path) -> Vocab:
     if not path.is_file():
         raise RunDirError(f"{str(run_dir)!r} has no {VOCAB}; it is not a text model's run directory")
     return Vocab.load(path)
+
+
+# --- resumable training state: the last epoch's weights, optimizer, history, RNG ------------
+
+LAST_WEIGHTS, TRAIN_STATE, TRAIN_TENSORS = "last.safetensors", "train_state.json", "train_state.safetensors"
+
+
+def save_training_state(run_dir: str | Path, model: nn.Module, optimizer, epoch: int,
+                        history: list[dict[str, float]], generator=None) -> None:
+    """Everything ``--resume`` needs, without pickle: tensors in safetensors, the rest in JSON."""
+    from safetensors.torch import save_file
+
+    run_dir = Path(run_dir)
+    state = optimizer.state_dict()
+    tensors = {}
+    plain_state: dict[str, dict] = {}
+    for index, slots in state["state"].items():
+        for name, value in slots.items():
+            if hasattr(value, "shape"):
+                tensors[f"state.{index}.{name}"] = value.detach().cpu().contiguous()
+            else:
+                plain_state.setdefault(str(index), {})[name] = value
+    if generator is not None:
+        tensors["generator"] = generator.get_state()
+    tmp = run_dir / (TRAIN_TENSORS + ".tmp")
+    save_file(tensors, str(tmp))
+    os.replace(tmp, run_dir / TRAIN_TENSORS)
+    tmp = run_dir / (LAST_WEIGHTS + ".tmp")
+    save_model(model, str(tmp))
+    os.replace(tmp, run_dir / LAST_WEIGHTS)
+    _atomic_write_text(run_dir / TRAIN_STATE, json.dumps({
+        "epoch": epoch, "history": history, "param_groups": state["param_groups"],
+        "plain_state": plain_state}, indent=1))
+
+
+def load_training_state(run_dir: str | Path, model: nn.Module, optimizer, generator=None) -> tuple[int, list]:
+    """Restore what :func:`save_training_state` wrote; returns (last epoch, history).
+
+    Raises:
+        RunDirError: if the run has no saved training state.
+    """
+    from safetensors.torch import load_file
+
+    run_dir = Path(run_dir)
+    if not (run_dir / TRAIN_STATE).is_file():
+        raise RunDirError(f"{str(run_dir)!r} has no {TRAIN_STATE}; only runs trained by this version can resume")
+    meta = json.loads((run_dir / TRAIN_STATE).read_text(encoding="utf-8"))
+    tensors = load_file(str(run_dir / TRAIN_TENSORS))
+    load_model(model, str(run_dir / LAST_WEIGHTS), strict=True)
+    state: dict[int, dict] = {}
+    for key, value in tensors.items():
+        if key.startswith("state."):
+            _, index, name = key.split(".", 2)
+            state.setdefault(int(index), {})[name] = value
+    for index, slots in meta["plain_state"].items():
+        state.setdefault(int(index), {}).update(slots)
+    optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+    if generator is not None and "generator" in tensors:
+        generator.set_state(tensors["generator"])
+    return int(meta["epoch"]), list(meta["history"])

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from lstmkit.train.checkpoint import save_metrics
+from lstmkit.train.checkpoint import save_metrics, save_training_state
 from lstmkit.train.plots import plot_history
 from lstmkit.train.trainer import Hook, Trainer
 
@@ -41,6 +41,9 @@ class SaveBest(Hook):
     def __init__(self, save: Callable[[], None], monitor: str) -> None:
         self.save, self.monitor, self.best = save, monitor, math.inf
 
+    def on_fit_start(self, trainer: Trainer) -> None:
+        self.best = min((m[self.monitor] for m in trainer.state.history), default=math.inf)
+
     def on_epoch_end(self, trainer: Trainer) -> None:
         score = trainer.state.metrics[self.monitor]
         if score < self.best:
@@ -54,6 +57,12 @@ class EarlyStopping(Hook):
     def __init__(self, monitor: str, patience: int) -> None:
         self.monitor, self.patience, self.best, self.wait = monitor, patience, math.inf, 0
 
+    def on_fit_start(self, trainer: Trainer) -> None:
+        self.best, self.wait = math.inf, 0
+        for metrics in trainer.state.history:             # a resumed run picks up its count
+            score = metrics[self.monitor]
+            self.best, self.wait = (score, 0) if score < self.best else (self.best, self.wait + 1)
+
     def on_epoch_end(self, trainer: Trainer) -> None:
         score = trainer.state.metrics[self.monitor]
         if score < self.best:
@@ -61,6 +70,17 @@ class EarlyStopping(Hook):
         else:
             self.wait += 1
         trainer.state.should_stop = trainer.state.should_stop or self.wait >= self.patience
+
+
+class SaveTrainingState(Hook):
+    """Save what ``--resume`` needs after every epoch."""
+
+    def __init__(self, run_dir: str | Path, model, optimizer, generator=None) -> None:
+        self.run_dir, self.model, self.optimizer, self.generator = Path(run_dir), model, optimizer, generator
+
+    def on_epoch_end(self, trainer: Trainer) -> None:
+        save_training_state(self.run_dir, self.model, self.optimizer, trainer.state.epoch,
+                            trainer.state.history, self.generator)
 
 
 class TimeBudget(Hook):

@@ -28,3 +28,23 @@ def plot_history(history: Sequence[dict[str, float]], keys: Sequence[str], path:
     path = Path(path)
     fig.savefig(path)
     return path
+
+
+def plot_confusion(confusion, labels: Sequence[str], path: str | Path) -> Path:
+    """Draw a confusion matrix (rows true, columns predicted) with counts in the cells."""
+    fig = Figure(figsize=(1.2 + 0.6 * len(labels), 1 + 0.6 * len(labels)), dpi=100)
+    ax = fig.subplots()
+    values = confusion.tolist() if hasattr(confusion, "tolist") else confusion
+    ax.imshow(values, cmap="Blues")
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    top = max(max(row) for row in values) or 1
+    for i, row in enumerate(values):
+        for j, value in enumerate(row):
+            ax.text(j, i, str(value), ha="center", va="center", color="white" if value > top / 2 else "black")
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path)
+    return path

@@ -17,8 +17,9 @@ from lstmkit.train.metrics import perplexity
 
 logger = logging.getLogger(__name__)
 
-# A step turns one batch into (mean loss over its tokens, number of tokens).
-StepFn = Callable[[Any], tuple[Tensor, int]]
+# A step turns one batch into (mean loss, number of items it averages over) and optionally a
+# third value, the number of tokens the batch fed (for tokens/s when items are not tokens).
+StepFn = Callable[[Any], tuple]
 
 
 @dataclass
@@ -86,6 +87,8 @@ class Trainer:
         step: StepFn,
         evaluate: Callable[[], dict[str, float]] | None = None,
         batches_per_epoch: int | None = None,
+        start_epoch: int = 1,
+        history: list[dict[str, float]] | None = None,
     ) -> TrainerState:
         """Train for ``epochs`` epochs (or until a hook sets ``should_stop``).
 
@@ -94,10 +97,13 @@ class Trainer:
             step: loss of one batch; see :data:`StepFn`.
             evaluate: validation metrics, run in eval mode without gradients.
             batches_per_epoch: length of the progress bar.
+            start_epoch, history: where a resumed run goes on from.
         """
-        self.state = TrainerState()
+        self.state = TrainerState(history=list(history or []))
+        if history:                                   # elapsed time goes on from the saved run
+            self.state.started -= history[-1].get("elapsed_s", 0.0)
         self._emit("on_fit_start")
-        for epoch in range(1, epochs + 1):
+        for epoch in range(start_epoch, epochs + 1):
             self.state.epoch = epoch
             metrics = self._train_epoch(batches(epoch), step, batches_per_epoch)
             if evaluate is not None:
@@ -115,11 +121,11 @@ class Trainer:
 
     def _train_epoch(self, batches: Iterable[Any], step: StepFn, total: int | None) -> dict[str, float]:
         self.model.train()
-        loss_sum, tokens, start = 0.0, 0, time.perf_counter()
+        loss_sum, items, tokens, start = 0.0, 0, 0, time.perf_counter()
         bar = tqdm(batches, total=total, desc=f"epoch {self.state.epoch}", disable=not self.progress,
                    leave=False, unit="batch")
         for batch in bar:
-            loss, count = step(batch)
+            loss, count, *fed = step(batch)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if self.clip_norm > 0:
@@ -131,14 +137,14 @@ class Trainer:
                     f"the loss became {value} at epoch {self.state.epoch}, step {self.state.step}; "
                     "lower the learning rate or clip gradients (train.clip_norm)"
                 )
-            loss_sum, tokens = loss_sum + value * count, tokens + count
+            loss_sum, items, tokens = loss_sum + value * count, items + count, tokens + (fed[0] if fed else count)
             self.state.step += 1
             bar.set_postfix(loss=f"{value:.3f}")
             self._emit("on_step_end", value, count)
         seconds = time.perf_counter() - start
-        if tokens == 0:
+        if items == 0:
             raise ValueError("an epoch produced no batches; the data is shorter than one batch "
                              "(lower train.batch_size or train.num_steps)")
-        mean = loss_sum / tokens
+        mean = loss_sum / items
         return {"epoch": self.state.epoch, "train_loss": mean, "train_ppl": perplexity(mean),
                 "tokens_per_s": tokens / seconds, "epoch_s": seconds}

@@ -1,0 +1,1 @@
+"""Readers for the datasets the tasks train on, in their published forms."""

@@ -1,0 +1,136 @@
+"""IMDB Large Movie Review Dataset v1.0 (Maas et al., ACL 2011).
+
+Three forms are read, all to the same examples (label ``pos`` or ``neg``):
+
+* the published layout, an ``aclImdb/`` folder with ``{train,test}/{pos,neg}/<id>_<rating>.txt``;
+* the published archive ``aclImdb_v1.tar.gz``, read in place without unpacking;
+* JSON Lines ``{train,test}.jsonl[.gz]`` with ``text`` and ``label`` fields.
+
+:func:`download` fetches the archive to a cache directory and checks its MD5 (pooch).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import tarfile
+from pathlib import Path
+
+from lstmkit.data.datasets.examples import TextExample
+from lstmkit.errors import DataError
+
+URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
+MD5 = "7c2ac02c03563afcf9b574c7e56c153a"
+SPLITS = ("train", "test", "unsup")   # unsup: the 50,000 unlabelled reviews (label "unsup")
+LABELS = ("neg", "pos")
+_MEMBER = re.compile(r"(?:^|/)aclImdb/(train|test)/(pos|neg|unsup)/(\d+)_(\d+)\.txt$")
+
+
+def _where(split: str) -> tuple[str, tuple[str, ...]]:
+    """The published folder and label sub-folders of a split."""
+    return ("train", ("unsup",)) if split == "unsup" else (split, LABELS)
+
+
+def _check_split(split: str) -> None:
+    if split not in SPLITS:
+        raise DataError(f"unknown IMDB split {split!r}; choose one of: {', '.join(SPLITS)}")
+
+
+def _from_folder(root: Path, split: str) -> list[TextExample]:
+    examples = []
+    split, labels = _where(split)
+    for label in labels:
+        folder = root / split / label
+        if not folder.is_dir():
+            raise DataError(f"{str(root)!r} has no {split}/{label}/ folder; pass the aclImdb/ folder")
+        files = sorted(folder.glob("*.txt"), key=lambda p: int(p.name.split("_")[0]))
+        examples += [TextExample(p.read_text(encoding="utf-8"), label) for p in files]
+    return examples
+
+
+def _from_archive(path: Path, split: str) -> list[TextExample]:
+    found: list[tuple[str, int, TextExample]] = []
+    split, labels = _where(split)
+    try:
+        with tarfile.open(path, "r:*") as tar:
+            for member in tar:
+                match = _MEMBER.search(member.name)
+                if not member.isfile() or not match or match.group(1) != split or match.group(2) not in labels:
+                    continue
+                handle = tar.extractfile(member)
+                assert handle is not None
+                text = handle.read().decode("utf-8")
+                found.append((match.group(2), int(match.group(3)), TextExample(text, match.group(2))))
+    except (tarfile.TarError, EOFError, OSError) as err:
+        raise DataError(f"cannot read the IMDB archive {str(path)!r}: {err}") from None
+    if not found:
+        raise DataError(f"{str(path)!r} holds no aclImdb/{split}/pos|neg/*.txt files")
+    found.sort(key=lambda item: (labels.index(item[0]), item[1]))
+    return [example for _, _, example in found]
+
+
+def _from_jsonl(path: Path) -> list[TextExample]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    examples = []
+    with opener(path, "rt", encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                examples.append(TextExample(row["text"], row.get("label", "unsup")))
+            except (ValueError, KeyError, TypeError) as err:
+                raise DataError(f"{path}:{number}: not an IMDB JSON line with text and label ({err})") from None
+    return examples
+
+
+def read_imdb(path: str | Path, split: str) -> list[TextExample]:
+    """Read one split of IMDB from a folder, archive or JSON Lines directory.
+
+    Args:
+        path: ``aclImdb/`` (or its parent), ``aclImdb_v1.tar.gz``, or a folder with
+            ``train.jsonl.gz``/``test.jsonl.gz`` (the ``.jsonl`` names also work).
+        split: ``train``, ``test`` or ``unsup`` (the unlabelled reviews, label ``"unsup"``).
+
+    Returns:
+        Examples in a fixed order: negatives then positives by review id for the published
+        forms, file order for JSON Lines.
+
+    Raises:
+        DataError: if the path is missing or holds none of the three forms.
+    """
+    _check_split(split)
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"IMDB path {str(path)!r} not found; pass the aclImdb/ folder, the "
+                        "aclImdb_v1.tar.gz archive, or a folder of train/test .jsonl.gz files")
+    if path.is_file():
+        return _from_archive(path, split)
+    for name in (f"{split}.jsonl.gz", f"{split}.jsonl"):
+        if (path / name).is_file():
+            return _from_jsonl(path / name)
+    for root in (path, path / "aclImdb"):
+        if (root / _where(split)[0]).is_dir():
+            return _from_folder(root, split)
+    if (path / "aclImdb_v1.tar.gz").is_file():
+        return _from_archive(path / "aclImdb_v1.tar.gz", split)
+    raise DataError(f"{str(path)!r} holds no IMDB data (no aclImdb/{split}/, {split}.jsonl.gz or aclImdb_v1.tar.gz)")
+
+
+def download(cache_dir: str | Path) -> Path:
+    """Download ``aclImdb_v1.tar.gz`` to ``cache_dir`` (once), verifying its MD5.
+
+    Raises:
+        DataError: when offline or when the checksum does not match.
+    """
+    import pooch
+
+    try:
+        return Path(pooch.retrieve(URL, known_hash=f"md5:{MD5}", path=Path(cache_dir),
+                                   fname="aclImdb_v1.tar.gz", progressbar=False))
+    except ValueError as err:  # pooch raises ValueError on a hash mismatch
+        raise DataError(f"the downloaded IMDB archive failed its checksum: {err}") from None
+    except Exception as err:  # network errors come from requests, urllib3 or OS
+        raise DataError(f"cannot download IMDB from {URL} ({type(err).__name__}: {err}); "
+                        "download it by hand and pass --data PATH") from None

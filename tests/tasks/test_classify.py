@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import dataclasses
+import json
+import random
+
+import pytest
+import torch
+
+from lstmkit.config import ModelConfig, RunConfig, apply_overrides
+from lstmkit.errors import ConfigError, DataError
+from lstmkit.tasks import classify
+from lstmkit.tasks.classify_data import encode
+from lstmkit.data.vocab import Vocab
+
+POS = ["great", "wonderful", "superb", "moving", "brilliant"]
+NEG = ["awful", "boring", "dull", "terrible", "weak"]
+FILL = ["the", "film", "plot", "actor", "was", "and", "a", "story"]
+
+
+def _reviews(n: int, seed: int) -> list[dict]:
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        label = "pos" if i % 2 else "neg"
+        words = rng.choices(FILL, k=rng.randint(3, 25)) + [rng.choice(POS if label == "pos" else NEG)]
+        rng.shuffle(words)
+        rows.append({"text": " ".join(words), "label": label})
+    return rows
+
+
+@pytest.fixture()
+def sentiment_files(tmp_path):
+    paths = []
+    for name, n, seed in (("train.jsonl", 600, 0), ("test.jsonl", 100, 1)):
+        path = tmp_path / name
+        path.write_text("".join(json.dumps(r) + "\n" for r in _reviews(n, seed)))
+        paths.append(path)
+    return paths
+
+
+def _cfg(train, test, *extra):
+    base = dataclasses.replace(RunConfig(), task="classify")
+    return apply_overrides(base, [f"data.path={train}", f"data.test_path={test}", "data.min_freq=1",
+                                  "model.embedding_dim=16", "model.hidden_size=16", "model.dropout=0.0",
+                                  "model.bidirectional=true", "train.epochs=6", "train.lr=0.01",
+                                  "train.batch_size=16", *extra])
+
+
+@pytest.mark.parametrize("pooling", ["last", "mean", "max"])
+def test_learns_keyword_sentiment(sentiment_files, tmp_path, pooling):
+    summary = classify.train_classifier(_cfg(*sentiment_files, f"model.pooling={pooling}"), tmp_path / "run")
+    assert summary["test"]["accuracy"] >= 0.95
+    assert {"model.safetensors", "config.json", "vocab.json", "labels.json", "eval.json", "eval.txt",
+            "metrics.json", "loss.png"} <= {p.name for p in (tmp_path / "run").iterdir()}
+
+
+def test_gru_reference_and_bf16_train(sentiment_files, tmp_path):
+    cfg = _cfg(*sentiment_files, "model.cell=gru", "model.backend=reference", "train.bf16=true", "train.epochs=2")
+    summary = classify.train_classifier(cfg, tmp_path / "run")
+    assert summary["history"][-1]["train_loss"] < summary["history"][0]["train_loss"]
+
+
+def test_predict_and_round_trip(sentiment_files, tmp_path):
+    classify.train_classifier(_cfg(*sentiment_files), tmp_path / "run")
+    model, vocab, cfg = classify.load_classifier(tmp_path / "run")
+    labels = classify.run_labels(tmp_path / "run")
+    out = classify.predict_texts(model, vocab, labels, cfg, ["the film was superb", "a dull boring plot"])
+    assert [label for label, _ in out] == ["pos", "neg"] and all(0.5 < p <= 1 for _, p in out)
+    with pytest.raises(DataError, match="text 1 is empty"):
+        classify.predict_texts(model, vocab, labels, cfg, ["  "])
+
+
+def test_word2vec_vectors_and_saved_fine_tuned_vectors(sentiment_files, tmp_path):
+    cfg = _cfg(*sentiment_files, "vectors.path=word2vec", "vectors.word2vec_dim=16", "train.epochs=2")
+    classify.train_classifier(cfg, tmp_path / "run", save_vectors_too=True)
+    assert (tmp_path / "run" / "vectors" / "vectors.txt").is_file()
+
+
+def test_frozen_vectors_stay_fixed(sentiment_files, tmp_path):
+    glove = tmp_path / "g.txt"
+    glove.write_text("".join(f"{w} " + " ".join(["0.5"] * 16) + "\n" for w in POS + NEG + FILL))
+    cfg = _cfg(*sentiment_files, f"vectors.path={glove}", "vectors.freeze=true", "train.epochs=1")
+    classify.train_classifier(cfg, tmp_path / "run")
+    model, vocab, _ = classify.load_classifier(tmp_path / "run")
+    torch.testing.assert_close(model.embed.weight[vocab.stoi["great"]], torch.full((16,), 0.5))
+
+
+def test_vectors_of_the_wrong_dimension(sentiment_files, tmp_path):
+    glove = tmp_path / "g.txt"
+    glove.write_text("great 0.1 0.2\n")
+    with pytest.raises(ConfigError, match="dimension 2 but model.embedding_dim is 16; pass --embedding-dim 2"):
+        classify.train_classifier(_cfg(*sentiment_files, f"vectors.path={glove}"), tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+
+
+def test_unseen_label_at_eval_time():
+    vocab = Vocab.build(["a"], specials=["<pad>", "<unk>"])
+    with pytest.raises(DataError, match=r"label\(s\) \['maybe'\] never seen in training"):
+        encode([["a"]], ["maybe"], vocab, ["neg", "pos"], source="test data")
+
+
+def test_last_pooling_ignores_padding():
+    cfg = ModelConfig(embedding_dim=8, hidden_size=8, bidirectional=True, pooling="last", dropout=0.0)
+    model = classify.TextClassifier(20, 2, cfg).eval()
+    ids = torch.randint(2, 20, (1, 5))
+    padded = torch.cat([ids, torch.zeros(1, 7, dtype=torch.long)], dim=1)
+    torch.testing.assert_close(model(ids, torch.tensor([5])), model(padded, torch.tensor([5])))
+
+
+def test_resume_equals_an_uninterrupted_run(sentiment_files, tmp_path):
+    """2 epochs, then resume to 4, gives the weights of 4 epochs in one go."""
+    full = _cfg(*sentiment_files, "train.epochs=4")
+    classify.train_classifier(full, tmp_path / "full")
+    half = _cfg(*sentiment_files, "train.epochs=2")
+    classify.train_classifier(half, tmp_path / "split")
+    summary = classify.train_classifier(full, tmp_path / "split", resume=True)
+    assert [m["epoch"] for m in summary["history"]] == [1, 2, 3, 4]
+    from safetensors.torch import load_file
+
+    a, b = load_file(str(tmp_path / "full" / "last.safetensors")), load_file(str(tmp_path / "split" / "last.safetensors"))
+    for name in a:
+        torch.testing.assert_close(a[name], b[name], rtol=1e-5, atol=1e-6, msg=name)
