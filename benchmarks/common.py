@@ -63,6 +63,21 @@ def median(xs: list[float]) -> float:
     return statistics.median(xs)
 
 
+def git_revision() -> dict:
+    """The commit the benchmark ran from, and whether the tree had uncommitted changes."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                                check=True).stdout.strip()
+        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                                    capture_output=True, text=True, check=True).stdout.strip())
+    except (OSError, subprocess.CalledProcessError):
+        return {"commit": None, "dirty": None}
+    return {"commit": commit, "dirty": dirty}
+
+
 def write_result(name: str, payload: dict) -> Path:
     """Write ``benchmarks/results/NAME.json`` with the command, the machine and the date."""
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -70,6 +85,7 @@ def write_result(name: str, payload: dict) -> Path:
         "command": " ".join(shlex.quote(a) for a in [Path(sys.executable).name, *sys.argv]),
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "machine": machine(),
+        "git": git_revision(),
         **payload,
     }
     path = RESULTS / f"{name}.json"

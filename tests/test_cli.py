@@ -123,6 +123,11 @@ def test_classify_train_eval_predict(tmp_path, capsys):
     assert main(["predict", str(run), "the film was superb", "the film was dull"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].startswith("pos\t") and lines[1].startswith("neg\t")
+    texts = tmp_path / "texts.txt"
+    texts.write_text("the film was dull\n\nthe film was great\n")
+    assert main(["predict", str(run), "--file", str(texts)]) == 0
+    labels = [line.split("\t")[0] for line in capsys.readouterr().out.strip().splitlines()]
+    assert labels == ["neg", "pos"]                          # blank lines are skipped
     bad = tmp_path / "bad.csv"
     bad.write_text("review,sentiment\nthe film was great,maybe\n")
     assert main(["eval", str(run), "--data", str(bad)]) == 2
@@ -143,3 +148,11 @@ def test_classify_bad_inputs(tmp_path, capsys):
                  "sentiment", "--vectors", str(glove), "--embedding-dim", "2", "--run-dir", str(tmp_path / "r")]) == 2
     assert "g.txt:2: 1 numbers where the file has 2 per word" in _error(capsys)
     assert not (tmp_path / "r").exists()
+
+
+def test_peephole_cell_flag_picks_the_reference_backend(tiny_text_file, tmp_path):
+    run = tmp_path / "peep"
+    assert main(["train", "lm", "--data", str(tiny_text_file), "--epochs", "1", "--cell", "peephole",
+                 "--run-dir", str(run), *SMALL]) == 0
+    model = json.loads((run / "config.json").read_text())["model"]
+    assert (model["cell"], model["backend"]) == ("peephole", "reference")

@@ -39,3 +39,8 @@ def test_toml_unknown_field(tmp_path):
     path.write_text('[model]\nhiden_size = 32\n')
     with pytest.raises(ConfigError, match=r"unknown field\(s\) \['hiden_size'\] in \[model\]"):
         load_config(path)
+
+
+def test_overrides_are_validated_together_in_any_order():
+    cfg = apply_overrides(RunConfig(), ["model.cell=peephole", "model.backend=reference"])
+    assert (cfg.model.cell, cfg.model.backend) == ("peephole", "reference")

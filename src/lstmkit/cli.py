@@ -100,17 +100,18 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _flag_overrides(args: argparse.Namespace, pairs: tuple[tuple[str, str], ...]) -> list[str]:
+    """``--set`` strings for the convenience flags that were given (flag name, config key)."""
+    flags = [f"{key}={getattr(args, flag)}" for flag, key in pairs if getattr(args, flag) is not None]
+    if getattr(args, "cell", None) == "peephole" and getattr(args, "backend", None) is None:
+        flags.append("model.backend=reference")              # the peephole cell has no fused kernel
+    return flags
+
+
 def _lm_config(args: argparse.Namespace) -> RunConfig:
-    flags = []
-    if args.data:
-        flags.append(f"data.path={args.data}")
-    for flag, key in (("epochs", "train.epochs"), ("backend", "model.backend"), ("cell", "model.cell"),
-                      ("sampling", "train.sampling"), ("device", "train.device")):
-        if getattr(args, flag) is not None:
-            flags.append(f"{key}={getattr(args, flag)}")
-    if args.cell == "peephole" and args.backend is None:
-        flags.append("model.backend=reference")
-    return load_config(args.config, flags + args.overrides)
+    pairs = (("data", "data.path"), ("epochs", "train.epochs"), ("backend", "model.backend"),
+             ("cell", "model.cell"), ("sampling", "train.sampling"), ("device", "train.device"))
+    return load_config(args.config, _flag_overrides(args, pairs) + args.overrides)
 
 
 CLASSIFY_BASE = RunConfig(
@@ -121,20 +122,13 @@ CLASSIFY_BASE = RunConfig(
 
 
 def _classify_config(args: argparse.Namespace) -> RunConfig:
-    flags = [f"data.path={args.data}"]
-    pairs = (("test_data", "data.test_path"), ("text_column", "data.text_column"),
+    pairs = (("data", "data.path"), ("test_data", "data.test_path"), ("text_column", "data.text_column"),
              ("label_column", "data.label_column"), ("encoding", "data.encoding"), ("vectors", "vectors.path"),
              ("embedding_dim", "model.embedding_dim"), ("cell", "model.cell"), ("backend", "model.backend"),
              ("pooling", "model.pooling"), ("epochs", "train.epochs"), ("device", "train.device"))
-    for flag, key in pairs:
-        if getattr(args, flag) is not None:
-            flags.append(f"{key}={getattr(args, flag)}")
-    if args.freeze:
-        flags.append("vectors.freeze=true")
-    if args.bf16:
-        flags.append("train.bf16=true")
-    if args.cell == "peephole" and args.backend is None:
-        flags.append("model.backend=reference")
+    flags = _flag_overrides(args, pairs)
+    flags += ["vectors.freeze=true"] if args.freeze else []
+    flags += ["train.bf16=true"] if args.bf16 else []
     return load_config(args.config, flags + args.overrides, base=CLASSIFY_BASE)
 
 
@@ -203,23 +197,12 @@ def _train_classify(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
-    from lstmkit.data.tokenize import get_tokenizer
-    from lstmkit.tasks import classify, classify_data
+    from lstmkit.tasks import classify
     from lstmkit.train.plots import plot_confusion
 
-    model, vocab, cfg = classify.load_classifier(args.run_dir)
-    labels = classify.run_labels(args.run_dir)
-    data_cfg = replace(cfg.data, path=str(args.data), test_path="")
-    train, test = classify_data.load_examples(data_cfg, args.download)
-    examples = test or train                     # imdb: its test split; a table: the whole file
-    tokenize = get_tokenizer(cfg.data.tokenizer)
-    split = classify_data.encode([tokenize(e.text) for e in examples], [e.label for e in examples], vocab,
-                                 labels, cfg.data.max_len, str(args.data))
-    rep, nll = classify.evaluate(model, split, labels, 128, vocab.stoi["<pad>"], next(model.parameters()).device)
+    rep, nll = classify.evaluate_run(args.run_dir, str(args.data), args.download)
     print(rep.as_text())
-    png = plot_confusion(rep.confusion, labels, Path(args.run_dir) / "confusion.png")
+    png = plot_confusion(rep.confusion, rep.labels, Path(args.run_dir) / "confusion.png")
     print(f"loss {nll:.4f}; confusion matrix plot: {png}")
     return 0
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -187,10 +187,14 @@ def _parse_value(text: str, like: Any) -> Any:
 def apply_overrides(cfg: RunConfig, overrides: list[str]) -> RunConfig:
     """Apply ``section.field=value`` strings, checking names and types.
 
+    All overrides are applied first and the result is validated once, so their order does not
+    matter (``model.cell=peephole`` may come before ``model.backend=reference``).
+
     Example:
         >>> apply_overrides(RunConfig(), ["train.epochs=3"]).train.epochs
         3
     """
+    raw = asdict(cfg)
     for item in overrides:
         key, sep, text = item.partition("=")
         section, dot, name = key.strip().partition(".")
@@ -198,16 +202,14 @@ def apply_overrides(cfg: RunConfig, overrides: list[str]) -> RunConfig:
             raise ConfigError(f"--set takes section.field=value, got {item!r} (e.g. train.epochs=5)")
         if section not in _SECTION_TYPES:
             raise ConfigError(f"unknown config section {section!r}; known: {', '.join(_SECTION_TYPES)}")
-        current = getattr(cfg, section)
-        names = {f.name for f in fields(current)}
-        if name not in names:
-            raise ConfigError(f"unknown field {name!r} in {section}; known: {', '.join(sorted(names))}")
+        if name not in raw[section]:
+            known = ", ".join(sorted(raw[section]))
+            raise ConfigError(f"unknown field {name!r} in {section}; known: {known}")
         try:
-            value = _parse_value(text.strip(), getattr(current, name))
+            raw[section][name] = _parse_value(text.strip(), raw[section][name])
         except ConfigError as err:
             raise ConfigError(f"--set {key}: {err}") from None
-        cfg = replace(cfg, **{section: replace(current, **{name: value})})
-    return cfg
+    return RunConfig.from_dict(raw)
 
 
 def load_config(path: str | Path | None, overrides: list[str] | None = None,

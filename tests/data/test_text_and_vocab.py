@@ -77,3 +77,7 @@ def test_random_batches_cover_distinct_windows():
     assert len(starts) == len(set(starts))
     x, y = next(random_batches(ids, 8, 10, torch.Generator().manual_seed(1)))
     assert x.shape == (8, 10) and torch.equal(y, x + 1)
+
+
+def test_jieba_tokenizer_segments_chinese():
+    assert get_tokenizer("jieba")("我爱北京天安门") == ["我", "爱", "北京", "天安门"]

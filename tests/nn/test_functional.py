@@ -7,7 +7,7 @@ from torch.autograd import gradcheck
 
 from lstmkit.nn import functional as G
 from lstmkit.nn.cells import GRUCell, LSTMCell, PeepholeLSTMCell
-from lstmkit.nn.rnn import LSTM, PeepholeLSTM
+from lstmkit.nn import LSTM, PeepholeLSTM
 
 
 def _rand(*shape):

@@ -208,6 +208,7 @@ def test_peephole_with_zero_peepholes_equals_lstm():
     x = torch.randn(B, T, I)
     (out_a, (h_a, c_a)), (out_b, (h_b, c_b)) = peep(x), lstm(x)
     torch.testing.assert_close(out_a, out_b, **TOL)
+    torch.testing.assert_close(h_a, h_b, **TOL)
     torch.testing.assert_close(c_a, c_b, **TOL)
 
 

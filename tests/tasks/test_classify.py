@@ -121,3 +121,20 @@ def test_resume_equals_an_uninterrupted_run(sentiment_files, tmp_path):
     a, b = load_file(str(tmp_path / "full" / "last.safetensors")), load_file(str(tmp_path / "split" / "last.safetensors"))
     for name in a:
         torch.testing.assert_close(a[name], b[name], rtol=1e-5, atol=1e-6, msg=name)
+
+
+def test_three_classes(tmp_path):
+    rng = random.Random(0)
+    keywords = {"sports": ["match", "goal"], "tech": ["laptop", "code"], "food": ["pasta", "soup"]}
+    rows = []
+    for i in range(450):
+        label = list(keywords)[i % 3]
+        words = rng.choices(FILL, k=rng.randint(3, 12)) + [rng.choice(keywords[label])]
+        rng.shuffle(words)
+        rows.append(json.dumps({"text": " ".join(words), "topic": label}))
+    (tmp_path / "t.jsonl").write_text("\n".join(rows[:360]) + "\n")
+    (tmp_path / "v.jsonl").write_text("\n".join(rows[360:]) + "\n")
+    cfg = _cfg(tmp_path / "t.jsonl", tmp_path / "v.jsonl", "data.label_column=topic")
+    summary = classify.train_classifier(cfg, tmp_path / "run")
+    assert summary["labels"] == ["food", "sports", "tech"]
+    assert summary["test"]["accuracy"] >= 0.95 and len(summary["test"]["confusion"]) == 3

@@ -5,7 +5,8 @@ from __future__ import annotations
 from torch import nn
 
 from lstmkit.nn.cells import GRUCell, LSTMCell, PeepholeLSTMCell
-from lstmkit.nn.rnn import BACKENDS, GRU, LSTM, PeepholeLSTM
+from lstmkit.nn.peephole import PeepholeLSTM
+from lstmkit.nn.rnn import BACKENDS, GRU, LSTM
 
 #: Layer classes by the name a config or a ``--cell`` flag uses.
 CELLS: dict[str, type[nn.Module]] = {"lstm": LSTM, "gru": GRU, "peephole": PeepholeLSTM}

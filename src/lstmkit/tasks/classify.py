@@ -7,6 +7,7 @@ Legend: B batch, T time, E embedding, H hidden, D directions, C classes, V vocab
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import tempfile
@@ -24,7 +25,7 @@ from lstmkit.data.vectors import embedding_matrix, load_vectors, save_vectors, t
 from lstmkit.data.vocab import PAD, Vocab
 from lstmkit.errors import ConfigError, DataError, RunDirError
 from lstmkit.nn import make_rnn
-from lstmkit.tasks.classify_data import EncodedSplit, Prepared, batches, encode, prepare
+from lstmkit.tasks.classify_data import EncodedSplit, Prepared, batches, encode, load_examples, prepare
 from lstmkit.train import checkpoint, distributed
 from lstmkit.train.classification_metrics import ClassificationReport, report
 from lstmkit.train.hooks import (
@@ -214,8 +215,9 @@ def train_classifier(cfg: RunConfig, run_dir: str | Path, progress: bool = False
     trained = distributed.wrap(model, rank)                                # DDP when torchrun started us
     optimizer = _optimizer(model, cfg)
     generator = torch.Generator().manual_seed(t.seed)
+    # Every rank resumes from the run directory; only rank 0 writes there.
+    start_epoch, history = _resume(Path(run_dir), data, model, optimizer, generator) if resume else (1, [])
     run_dir = Path(run_dir) if rank.is_main else Path(tempfile.mkdtemp(prefix=f"lstmkit-rank{rank.rank}-"))
-    start_epoch, history = _resume(run_dir, data, model, optimizer, generator) if resume else (1, [])
     run_dir.mkdir(parents=True, exist_ok=True)
     data.vocab.save(run_dir / checkpoint.VOCAB)
     (run_dir / "labels.json").write_text(json.dumps(data.labels, ensure_ascii=False), encoding="utf-8")
@@ -269,6 +271,22 @@ def run_labels(run_dir: str | Path) -> list[str]:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
         raise RunDirError(f"cannot read the labels of {str(run_dir)!r} ({err}); is it a classifier run?") from None
+
+
+def evaluate_run(run_dir: str | Path, data: str, download: bool = False) -> tuple[ClassificationReport, float]:
+    """Evaluate a saved classifier on ``imdb`` (its test split) or a whole table file.
+
+    Raises:
+        DataError: for labels the model never saw, empty texts, unreadable data.
+    """
+    model, vocab, cfg = load_classifier(run_dir)
+    labels = run_labels(run_dir)
+    train, test = load_examples(dataclasses.replace(cfg.data, path=data, test_path=""), download)
+    examples = test or train                     # imdb: its test split; a table: the whole file
+    tokenize = get_tokenizer(cfg.data.tokenizer)
+    split = encode([tokenize(e.text) for e in examples], [e.label for e in examples], vocab, labels,
+                   cfg.data.max_len, data)
+    return evaluate(model, split, labels, 128, vocab.stoi[PAD], next(model.parameters()).device)
 
 
 @torch.no_grad()

@@ -26,7 +26,9 @@ from lstmkit.errors import DataError
 
 logger = logging.getLogger(__name__)
 
-CACHE = Path(os.environ.get("LSTMKIT_CACHE", Path.home() / ".cache" / "lstmkit"))
+def cache_dir() -> Path:
+    """Where downloads go: ``$LSTMKIT_CACHE`` or ``~/.cache/lstmkit``."""
+    return Path(os.environ.get("LSTMKIT_CACHE", Path.home() / ".cache" / "lstmkit"))
 
 
 def imdb_location(download: bool = False) -> Path:
@@ -35,12 +37,12 @@ def imdb_location(download: bool = False) -> Path:
     candidates = []
     if os.environ.get("LSTMKIT_DATA"):
         candidates.append(Path(os.environ["LSTMKIT_DATA"]) / "imdb")
-    candidates += [Path("../shared/data/imdb"), CACHE / "imdb" / "aclImdb_v1.tar.gz"]
+    candidates += [Path("../shared/data/imdb"), cache_dir() / "imdb" / "aclImdb_v1.tar.gz"]
     for candidate in candidates:
         if candidate.exists():
             return candidate
     if download:
-        return imdb.download(CACHE / "imdb")
+        return imdb.download(cache_dir() / "imdb")
     raise DataError("IMDB not found (looked in $LSTMKIT_DATA/imdb, ../shared/data/imdb and the cache); "
                     "pass --download to fetch it, or --data PATH to the aclImdb/ folder or archive")
 
@@ -142,6 +144,9 @@ def prepare(cfg: DataConfig, seed: int, download: bool = False, with_unlabelled:
     train_all, test = load_examples(cfg, download)
     start = time.perf_counter()
     train, valid = split_valid(train_all, cfg.valid_fraction, seed)
+    if not valid:
+        raise DataError(f"data.valid_fraction={cfg.valid_fraction} leaves no validation examples out of "
+                        f"{len(train_all)}; early stopping and the best checkpoint need some (e.g. 0.1)")
     tokenize = get_tokenizer(cfg.tokenizer)
     train_tokens = [tokenize(e.text) for e in train]
     vocab = build_vocab(train_tokens, cfg.min_freq, cfg.max_vocab)

@@ -79,8 +79,11 @@ def test_table_errors(tmp_path):
     with pytest.raises(DataError, match=r"no column\(s\) \['text', 'label'\]; its columns are \['body', 'y'\]"):
         read_table(tmp_path / "d.csv")
     (tmp_path / "e.csv").write_text("text,label\nfine,1\n  ,0\n")
-    with pytest.raises(DataError, match="row 3 has an empty text"):
+    with pytest.raises(DataError, match="e.csv:3: empty text"):
         read_table(tmp_path / "e.csv")
+    (tmp_path / "e.jsonl").write_text('{"text": "a", "label": 1}\n\n{"text": "", "label": 0}\n')
+    with pytest.raises(DataError, match="e.jsonl:3: empty text"):      # the file's line, blank lines counted
+        read_table(tmp_path / "e.jsonl")
     (tmp_path / "f.jsonl").write_text('{"text": "a", "label": 1}\n{oops\n')
     with pytest.raises(DataError, match=r"f.jsonl:2: not valid JSON"):
         read_table(tmp_path / "f.jsonl")
@@ -91,3 +94,35 @@ def test_table_errors(tmp_path):
     (tmp_path / "g.txt").write_text("x")
     with pytest.raises(DataError, match="cannot tell the format"):
         read_table(tmp_path / "g.txt")
+
+
+def test_download_errors_are_clear(monkeypatch, tmp_path):
+    import pooch
+
+    from lstmkit.data.datasets import imdb
+
+    def mismatch(*args, **kwargs):
+        raise ValueError("MD5 hash of downloaded file does not match the known hash")
+
+    monkeypatch.setattr(pooch, "retrieve", mismatch)
+    with pytest.raises(DataError, match="failed its checksum"):
+        imdb.download(tmp_path)
+
+    def offline(*args, **kwargs):
+        raise ConnectionError("no route to host")
+
+    monkeypatch.setattr(pooch, "retrieve", offline)
+    with pytest.raises(DataError, match=r"cannot download IMDB .*ConnectionError.*pass --data PATH"):
+        imdb.download(tmp_path)
+
+
+def test_download_asks_pooch_for_the_published_archive_and_md5(monkeypatch, tmp_path):
+    import pooch
+
+    from lstmkit.data.datasets import imdb
+
+    seen = {}
+    monkeypatch.setattr(pooch, "retrieve", lambda url, known_hash, **kw: seen.update(url=url, hash=known_hash) or str(tmp_path / "a.tar.gz"))
+    imdb.download(tmp_path)
+    assert seen == {"url": "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz",
+                    "hash": "md5:7c2ac02c03563afcf9b574c7e56c153a"}

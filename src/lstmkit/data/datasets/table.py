@@ -27,7 +27,7 @@ def read_table(path: str | Path, text_column: str = "text", label_column: str = 
 
     Raises:
         DataError: for a missing file, a missing column (listing the columns there are), an
-            empty text (with its row number), a malformed JSON line or a decoding error.
+            empty text (with its line number), a malformed JSON line or a decoding error.
     """
     path = Path(path)
     if not path.is_file():
@@ -38,15 +38,14 @@ def read_table(path: str | Path, text_column: str = "text", label_column: str = 
     try:
         with opener(path, "rt", encoding=encoding, newline="") as handle:
             if fmt == "jsonl":
-                rows = (_json_row(path, n, line) for n, line in enumerate(handle, 1) if line.strip())
-                rows_numbered = ((n, row) for n, row in enumerate(rows, 1))
+                rows_numbered = ((n, _json_row(path, n, line)) for n, line in enumerate(handle, 1) if line.strip())
             else:
                 reader = csv.DictReader(handle, delimiter="," if fmt == "csv" else "\t")
                 missing = [c for c in (text_column, label_column) if c not in (reader.fieldnames or [])]
                 if missing:
                     raise DataError(f"{str(path)!r} has no column(s) {missing}; its columns are "
                                     f"{reader.fieldnames}; choose them with --text-column/--label-column")
-                rows_numbered = ((n, row) for n, row in enumerate(reader, 2))  # row 1 is the header
+                rows_numbered = ((n, row) for n, row in enumerate(reader, 2))  # line 1 is the header
             for number, row in rows_numbered:
                 examples.append(_example(path, number, row, text_column, label_column))
     except UnicodeDecodeError:
@@ -69,9 +68,9 @@ def _json_row(path: Path, number: int, line: str) -> dict:
 def _example(path: Path, number: int, row: dict, text_column: str, label_column: str) -> TextExample:
     for column in (text_column, label_column):
         if column not in row or row[column] is None:
-            raise DataError(f"{path}: row {number} has no {column!r} field; its fields are {sorted(row)}; "
+            raise DataError(f"{path}:{number}: no {column!r} field; its fields are {sorted(row)}; "
                             "choose them with --text-column/--label-column")
     text = str(row[text_column])
     if not text.strip():
-        raise DataError(f"{path}: row {number} has an empty text; remove the row or fill it in")
+        raise DataError(f"{path}:{number}: empty text; remove the line or fill it in")
     return TextExample(text, str(row[label_column]))
