@@ -11,6 +11,8 @@ from collections.abc import Iterator, Sequence
 import torch
 from torch import Tensor
 
+from lstmkit.nn.loop import lengths_mask
+
 
 def sequential_batches(
     ids: Tensor, batch_size: int, num_steps: int, generator: torch.Generator | None = None
@@ -83,9 +85,8 @@ def pad_batch(seqs: Sequence[Tensor], pad_id: int = 0) -> tuple[Tensor, Tensor]:
 
 
 def padding_mask(lengths: Tensor, max_len: int | None = None) -> Tensor:
-    """True on real tokens.  Shapes: lengths (B,) -> mask (B, T)"""
-    steps = torch.arange(max_len or int(lengths.max()), device=lengths.device)
-    return steps.unsqueeze(0) < lengths.unsqueeze(1)
+    """True on real tokens, batch-first.  Shapes: lengths (B,) -> mask (B, T)"""
+    return lengths_mask(lengths, max_len or int(lengths.max())).T         # (T, B) -> (B, T)
 
 
 class BucketBatchSampler:

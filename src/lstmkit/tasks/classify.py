@@ -27,6 +27,7 @@ from lstmkit.errors import ConfigError, DataError, RunDirError
 from lstmkit.nn import make_rnn
 from lstmkit.tasks.classify_data import EncodedSplit, Prepared, batches, encode, load_examples, prepare
 from lstmkit.train import checkpoint, distributed
+from lstmkit.train.build import device_of, make_optimizer
 from lstmkit.train.classification_metrics import ClassificationReport, report
 from lstmkit.train.hooks import (
     EarlyStopping, LogEpoch, MetricsFile, PlotMetrics, SaveBest, SaveTrainingState, TimeBudget,
@@ -119,12 +120,6 @@ def evaluate(model: TextClassifier, split: EncodedSplit, label_names: Sequence[s
 
 
 
-def device_of(name: str) -> torch.device:
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"train.device={name!r} but no CUDA device is available; use cpu")
-    return torch.device(name)
-
-
 def pretrained_embedding(cfg: RunConfig, data: Prepared) -> Tensor | None:
     """The (V, E) matrix from ``vectors.path`` (a file, or ``word2vec`` to train one), or None."""
     v = cfg.vectors
@@ -147,14 +142,6 @@ def pretrained_embedding(cfg: RunConfig, data: Prepared) -> Tensor | None:
                                         generator=generator)
     logger.info("pretrained vectors: %d x %d, %.1f%% of the vocabulary covered", *weight.shape, 100 * coverage.fraction)
     return weight
-
-
-def _optimizer(model: nn.Module, cfg: RunConfig) -> torch.optim.Optimizer:
-    t = cfg.train
-    params = [p for p in model.parameters() if p.requires_grad]
-    if t.optimizer == "adam":
-        return torch.optim.AdamW(params, lr=t.lr, weight_decay=t.weight_decay)
-    return torch.optim.SGD(params, lr=t.lr, weight_decay=t.weight_decay)
 
 
 def _step_fn(trained: nn.Module, rank: distributed.Rank, device: torch.device, bf16: bool):
@@ -213,7 +200,7 @@ def train_classifier(cfg: RunConfig, run_dir: str | Path, progress: bool = False
     model = TextClassifier(len(data.vocab), len(data.labels), cfg.model, pad_id, embedding,
                            freeze=cfg.vectors.freeze).to(device)
     trained = distributed.wrap(model, rank)                                # DDP when torchrun started us
-    optimizer = _optimizer(model, cfg)
+    optimizer = make_optimizer(model.parameters(), t)
     generator = torch.Generator().manual_seed(t.seed)
     # Every rank resumes from the run directory; only rank 0 writes there.
     start_epoch, history = _resume(Path(run_dir), data, model, optimizer, generator) if resume else (1, [])

@@ -22,9 +22,10 @@ from lstmkit.data.batching import SAMPLERS, num_batches
 from lstmkit.data.text import read_text, sample_path
 from lstmkit.data.tokenize import letters_only
 from lstmkit.data.vocab import Vocab
-from lstmkit.errors import ConfigError, DataError
+from lstmkit.errors import DataError
 from lstmkit.nn import make_rnn
 from lstmkit.train import checkpoint
+from lstmkit.train.build import device_of, make_optimizer
 from lstmkit.train.hooks import LogEpoch, MetricsFile, PlotMetrics, SaveBest, TimeBudget
 from lstmkit.train.metrics import bits_per_token, perplexity
 from lstmkit.train.trainer import Trainer
@@ -125,30 +126,18 @@ def evaluate_nll(model: LanguageModel, ids: Tensor, window: int = 256) -> float:
     return total / max(count, 1)
 
 
-def _device(name: str) -> torch.device:
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"train.device={name!r} but no CUDA device is available; use cpu")
-    try:
-        return torch.device(name)
-    except RuntimeError:
-        raise ConfigError(f"unknown train.device {name!r}; use cpu or cuda") from None
-
-
 def train_lm(cfg: RunConfig, run_dir: str | Path, progress: bool = False) -> tuple[LanguageModel, Vocab, list[dict]]:
     """Train a character LM and save it to ``run_dir`` (the best epoch by validation loss).
 
     Returns:
         The trained model (the last epoch's weights), its vocabulary and the metrics per epoch.
     """
-    device = _device(cfg.train.device)
+    device = device_of(cfg.train.device)
     corpus = load_corpus(cfg.data)
     t = cfg.train
     torch.manual_seed(t.seed)
     model = LanguageModel(len(corpus.vocab), cfg.model).to(device)
-    if t.optimizer == "adam":
-        optimizer: torch.optim.Optimizer = torch.optim.Adam(model.parameters(), lr=t.lr)
-    else:
-        optimizer = torch.optim.SGD(model.parameters(), lr=t.lr)
+    optimizer = make_optimizer(model.parameters(), t)
     logger.info("corpus: %d train / %d valid characters, vocabulary %d (%s text)",
                 corpus.train_ids.numel(), corpus.valid_ids.numel(), len(corpus.vocab), corpus.normalize)
 
@@ -199,7 +188,7 @@ def load_lm(run_dir: str | Path, device: str = "cpu") -> tuple[LanguageModel, Vo
     vocab = checkpoint.load_vocab(run_dir)
     model = LanguageModel(len(vocab), cfg.model)
     checkpoint.load_weights(run_dir, model)
-    return model.to(_device(device)).eval(), vocab, cfg
+    return model.to(device_of(device)).eval(), vocab, cfg
 
 
 def prepare_prefix(prefix: str, vocab: Vocab, normalize: str) -> list[int]:
