@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--max-len", type=int, default=800)
     args = parser.parse_args(argv)
-    data = prepare(DataConfig(path=args.data, max_len=args.max_len), seed=0)
+    data = prepare(DataConfig(path=args.data, max_len=args.max_len, min_freq=2), seed=0)
     cfg = ModelConfig(embedding_dim=50, hidden_size=256, bidirectional=True, pooling="max", dropout=0.5)
     torch.manual_seed(0)
     ours = TextClassifier(len(data.vocab), len(data.labels), cfg)

@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         "epochs": len(history),
         "final_train_ppl": history[-1]["train_ppl"],
         "best_valid_ppl": best["valid_ppl"],
-        "best_valid_bpc": best["valid_bpc"],
+        "best_valid_bpc": best["valid_bpt"],
         "best_epoch": best["epoch"],
         "median_tokens_per_s": sorted(m["tokens_per_s"] for m in history)[len(history) // 2],
         "config": config,

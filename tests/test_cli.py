@@ -156,3 +156,37 @@ def test_peephole_cell_flag_picks_the_reference_backend(tiny_text_file, tmp_path
                  "--run-dir", str(run), *SMALL]) == 0
     model = json.loads((run / "config.json").read_text())["model"]
     assert (model["cell"], model["backend"]) == ("peephole", "reference")
+
+
+def test_word_level_train_eval_generate(tmp_path, capsys):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "c.train.txt").write_text("the cat sat on the mat\n" * 40)
+    (folder / "c.valid.txt").write_text("the cat sat on the mat\n" * 4)
+    (folder / "c.test.txt").write_text("the cat sat on the mat\n" * 4)
+    run = tmp_path / "run"
+    assert main(["train", "lm", "--data", str(folder), "--level", "word", "--tokenizer", "whitespace",
+                 "--epochs", "3", "--run-dir", str(run), "--gen-length", "4", *SMALL]) == 0
+    out = capsys.readouterr().out
+    assert "best model, test: perplexity" in out and "bits/word" in out and "generated: the cat sat" in out
+    assert main(["eval", str(run)]) == 0
+    scores = dict(line.split("\t") for line in capsys.readouterr().out.strip().splitlines())
+    assert set(scores) == {"valid_loss", "valid_ppl", "valid_bpt", "test_loss", "test_ppl", "test_bpt"}
+    assert main(["generate", str(run), "--prefix", "the cat", "--length", "4", "--top-p", "0.9", "--seed", "0"]) == 0
+    out = capsys.readouterr().out.strip()
+    assert out.startswith("the cat") and len(out.replace("\n", " <eos> ").split()) == 6   # <eos> printed as a newline
+    assert main(["eval", str(run), "--data", "imdb"]) == 2
+    assert "drop --data" in _error(capsys)
+
+
+@pytest.mark.parametrize("option,message", [
+    (["--temperature", "0"], "temperature must be > 0, got 0.0; leave it out for greedy decoding"),
+    (["--top-p", "1.5"], r"top_p must be in (0, 1], got 1.5"),
+    (["--length", "0"], "length must be >= 1, got 0"),
+])
+def test_generate_rejects_bad_sampling_options(tiny_text_file, tmp_path, capsys, option, message):
+    run = tmp_path / "run"
+    assert main(["train", "lm", "--data", str(tiny_text_file), "--epochs", "1", "--run-dir", str(run), *SMALL]) == 0
+    capsys.readouterr()
+    assert main(["generate", str(run), "--prefix", "the", *option]) == 2
+    assert message in _error(capsys)

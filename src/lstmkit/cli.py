@@ -2,7 +2,9 @@
 
     lstmkit train lm                         # char LM on the shipped Time Machine
     lstmkit train lm --data book.txt --epochs 20
-    lstmkit generate RUN_DIR --prefix "the time" --length 200
+    lstmkit train lm --data ptb --level word --config benchmarks/configs/ptb_zaremba_small.toml
+    lstmkit eval RUN_DIR                     # valid/test perplexity of a language model
+    lstmkit generate RUN_DIR --prefix "the time" --length 200 --top-p 0.9 --seed 1
     lstmkit train classify --data imdb --vectors glove.6B.50d.txt.gz --embedding-dim 50
     lstmkit eval RUN_DIR --data imdb
     lstmkit predict RUN_DIR "a wonderful, moving film"
@@ -18,7 +20,7 @@ import time
 from pathlib import Path
 
 from lstmkit import __version__
-from lstmkit.config import ModelConfig, RunConfig, TrainConfig, load_config
+from lstmkit.config import DataConfig, ModelConfig, RunConfig, TrainConfig, load_config
 from lstmkit.errors import LstmkitError
 
 logger = logging.getLogger("lstmkit")
@@ -45,15 +47,22 @@ def _build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train a model")
     tasks = train.add_subparsers(dest="task", required=True)
-    lm = tasks.add_parser("lm", help="character language model (default: The Time Machine)")
-    lm.add_argument("--data", metavar="PATH", help="a UTF-8 text file (default: the shipped Time Machine)")
+    lm = tasks.add_parser("lm", help="character or word language model (default: The Time Machine)")
+    lm.add_argument("--data", metavar="NAME|PATH",
+                    help="ptb, tinyshakespeare, zh-novel, timemachine, a UTF-8 text file or a folder of "
+                         "*train*/*valid*/*test* files (default: the shipped Time Machine)")
+    lm.add_argument("--level", choices=["char", "word"], help="data.level")
+    lm.add_argument("--tokenizer", choices=["basic_english", "whitespace", "jieba"],
+                    help="data.tokenizer for word level (ptb is always whitespace)")
+    lm.add_argument("--download", action="store_true", help="download a named corpus (checksum verified) if missing")
     lm.add_argument("--epochs", type=int, help="train.epochs")
     lm.add_argument("--backend", choices=["native", "reference"], help="model.backend")
     lm.add_argument("--cell", choices=["lstm", "gru", "peephole"], help="model.cell")
     lm.add_argument("--sampling", choices=["sequential", "random"], help="train.sampling")
     lm.add_argument("--device", help="train.device (cpu, cuda)")
-    lm.add_argument("--prefix", default="time traveller", help="text to continue after training")
-    lm.add_argument("--gen-length", type=int, default=100, help="characters to generate after training")
+    lm.add_argument("--prefix", help="text to continue after training (default: 'time traveller' for the "
+                                      "Time Machine, else the start of the validation text)")
+    lm.add_argument("--gen-length", type=int, default=100, help="tokens to generate after training")
     _add_config_args(lm)
 
     cls = tasks.add_parser("classify", help="text classification (IMDB sentiment or any labelled text)")
@@ -79,9 +88,10 @@ def _build_parser() -> argparse.ArgumentParser:
                      help="save the fine-tuned vectors (.npy + vocabulary, word2vec text) in RUN_DIR/vectors")
     _add_config_args(cls)
 
-    ev = commands.add_parser("eval", help="evaluate a trained classifier")
+    ev = commands.add_parser("eval", help="evaluate a trained model")
     ev.add_argument("run_dir", type=Path, metavar="RUN_DIR")
-    ev.add_argument("--data", required=True, metavar="imdb|PATH", help="imdb (its test split) or a table")
+    ev.add_argument("--data", metavar="imdb|PATH",
+                    help="classifier: imdb (its test split) or a table; language model: its own corpus")
     ev.add_argument("--download", action="store_true")
 
     pr = commands.add_parser("predict", help="label texts with a trained classifier")
@@ -92,9 +102,12 @@ def _build_parser() -> argparse.ArgumentParser:
     gen = commands.add_parser("generate", help="generate text from a trained language model")
     gen.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     gen.add_argument("--prefix", required=True, help="text to warm the state up on")
-    gen.add_argument("--length", type=int, default=200, help="characters to generate")
-    gen.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default), > 0 samples")
+    gen.add_argument("--length", type=int, default=200, help="tokens to generate")
+    gen.add_argument("--temperature", type=float, default=None,
+                     help="sampling temperature > 0 (no sampling option = greedy decoding)")
     gen.add_argument("--top-k", type=int, default=0, help="sample among the k likeliest (0 = all)")
+    gen.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling: the likeliest tokens "
+                                                               "holding this much probability, in (0, 1]")
     gen.add_argument("--seed", type=int, default=None, help="seed for sampling")
     gen.add_argument("--device", default="cpu")
     return parser
@@ -109,14 +122,16 @@ def _flag_overrides(args: argparse.Namespace, pairs: tuple[tuple[str, str], ...]
 
 
 def _lm_config(args: argparse.Namespace) -> RunConfig:
-    pairs = (("data", "data.path"), ("epochs", "train.epochs"), ("backend", "model.backend"),
-             ("cell", "model.cell"), ("sampling", "train.sampling"), ("device", "train.device"))
+    pairs = (("data", "data.path"), ("level", "data.level"), ("tokenizer", "data.tokenizer"),
+             ("epochs", "train.epochs"), ("backend", "model.backend"), ("cell", "model.cell"),
+             ("sampling", "train.sampling"), ("device", "train.device"))
     return load_config(args.config, _flag_overrides(args, pairs) + args.overrides)
 
 
 CLASSIFY_BASE = RunConfig(
     task="classify",
     model=ModelConfig(embedding_dim=100, hidden_size=128, bidirectional=True, pooling="max", dropout=0.5),
+    data=DataConfig(min_freq=2),
     train=TrainConfig(epochs=5, lr=0.001, batch_size=64, patience=2),
 )
 
@@ -142,27 +157,39 @@ def _prepare_run_dir(args: argparse.Namespace, task: str) -> Path:
 
 
 def _train_lm(args: argparse.Namespace) -> int:
-    from lstmkit.tasks import lm
+    from lstmkit.tasks import generate, lm
 
     cfg = _lm_config(args)
     if args.gen_length < 1:
         raise LstmkitError(f"--gen-length must be >= 1, got {args.gen_length}")
     run_dir = _prepare_run_dir(args, "lm")
     source = cfg.data.path or "The Time Machine (shipped sample)"
-    logger.info("training a character %s LM (%s backend) on %s -> %s",
-                cfg.model.cell, cfg.model.backend, source, run_dir)
+    logger.info("training a %s-level %s LM (%s backend) on %s -> %s",
+                cfg.data.level, cfg.model.cell, cfg.model.backend, source, run_dir)
     start = time.perf_counter()
-    model, vocab, history = lm.train_lm(cfg, run_dir, progress=not args.no_progress)
-    best_model, _, _ = lm.load_lm(run_dir, cfg.train.device)
-    last = history[-1]
-    best = min(history, key=lambda m: m.get("valid_loss", m["train_loss"]))
-    print(f"trained {len(history)} epochs in {time.perf_counter() - start:.0f}s: "
-          f"train perplexity {last['train_ppl']:.2f}, "
-          + (f"best valid perplexity {best['valid_ppl']:.2f} (epoch {best['epoch']}), " if "valid_ppl" in best else "")
-          + f"{last['tokens_per_s']:,.0f} tokens/s")
-    prefix_text = lm.generate(best_model, vocab, args.prefix, args.gen_length, lm.resolve_normalize(cfg.data))
-    print(f"generated: {prefix_text}")
-    print(f"run directory: {run_dir}  (lstmkit generate {run_dir} --prefix \"the time\" --length 200)")
+    result = lm.train_lm(cfg, run_dir, progress=not args.no_progress, download=args.download)
+    last = result.history[-1]
+    unit = "bits/char" if cfg.data.level == "char" else "bits/word"
+    print(f"trained {len(result.history)} epochs in {time.perf_counter() - start:.0f}s: "
+          f"train perplexity {last['train_ppl']:.2f}, {last['tokens_per_s']:,.0f} tokens/s")
+    for split in ("valid", "test"):
+        if f"{split}_ppl" in result.scores:
+            print(f"best model, {split}: perplexity {result.scores[f'{split}_ppl']:.2f}, "
+                  f"loss {result.scores[f'{split}_loss']:.4f} nats, {result.scores[f'{split}_bpt']:.3f} {unit}")
+    corpus = result.corpus
+    assert corpus is not None
+    prefix = args.prefix
+    if prefix is None:
+        if cfg.data.path in ("", "timemachine"):
+            prefix = "time traveller"
+        else:
+            opening = corpus.valid_ids if corpus.valid_ids.numel() else corpus.train_ids
+            count = 3 if cfg.data.level == "word" else 12
+            prefix = generate.detokenize(corpus.vocab.decode(opening[:count].tolist()), corpus.tokenizer)
+    text = generate.generate(result.model, corpus.vocab, prefix, args.gen_length, corpus.normalize,
+                             corpus.tokenizer)
+    print(f"generated: {text}")
+    print(f"run directory: {run_dir}  (lstmkit generate {run_dir} --prefix \"...\" --length 200)")
     return 0
 
 
@@ -197,9 +224,21 @@ def _train_classify(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
+    from lstmkit.train.checkpoint import read_run_config
+
+    if read_run_config(args.run_dir).task == "lm":
+        from lstmkit.tasks import lm
+
+        if args.data is not None:
+            raise LstmkitError("a language model is scored on the corpus it was trained on; drop --data")
+        for key, value in lm.evaluate_run(args.run_dir, args.download).items():
+            print(f"{key}\t{value:.4f}")
+        return 0
     from lstmkit.tasks import classify
     from lstmkit.train.plots import plot_confusion
 
+    if args.data is None:
+        raise LstmkitError("a classifier needs --data: imdb (its test split) or a labelled table")
     rep, nll = classify.evaluate_run(args.run_dir, str(args.data), args.download)
     print(rep.as_text())
     png = plot_confusion(rep.confusion, rep.labels, Path(args.run_dir) / "confusion.png")
@@ -226,11 +265,14 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from lstmkit.tasks import lm
+    from lstmkit.tasks import generate, lm
+    from lstmkit.tasks.lm_data import resolve_normalize, word_tokenizer
 
+    generate.check_sampling(args.length, args.temperature, args.top_k, args.top_p)
     model, vocab, cfg = lm.load_lm(args.run_dir, args.device)
-    text = lm.generate(model, vocab, args.prefix, args.length, lm.resolve_normalize(cfg.data),
-                       temperature=args.temperature, top_k=args.top_k, seed=args.seed)
+    tokenizer = "char" if cfg.data.level == "char" else word_tokenizer(cfg.data)
+    text = generate.generate(model, vocab, args.prefix, args.length, resolve_normalize(cfg.data), tokenizer,
+                             temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, seed=args.seed)
     print(text)
     return 0
 

@@ -42,6 +42,14 @@ class ModelConfig:
     dropout: float = 0.3           # on embeddings, between layers and before the head
     bidirectional: bool = False
     pooling: str = "last"          # classify: true last step per direction, or mean/max over real steps
+    # language models: the regularisation of Merity et al. 2018 (AWD-LSTM), all off by default
+    dropout_input: float = -1.0    # on the embeddings fed to the first layer; -1 = model.dropout
+    dropout_hidden: float = -1.0   # between recurrent layers; -1 = model.dropout
+    locked_dropout: bool = False   # variational dropout: one mask per sequence, shared over time
+    dropout_embed: float = 0.0     # drop whole words from the embedding matrix
+    weight_drop: float = 0.0       # DropConnect on the hidden-to-hidden weights
+    tie_weights: bool = False      # share the input embedding with the output layer
+    init_range: float = 0.0        # > 0: every weight uniform in [-r, r] (Zaremba et al.); 0 = torch's
 
     def __post_init__(self) -> None:
         _choice("cell", self.cell, ("gru", "lstm", "peephole"))
@@ -53,26 +61,43 @@ class ModelConfig:
             _at_least(f"model.{name}", getattr(self, name), 1)
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"model.dropout must be in [0, 1), got {self.dropout}")
+        for name in ("dropout_input", "dropout_hidden"):
+            value = getattr(self, name)
+            if value != -1.0 and not 0.0 <= value < 1.0:
+                raise ConfigError(f"model.{name} must be in [0, 1) or -1 (= model.dropout), got {value}")
+        for name in ("dropout_embed", "weight_drop"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ConfigError(f"model.{name} must be in [0, 1), got {getattr(self, name)}")
+        _at_least("model.init_range", self.init_range, 0)
+        if self.weight_drop > 0 and self.cell == "peephole":
+            raise ConfigError("model.weight_drop works with the lstm and gru cells; set it to 0 for peephole")
+
+    def input_dropout(self) -> float:
+        return self.dropout if self.dropout_input == -1.0 else self.dropout_input
+
+    def hidden_dropout(self) -> float:
+        return self.dropout if self.dropout_hidden == -1.0 else self.dropout_hidden
 
 
 @dataclass(frozen=True)
 class DataConfig:
-    path: str = ""                 # lm: a UTF-8 text file, empty = the shipped Time Machine;
-                                   # classify: imdb, or a CSV/TSV/JSONL file
-    level: str = "char"            # lm token level
+    path: str = ""                 # lm: ptb, tinyshakespeare, zh-novel, timemachine, a UTF-8 text
+                                   # file or a folder of *train/*valid/*test files; empty = the
+                                   # shipped Time Machine; classify: imdb, or a CSV/TSV/JSONL file
+    level: str = "char"            # lm: char, or word (split by data.tokenizer, <eos> per line)
     normalize: str = "auto"        # lm: letters (d2l: letters only, lower case), none, auto
     encoding: str = "utf-8"
     valid_fraction: float = 0.1    # lm: the tail of the text; classify: a seeded share of train
-    tokenizer: str = "basic_english"  # classify: a key of lstmkit.data.tokenize.TOKENIZERS
+    tokenizer: str = "basic_english"  # classify and word-level lm: a key of lstmkit.data.tokenize.TOKENIZERS
     text_column: str = "text"      # classify, tables
     label_column: str = "label"    # classify, tables
     test_path: str = ""            # classify, tables: a separate test file
-    min_freq: int = 2              # classify: vocabulary
-    max_vocab: int = 0             # classify: 0 = no limit
+    min_freq: int = 1              # vocabulary: rarer tokens become <unk> (classify's default is 2)
+    max_vocab: int = 0             # vocabulary size limit, 0 = no limit
     max_len: int = 0               # classify: truncate texts to this many tokens, 0 = keep all
 
     def __post_init__(self) -> None:
-        _choice("data.level", self.level, ("char",))
+        _choice("data.level", self.level, ("char", "word"))
         _choice("data.normalize", self.normalize, ("auto", "letters", "none"))
         _choice("data.tokenizer", self.tokenizer, ("basic_english", "char", "jieba", "whitespace"))
         _at_least("data.min_freq", self.min_freq, 1)
@@ -113,6 +138,18 @@ class TrainConfig:
     patience: int = 0              # early stopping on validation loss; 0 = off
     weight_decay: float = 0.0
     bf16: bool = False             # bfloat16 autocast (CPU and GPU)
+    # language models
+    lr_schedule: str = "none"      # none; step: x lr_decay per epoch after decay_start epochs
+                                   # (Zaremba et al.); plateau: x lr_decay when valid loss does not
+                                   # improve; cosine: to 0 over the epochs
+    lr_decay: float = 0.5
+    decay_start: int = 0           # step schedule: epochs at the full learning rate
+    asgd: bool = False             # NT-ASGD (AWD-LSTM): with sgd, average the weights from the
+    asgd_nonmono: int = 5          # epoch valid loss is worse than asgd_nonmono epochs before
+    ar: float = 0.0                # activation regularisation (alpha) on the last layer's output
+    tar: float = 0.0               # temporal activation regularisation (beta)
+    variable_bptt: bool = False    # AWD's random window length around num_steps
+    eval_batch_size: int = 1       # lm: streams evaluated side by side (1 = the exact whole split)
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "num_steps"):
@@ -125,6 +162,16 @@ class TrainConfig:
         _at_least("train.weight_decay", self.weight_decay, 0)
         _choice("train.optimizer", self.optimizer, ("adam", "sgd"))
         _choice("train.sampling", self.sampling, ("random", "sequential"))
+        _choice("train.lr_schedule", self.lr_schedule, ("cosine", "none", "plateau", "step"))
+        if not 0.0 < self.lr_decay <= 1.0:
+            raise ConfigError(f"train.lr_decay must be in (0, 1], got {self.lr_decay}")
+        for name in ("decay_start", "asgd_nonmono", "ar", "tar"):
+            _at_least(f"train.{name}", getattr(self, name), 0)
+        _at_least("train.eval_batch_size", self.eval_batch_size, 1)
+        if self.asgd and self.optimizer != "sgd":
+            raise ConfigError("train.asgd averages SGD's weights; set train.optimizer=sgd")
+        if self.variable_bptt and self.sampling != "sequential":
+            raise ConfigError("train.variable_bptt needs train.sampling=sequential")
 
 
 @dataclass(frozen=True)

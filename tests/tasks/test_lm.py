@@ -1,77 +1,125 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
+from torch import nn
 
 from lstmkit.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from lstmkit.errors import DataError
 from lstmkit.tasks import lm
+from lstmkit.tasks.generate import generate
 
 SMALL = ModelConfig(embedding_dim=8, hidden_size=32)
 
 
-def _cfg(path, **train):
-    return RunConfig(model=SMALL, data=DataConfig(path=str(path)),
+def _cfg(path, model=SMALL, data=None, **train):
+    return RunConfig(model=model, data=data or DataConfig(path=str(path)),
                      train=TrainConfig(**{"epochs": 15, "batch_size": 4, "num_steps": 16, "lr": 0.02, **train}))
 
 
 def test_learns_a_repetitive_text(tiny_text_file, tmp_path):
-    model, vocab, history = lm.train_lm(_cfg(tiny_text_file), tmp_path / "run")
+    result = lm.train_lm(_cfg(tiny_text_file), tmp_path / "run")
+    history = result.history
     assert history[-1]["train_ppl"] < 0.4 * history[0]["train_ppl"]
-    assert history[-1]["valid_ppl"] < 2.0             # the text repeats, so the tail is predictable
-    text = lm.generate(model, vocab, "the quick", 30)
-    assert text.startswith("the quick brown fox")
+    assert result.scores["valid_ppl"] < 2.0         # the text repeats, so the tail is predictable
+    assert generate(result.model, result.vocab, "the quick", 30).startswith("the quick brown fox")
+    saved = json.loads((tmp_path / "run" / lm.EVAL_FILE).read_text())
+    assert saved == pytest.approx(result.scores)
 
 
 @pytest.mark.parametrize("sampling", ["sequential", "random"])
 @pytest.mark.parametrize("cell,backend", [("lstm", "reference"), ("gru", "native"), ("peephole", "reference")])
 def test_every_cell_backend_and_sampling_trains(tiny_text_file, tmp_path, cell, backend, sampling):
-    cfg = _cfg(tiny_text_file, epochs=3, sampling=sampling)
-    cfg = RunConfig(model=ModelConfig(cell=cell, backend=backend, embedding_dim=8, hidden_size=16),
-                    data=cfg.data, train=cfg.train)
-    _, _, history = lm.train_lm(cfg, tmp_path / "run")
+    model = ModelConfig(cell=cell, backend=backend, embedding_dim=8, hidden_size=16)
+    history = lm.train_lm(_cfg(tiny_text_file, model, epochs=3, sampling=sampling), tmp_path / "run").history
     assert history[-1]["train_loss"] < history[0]["train_loss"]
 
 
-def test_run_directory_round_trip(tiny_text_file, tmp_path):
-    run = tmp_path / "run"
-    lm.train_lm(_cfg(tiny_text_file, epochs=2), run)
-    assert {p.name for p in run.iterdir()} >= {"model.safetensors", "config.json", "vocab.json",
-                                               "metrics.json", "perplexity.png"}
-    model, vocab, cfg = lm.load_lm(run)
-    assert cfg.model == SMALL
-    a = lm.generate(model, vocab, "the", 40, temperature=1.0, seed=3)
-    b = lm.generate(model, vocab, "the", 40, temperature=1.0, seed=3)
-    c = lm.generate(model, vocab, "the", 40, temperature=1.0, seed=4)
-    assert a == b and len(a) == 43 and a != c
+def test_awd_options_train_and_round_trip(tiny_text_file, tmp_path):
+    """Every regulariser at once (tied weights with a projection, locked/embedding/weight
+    dropout, AR/TAR, variable BPTT, NT-ASGD from the start, plateau schedule) trains, and the
+    saved run reloads to the same scores."""
+    model = ModelConfig(embedding_dim=8, hidden_size=24, num_layers=2, tie_weights=True, locked_dropout=True,
+                        dropout=0.2, dropout_embed=0.1, weight_drop=0.2, init_range=0.1)
+    cfg = _cfg(tiny_text_file, model, epochs=6, optimizer="sgd", lr=2.0, ar=1.0, tar=1.0, variable_bptt=True,
+               asgd=True, asgd_nonmono=0, lr_schedule="plateau", num_steps=10)
+    result = lm.train_lm(cfg, tmp_path / "run")
+    assert result.history[-1]["train_loss"] < result.history[0]["train_loss"]
+    assert [m["lr"] for m in result.history][0] == 2.0
+    loaded, _, _ = lm.load_lm(tmp_path / "run")
+    assert loaded.head.weight.data_ptr() == loaded.embed.weight.data_ptr()     # still tied
+    assert lm.score_run(loaded, result.corpus) == pytest.approx(result.scores)
 
 
-def test_sequential_sampling_carries_state_into_the_next_window(tiny_text_file):
-    """Evaluating with the state carried differs from restarting each window."""
-    model = lm.LanguageModel(30, SMALL)
+def test_step_schedule_is_recorded(tiny_text_file, tmp_path):
+    cfg = _cfg(tiny_text_file, epochs=4, optimizer="sgd", lr=1.0, lr_schedule="step", decay_start=2, lr_decay=0.5)
+    history = lm.train_lm(cfg, tmp_path / "run").history
+    assert [m["lr"] for m in history] == [1.0, 1.0, 0.5, 0.25]
+
+
+def test_without_dropout_the_layers_equal_a_stacked_torch_lstm():
+    """One module per layer computes exactly what torch.nn.LSTM(num_layers=2) computes."""
+    model = lm.LanguageModel(11, ModelConfig(embedding_dim=6, hidden_size=7, num_layers=2, dropout=0.0)).eval()
+    stacked = nn.LSTM(6, 7, num_layers=2, batch_first=True)
+    with torch.no_grad():
+        for layer, module in enumerate(model.layers):
+            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                getattr(stacked, f"{name}_l{layer}").copy_(getattr(module, f"{name}_l0"))
+    tokens = torch.randint(0, 11, (3, 9))
+    logits, state = model(tokens)
+    out, (h, c) = stacked(model.embed(tokens))
+    torch.testing.assert_close(logits, model.head(out))
+    torch.testing.assert_close(torch.cat([s[0] for s in state]), h)
+    torch.testing.assert_close(torch.cat([s[1] for s in state]), c)
+
+
+def test_tied_weights_share_one_matrix_and_project_when_sizes_differ():
+    same = lm.LanguageModel(20, ModelConfig(embedding_dim=8, hidden_size=8, tie_weights=True))
+    assert same.head.weight is same.embed.weight and same.project is None
+    other = lm.LanguageModel(20, ModelConfig(embedding_dim=8, hidden_size=12, tie_weights=True))
+    assert other.head.weight is other.embed.weight and other.project.weight.shape == (8, 12)
+    untied = sum(p.numel() for p in lm.LanguageModel(20, ModelConfig(embedding_dim=8, hidden_size=8)).parameters())
+    assert sum(p.numel() for p in same.parameters()) == untied - 20 * 8
+
+
+def test_init_range_bounds_every_weight():
+    model = lm.LanguageModel(30, ModelConfig(embedding_dim=8, hidden_size=16, init_range=0.05))
+    assert max(float(p.detach().abs().max()) for p in model.parameters()) <= 0.05
+
+
+def test_evaluation_carries_the_state_over_the_whole_stream():
+    """Batch 1 in windows equals one pass over the whole stream; restarting each window differs."""
+    torch.manual_seed(0)
+    model = lm.LanguageModel(30, SMALL).eval()
     ids = torch.randint(0, 30, (200,))
-    carried = lm.evaluate_nll(model, ids, window=50)
+    whole = torch.nn.functional.cross_entropy(model(ids[None, :-1])[0][0], ids[1:]).item()
+    assert lm.evaluate_nll(model, ids, window=50) == pytest.approx(whole, rel=1e-5)
     restarted = sum(lm.evaluate_nll(model, ids[i : i + 51], window=50) for i in range(0, 200, 50)) / 4
-    assert carried != pytest.approx(restarted, abs=1e-6)
+    assert whole != pytest.approx(restarted, abs=1e-6)
+    batched = lm.evaluate_nll(model, ids, batch_size=4, window=50)
+    assert batched == pytest.approx(whole, abs=0.05) and batched != whole
 
 
-def test_generate_rejects_bad_arguments(tiny_text_file, tmp_path):
-    model, vocab, _ = lm.train_lm(_cfg(tiny_text_file, epochs=1), tmp_path / "run")
-    with pytest.raises(DataError, match=r"prefix characters 'XZ' are not in the model's vocabulary"):
-        lm.generate(model, vocab, "the XZ", 5)
-    with pytest.raises(DataError, match="the prefix is empty"):
-        lm.generate(model, vocab, "", 5)
-    with pytest.raises(ValueError, match="length must be >= 1, got 0"):
-        lm.generate(model, vocab, "the", 0)
-    with pytest.raises(ValueError, match="temperature must be >= 0"):
-        lm.generate(model, vocab, "the", 5, temperature=-1)
+def test_evaluation_needs_two_tokens():
+    with pytest.raises(DataError, match="needs at least 2"):
+        lm.evaluate_nll(lm.LanguageModel(5, SMALL), torch.tensor([1]))
 
 
-def test_letters_normalisation_lowercases_the_prefix():
-    vocab = lm.Vocab.build("abc ", specials=())
-    assert lm.prepare_prefix("ABC", vocab, "letters") == vocab.encode("abc")
-    with pytest.raises(DataError):
-        lm.prepare_prefix("ABC", vocab, "none")
+def test_word_level_corpus_folder_with_test_part(tmp_path):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    line = "the cat sat on the mat\nthe dog sat on the log\n"
+    (folder / "w.train.txt").write_text(line * 30)
+    (folder / "w.valid.txt").write_text(line * 3)
+    (folder / "w.test.txt").write_text("the cat sat on the zebra\n" * 3)
+    data = DataConfig(path=str(folder), level="word", tokenizer="whitespace")
+    result = lm.train_lm(_cfg(None, data=data, epochs=8, lr=0.05, num_steps=6), tmp_path / "run")
+    assert set(result.scores) == {f"{s}_{m}" for s in ("valid", "test") for m in ("loss", "ppl", "bpt")}
+    assert result.scores["valid_ppl"] < 3.0
+    assert generate(result.model, result.vocab, "the cat", 5, tokenizer="whitespace").startswith("the cat sat on the")
+    assert lm.evaluate_run(tmp_path / "run") == pytest.approx(result.scores)
 
 
 def test_too_short_text(tmp_path):
@@ -79,3 +127,11 @@ def test_too_short_text(tmp_path):
     path.write_text("a")
     with pytest.raises(DataError, match="too short"):
         lm.load_corpus(DataConfig(path=str(path)))
+
+
+def test_load_lm_rejects_a_classifier_run(tmp_path):
+    from lstmkit.train.checkpoint import save_run
+
+    save_run(tmp_path, nn.Linear(1, 1), RunConfig(task="classify"))
+    with pytest.raises(DataError, match="not a language model"):
+        lm.load_lm(tmp_path)

@@ -34,6 +34,33 @@ def sequential_batches(
         yield xs[:, start : start + num_steps], ys[:, start : start + num_steps]
 
 
+def variable_batches(
+    ids: Tensor, batch_size: int, num_steps: int, generator: torch.Generator | None = None
+) -> Iterator[tuple[Tensor, Tensor]]:
+    """Sequential batches whose window length varies (AWD-LSTM): ``num_steps`` with probability
+    0.95, else half of it, then drawn from a normal with standard deviation 5, at least 5.
+    Every token is still visited once, in order, so the state can be carried.
+
+    Shapes: ids (N,) -> X (B, T_i), Y (B, T_i)
+
+    Example:
+        >>> batches = list(variable_batches(torch.arange(1001), 1, 20, torch.Generator().manual_seed(0)))
+        >>> torch.cat([x for x, _ in batches], 1).tolist() == [list(range(1000))]
+        True
+        >>> len({x.size(1) for x, _ in batches}) > 1
+        True
+    """
+    usable = ((ids.numel() - 1) // batch_size) * batch_size
+    xs = ids[:usable].view(batch_size, -1)                                    # (B, N/B)
+    ys = ids[1 : 1 + usable].view(batch_size, -1)                             # (B, N/B)
+    start = 0
+    while start < xs.size(1):
+        base = num_steps if float(torch.rand((), generator=generator)) < 0.95 else num_steps / 2
+        length = max(5, int(base + 5 * float(torch.randn((), generator=generator))))
+        yield xs[:, start : start + length], ys[:, start : start + length]
+        start += length
+
+
 def random_batches(
     ids: Tensor, batch_size: int, num_steps: int, generator: torch.Generator | None = None
 ) -> Iterator[tuple[Tensor, Tensor]]:

@@ -37,16 +37,24 @@ def read_text(path: str | Path, encoding: str = "utf-8") -> str:
         raise DataError(f"text file {str(path)!r} not found; pass the path of a UTF-8 text file")
     if not path.is_file():
         raise DataError(f"{str(path)!r} is a directory, not a text file")
-    raw = path.read_bytes()
+    text = decode(path.read_bytes(), str(path), encoding)
+    if not text.strip():
+        raise DataError(f"text file {str(path)!r} is empty; give it some text to learn from")
+    return text
+
+
+def decode(raw: bytes, name: str, encoding: str = "utf-8") -> str:
+    """Bytes to text, naming the file and the first bad byte when they do not decode.
+
+    Raises:
+        DataError: for undecodable bytes or an unknown encoding.
+    """
     try:
-        text = raw.decode(encoding)
+        return raw.decode(encoding)
     except UnicodeDecodeError as err:
         raise DataError(
-            f"{str(path)!r} is not valid {encoding} (byte {err.start}: {raw[err.start:err.start + 1]!r}); "
+            f"{name!r} is not valid {encoding} (byte {err.start}: {raw[err.start:err.start + 1]!r}); "
             "convert it to UTF-8 or pass its encoding, e.g. --set data.encoding=gbk"
         ) from None
     except LookupError:
         raise DataError(f"unknown encoding {encoding!r}; use a Python codec name such as utf-8") from None
-    if not text.strip():
-        raise DataError(f"text file {str(path)!r} is empty; give it some text to learn from")
-    return text

@@ -5,7 +5,6 @@ tokens, vocabulary, label set, id tensors and length-bucketed batches.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from lstmkit.config import DataConfig
 from lstmkit.data.batching import BucketBatchSampler, pad_batch
 from lstmkit.data.datasets import imdb
 from lstmkit.data.datasets.examples import TextExample
+from lstmkit.data.datasets.fetch import cache_dir, candidates
 from lstmkit.data.datasets.table import read_table
 from lstmkit.data.tokenize import get_tokenizer
 from lstmkit.data.vocab import PAD, UNK, Vocab
@@ -26,23 +26,16 @@ from lstmkit.errors import DataError
 
 logger = logging.getLogger(__name__)
 
-def cache_dir() -> Path:
-    """Where downloads go: ``$LSTMKIT_CACHE`` or ``~/.cache/lstmkit``."""
-    return Path(os.environ.get("LSTMKIT_CACHE", Path.home() / ".cache" / "lstmkit"))
-
-
 def imdb_location(download: bool = False) -> Path:
     """Where ``--data imdb`` reads from: ``$LSTMKIT_DATA/imdb``, then ``../shared/data/imdb``,
     then the download cache; with ``download`` the archive is fetched there (MD5 checked)."""
-    candidates = []
-    if os.environ.get("LSTMKIT_DATA"):
-        candidates.append(Path(os.environ["LSTMKIT_DATA"]) / "imdb")
-    candidates += [Path("../shared/data/imdb"), cache_dir() / "imdb" / "aclImdb_v1.tar.gz"]
-    for candidate in candidates:
+    for candidate in candidates("imdb"):
+        if candidate.is_dir() and candidate.parent == cache_dir():
+            candidate = candidate / "aclImdb_v1.tar.gz"
         if candidate.exists():
             return candidate
     if download:
-        return imdb.download(cache_dir() / "imdb")
+        return imdb.download()
     raise DataError("IMDB not found (looked in $LSTMKIT_DATA/imdb, ../shared/data/imdb and the cache); "
                     "pass --download to fetch it, or --data PATH to the aclImdb/ folder or archive")
 

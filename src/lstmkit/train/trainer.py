@@ -19,6 +19,8 @@ logger = logging.getLogger(__name__)
 
 # A step turns one batch into (mean loss, number of items it averages over) and optionally a
 # third value, the number of tokens the batch fed (for tokens/s when items are not tokens).
+# The loss may be a pair (objective to minimise, loss to report) when the objective carries
+# penalties (AR/TAR) that the reported loss and perplexity must leave out.
 StepFn = Callable[[Any], tuple]
 
 
@@ -126,8 +128,9 @@ class Trainer:
                    leave=False, unit="batch")
         for batch in bar:
             loss, count, *fed = step(batch)
+            objective, loss = loss if isinstance(loss, tuple) else (loss, loss)
             self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            objective.backward()
             if self.clip_norm > 0:
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.clip_norm)
             self.optimizer.step()

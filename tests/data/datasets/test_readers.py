@@ -101,19 +101,21 @@ def test_download_errors_are_clear(monkeypatch, tmp_path):
 
     from lstmkit.data.datasets import imdb
 
+    monkeypatch.setenv("LSTMKIT_CACHE", str(tmp_path))
+
     def mismatch(*args, **kwargs):
         raise ValueError("MD5 hash of downloaded file does not match the known hash")
 
     monkeypatch.setattr(pooch, "retrieve", mismatch)
     with pytest.raises(DataError, match="failed its checksum"):
-        imdb.download(tmp_path)
+        imdb.download()
 
     def offline(*args, **kwargs):
         raise ConnectionError("no route to host")
 
     monkeypatch.setattr(pooch, "retrieve", offline)
     with pytest.raises(DataError, match=r"cannot download IMDB .*ConnectionError.*pass --data PATH"):
-        imdb.download(tmp_path)
+        imdb.download()
 
 
 def test_download_asks_pooch_for_the_published_archive_and_md5(monkeypatch, tmp_path):
@@ -121,8 +123,9 @@ def test_download_asks_pooch_for_the_published_archive_and_md5(monkeypatch, tmp_
 
     from lstmkit.data.datasets import imdb
 
+    monkeypatch.setenv("LSTMKIT_CACHE", str(tmp_path))
     seen = {}
-    monkeypatch.setattr(pooch, "retrieve", lambda url, known_hash, **kw: seen.update(url=url, hash=known_hash) or str(tmp_path / "a.tar.gz"))
-    imdb.download(tmp_path)
+    monkeypatch.setattr(pooch, "retrieve", lambda url, known_hash, path, **kw: seen.update(url=url, hash=known_hash, path=path) or str(tmp_path / "a.tar.gz"))
+    imdb.download()
     assert seen == {"url": "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz",
-                    "hash": "md5:7c2ac02c03563afcf9b574c7e56c153a"}
+                    "hash": "md5:7c2ac02c03563afcf9b574c7e56c153a", "path": tmp_path / "imdb"}

@@ -18,6 +18,7 @@ import tarfile
 from pathlib import Path
 
 from lstmkit.data.datasets.examples import TextExample
+from lstmkit.data.datasets.fetch import fetch
 from lstmkit.errors import DataError
 
 URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
@@ -118,19 +119,10 @@ def read_imdb(path: str | Path, split: str) -> list[TextExample]:
     raise DataError(f"{str(path)!r} holds no IMDB data (no aclImdb/{split}/, {split}.jsonl.gz or aclImdb_v1.tar.gz)")
 
 
-def download(cache_dir: str | Path) -> Path:
-    """Download ``aclImdb_v1.tar.gz`` to ``cache_dir`` (once), verifying its MD5.
+def download() -> Path:
+    """Download ``aclImdb_v1.tar.gz`` into the cache (once), verifying its MD5.
 
     Raises:
         DataError: when offline or when the checksum does not match.
     """
-    import pooch
-
-    try:
-        return Path(pooch.retrieve(URL, known_hash=f"md5:{MD5}", path=Path(cache_dir),
-                                   fname="aclImdb_v1.tar.gz", progressbar=False))
-    except ValueError as err:  # pooch raises ValueError on a hash mismatch
-        raise DataError(f"the downloaded IMDB archive failed its checksum: {err}") from None
-    except Exception as err:  # network errors come from requests, urllib3 or OS
-        raise DataError(f"cannot download IMDB from {URL} ({type(err).__name__}: {err}); "
-                        "download it by hand and pass --data PATH") from None
+    return fetch(URL, f"md5:{MD5}", "imdb", "aclImdb_v1.tar.gz", "IMDB archive")

@@ -1,0 +1,169 @@
+"""Text generation from a trained language model: warm the state up on a prefix (the tutorial's
+warm-up), then emit tokens greedily or by sampling with temperature, top-k and top-p (nucleus).
+Legend: T time, V vocabulary.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import torch
+from torch import Tensor
+
+from lstmkit.data.tokenize import get_tokenizer
+from lstmkit.data.vocab import EOS, UNK, Vocab
+from lstmkit.errors import DataError
+from lstmkit.tasks.lm import LanguageModel
+
+logger = logging.getLogger(__name__)
+
+MAX_PREFIX_TOKENS = 10_000   # an LSTM has no fixed context; this bounds the warm-up, not the model
+_JOIN_WITHOUT_SPACES = ("char", "jieba")
+
+
+def prepare_prefix(prefix: str, vocab: Vocab, normalize: str = "none", tokenizer: str = "char") -> list[int]:
+    """Tokenise and encode a prefix the way the training text was.
+
+    Characters outside a vocabulary without ``<unk>`` are an error listing them; words outside
+    a word vocabulary become ``<unk>`` (with a warning), unless every one of them is unknown.
+
+    Raises:
+        DataError: for an empty prefix, unknown tokens the model cannot take, or one longer
+            than ``MAX_PREFIX_TOKENS``.
+
+    Example:
+        >>> v = Vocab.build("abc ", specials=())
+        >>> prepare_prefix("ABC", v, "letters") == v.encode("abc")
+        True
+    """
+    if normalize == "letters":
+        prefix = prefix.lower()
+    if not prefix or (tokenizer != "char" and not prefix.strip()):
+        raise DataError("the prefix is empty; give at least one token to start from")
+    if tokenizer == "char":
+        tokens = list(prefix)
+    else:
+        split = get_tokenizer(tokenizer)
+        lines = prefix.split("\n")
+        tokens = [tok for i, line in enumerate(lines) for tok in [*split(line), *([EOS] if i < len(lines) - 1 else [])]]
+    if len(tokens) > MAX_PREFIX_TOKENS:
+        raise DataError(f"the prefix has {len(tokens):,} tokens, more than the {MAX_PREFIX_TOKENS:,} lstmkit "
+                        "warms up on; pass its last part")
+    unknown = vocab.unknown(tokens)
+    if unknown and vocab.unk_id is None:
+        shown = "".join(sorted(vocab.itos)) if len(vocab) <= 200 else f"{len(vocab)} tokens"
+        raise DataError(f"prefix characters {''.join(unknown)!r} are not in the model's vocabulary; "
+                        f"use only these characters: {shown!r}")
+    if unknown and all(t in unknown or t == UNK for t in tokens):
+        raise DataError(f"every token of the prefix is unknown to the model ({', '.join(map(repr, unknown[:10]))}); "
+                        "start from words it was trained on")
+    if unknown:
+        logger.warning("prefix tokens not in the vocabulary, read as <unk>: %s", ", ".join(unknown[:20]))
+    return vocab.encode(tokens)
+
+
+def detokenize(tokens: list[str], tokenizer: str) -> str:
+    """Join tokens back into text: characters and jieba words without spaces, ``<eos>`` as a newline.
+
+    Example:
+        >>> detokenize(["the", "cat", "<eos>", "a"], "whitespace")
+        'the cat\\na'
+    """
+    if tokenizer == "char":
+        return "".join(tokens)
+    glue = "" if tokenizer in _JOIN_WITHOUT_SPACES else " "
+    lines, line = [], []
+    for tok in tokens:
+        if tok == EOS:
+            lines.append(glue.join(line))
+            line = []
+        else:
+            line.append(tok)
+    return "\n".join([*lines, glue.join(line)])
+
+
+def pick(logits: Tensor, temperature: float | None = None, top_k: int = 0, top_p: float = 1.0,
+         generator: torch.Generator | None = None) -> int:
+    """Choose the next token: greedy when no sampling option is given, else sample from the
+    softmax of ``logits / temperature`` restricted to the top-k and then to the smallest set
+    of tokens whose probabilities sum to at least ``top_p``.
+
+    Shapes: logits (V,)
+
+    Example:
+        >>> pick(torch.tensor([0.1, 2.0, 0.3]))
+        1
+        >>> pick(torch.tensor([0.1, 2.0, 0.3]), top_p=0.1, generator=torch.Generator().manual_seed(0))
+        1
+    """
+    if temperature is None and top_k == 0 and top_p == 1.0:
+        return int(logits.argmax())
+    logits = logits.float() / (temperature or 1.0)
+    if top_k > 0:
+        kth = torch.topk(logits, min(top_k, logits.numel())).values[-1]
+        logits = logits.masked_fill(logits < kth, -math.inf)
+    probs = torch.softmax(logits, dim=-1).cpu()                                   # (V,)
+    if top_p < 1.0:
+        sorted_probs, order = torch.sort(probs, descending=True)
+        before = torch.cumsum(sorted_probs, 0) - sorted_probs                      # mass above each
+        sorted_probs[before >= top_p] = 0.0                                        # the top one stays
+        probs = torch.zeros_like(probs).scatter(0, order, sorted_probs)
+    return int(torch.multinomial(probs, 1, generator=generator))
+
+
+def check_sampling(length: int, temperature: float | None, top_k: int, top_p: float) -> None:
+    """Raises ValueError naming the bad option and its allowed range."""
+    if length < 1:
+        raise ValueError(f"length must be >= 1, got {length}")
+    if temperature is not None and not temperature > 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}; leave it out for greedy decoding")
+    if top_k < 0:
+        raise ValueError(f"top_k must be >= 0 (0 = no limit), got {top_k}")
+    if not 0.0 < top_p <= 1.0:
+        raise ValueError(f"top_p must be in (0, 1], got {top_p} (1 = no limit)")
+
+
+@torch.no_grad()
+def generate(
+    model: LanguageModel,
+    vocab: Vocab,
+    prefix: str,
+    length: int,
+    normalize: str = "none",
+    tokenizer: str = "char",
+    temperature: float | None = None,
+    top_k: int = 0,
+    top_p: float = 1.0,
+    seed: int | None = None,
+) -> str:
+    """The prefix followed by ``length`` generated tokens (``<unk>`` is never generated).
+
+    Args:
+        normalize, tokenizer: how the training text was prepared (from the run's config).
+        temperature, top_k, top_p: sampling options (see :func:`pick`); none given = greedy.
+        seed: seed of the sampling generator, for reproducible samples.
+
+    Raises:
+        DataError: for a bad prefix; ValueError for length < 1, temperature <= 0, top_k < 0
+            or top_p outside (0, 1].
+    """
+    check_sampling(length, temperature, top_k, top_p)
+    ids = prepare_prefix(prefix, vocab, normalize, tokenizer)
+    device = next(model.parameters()).device
+    generator = torch.Generator().manual_seed(seed) if seed is not None else None
+    model.eval()
+    logits, state = model(torch.tensor([ids], device=device))                     # (1, T_prefix, V)
+    out: list[int] = []
+    for _ in range(length):
+        last = logits[0, -1]
+        if vocab.unk_id is not None:                    # never write <unk>: it says nothing
+            last = last.masked_fill(torch.arange(last.numel(), device=last.device) == vocab.unk_id, -math.inf)
+        out.append(pick(last, temperature, top_k, top_p, generator))
+        logits, state = model(torch.tensor([[out[-1]]], device=device), state)    # (1, 1, V)
+    shown = prefix.lower() if normalize == "letters" else prefix
+    if tokenizer == "char":
+        return shown + "".join(vocab.decode(out))
+    glue = "" if tokenizer in _JOIN_WITHOUT_SPACES else " "
+    text = detokenize(vocab.decode(out), tokenizer)
+    return shown.rstrip() + ("" if text.startswith("\n") else glue) + text
