@@ -190,3 +190,29 @@ def test_generate_rejects_bad_sampling_options(tiny_text_file, tmp_path, capsys,
     capsys.readouterr()
     assert main(["generate", str(run), "--prefix", "the", *option]) == 2
     assert message in _error(capsys)
+
+
+def test_tag_train_eval_predict(tmp_path, capsys):
+    rows = ["the/DET cat/NOUN runs/VERB", "a/DET dog/NOUN sees/VERB the/DET bird/NOUN", "this/DET fish/NOUN eats/VERB"]
+    (tmp_path / "train.txt").write_text("\n".join(rows * 40) + "\n")
+    (tmp_path / "test.txt").write_text("\n".join(rows) + "\n")
+    run = tmp_path / "tagger"
+    assert main(["train", "tag", "--data", str(tmp_path / "train.txt"), "--test-data", str(tmp_path / "test.txt"),
+                 "--crf", "--epochs", "4", "--embedding-dim", "16", "--set", "model.hidden_size=16",
+                 "--set", "train.lr=0.01", "--run-dir", str(run), "--no-progress"]) == 0
+    assert "test accuracy" in capsys.readouterr().out
+    assert main(["eval", str(run)]) == 0
+    out = capsys.readouterr().out
+    assert "token accuracy" in out and "costliest confusions" in out
+    assert main(["predict", str(run), "the dog runs", "--tokenizer", "whitespace"]) == 0
+    assert capsys.readouterr().out.strip() == "the/DET dog/NOUN runs/VERB"
+    assert main(["predict", str(run), "   "]) == 2
+    assert "has no words to tag" in _error(capsys)
+
+
+def test_tag_malformed_conllu_names_the_line(tmp_path, capsys):
+    path = tmp_path / "bad.conllu"
+    path.write_text("1\tok\t_\tADJ\t_\t_\t_\t_\t_\t_\n2\tbroken line\n")
+    assert main(["train", "tag", "--data", str(path), "--run-dir", str(tmp_path / "r")]) == 2
+    assert "bad.conllu:2: a CoNLL-U word line has 10 tab-separated fields, this one has 2" in _error(capsys)
+    assert not (tmp_path / "r").exists()

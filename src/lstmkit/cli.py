@@ -88,16 +88,38 @@ def _build_parser() -> argparse.ArgumentParser:
                      help="save the fine-tuned vectors (.npy + vocabulary, word2vec text) in RUN_DIR/vectors")
     _add_config_args(cls)
 
+    tg = tasks.add_parser("tag", help="part-of-speech tagging (UD treebanks, word/tag files, raw Chinese via jieba)")
+    tg.add_argument("--data", required=True, metavar="ud-en-ewt|ud-zh|PATH",
+                    help="a named UD treebank, a .conllu file, a word<TAB>tag or word/tag file, or raw "
+                         "Chinese text with --format jieba")
+    tg.add_argument("--test-data", metavar="PATH", help="a separate test file (for file data)")
+    tg.add_argument("--format", choices=["auto", "conllu", "word-tag", "jieba"], help="data.tag_format")
+    tg.add_argument("--tag-column", choices=["upos", "xpos"], help="data.tag_column (CoNLL-U)")
+    tg.add_argument("--vectors", metavar="PATH", help="pretrained word vectors (GloVe/word2vec/fastText)")
+    tg.add_argument("--freeze", action="store_true", help="keep the pretrained vectors fixed")
+    tg.add_argument("--embedding-dim", type=int, help="model.embedding_dim")
+    tg.add_argument("--crf", action="store_true", help="a linear-chain CRF instead of a softmax per word")
+    tg.add_argument("--cell", choices=["lstm", "gru", "peephole"], help="model.cell")
+    tg.add_argument("--epochs", type=int, help="train.epochs")
+    tg.add_argument("--device", help="train.device")
+    tg.add_argument("--download", action="store_true", help="download a named treebank (SHA-256 checked)")
+    _add_config_args(tg)
+
     ev = commands.add_parser("eval", help="evaluate a trained model")
     ev.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     ev.add_argument("--data", metavar="imdb|PATH",
-                    help="classifier: imdb (its test split) or a table; language model: its own corpus")
+                    help="classifier: imdb (its test split) or a table; tagger: a file (default: the "
+                         "treebank's test part); language model: its own corpus")
+    ev.add_argument("--jieba", action="store_true",
+                    help="tagger: also score Chinese end to end, segmented by jieba (default for ud-zh)")
     ev.add_argument("--download", action="store_true")
 
-    pr = commands.add_parser("predict", help="label texts with a trained classifier")
+    pr = commands.add_parser("predict", help="label texts with a trained classifier, or tag them with a tagger")
     pr.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     pr.add_argument("texts", nargs="*", help="texts to label")
     pr.add_argument("--file", type=Path, help="a UTF-8 file with one text per line")
+    pr.add_argument("--tokenizer", choices=["ud_english", "whitespace", "jieba"],
+                    help="tagger: how texts are split into words (default: jieba for Chinese models, else ud_english)")
 
     gen = commands.add_parser("generate", help="generate text from a trained language model")
     gen.add_argument("run_dir", type=Path, metavar="RUN_DIR")
@@ -145,6 +167,49 @@ def _classify_config(args: argparse.Namespace) -> RunConfig:
     flags += ["vectors.freeze=true"] if args.freeze else []
     flags += ["train.bf16=true"] if args.bf16 else []
     return load_config(args.config, flags + args.overrides, base=CLASSIFY_BASE)
+
+
+TAG_BASE = RunConfig(
+    task="tag",
+    model=ModelConfig(embedding_dim=100, hidden_size=200, bidirectional=True, dropout=0.33),
+    data=DataConfig(min_freq=2),
+    train=TrainConfig(epochs=20, lr=0.002, batch_size=32, patience=4, clip_norm=5.0),
+)
+
+
+def _tag_config(args: argparse.Namespace) -> RunConfig:
+    pairs = (("data", "data.path"), ("test_data", "data.test_path"), ("format", "data.tag_format"),
+             ("tag_column", "data.tag_column"), ("vectors", "vectors.path"), ("embedding_dim", "model.embedding_dim"),
+             ("cell", "model.cell"), ("epochs", "train.epochs"), ("device", "train.device"))
+    flags = _flag_overrides(args, pairs)
+    flags += ["vectors.freeze=true"] if args.freeze else []
+    flags += ["model.crf=true"] if args.crf else []
+    return load_config(args.config, flags + args.overrides, base=TAG_BASE)
+
+
+def _is_chinese(cfg: RunConfig) -> bool:
+    return cfg.data.path == "ud-zh" or cfg.data.tag_format == "jieba"
+
+
+def _train_tag(args: argparse.Namespace) -> int:
+    from lstmkit.tasks import tag
+
+    cfg = _tag_config(args)
+    run_dir = _prepare_run_dir(args, "tag")
+    logger.info("training a BiLSTM%s tagger on %s -> %s", "-CRF" if cfg.model.crf else "", cfg.data.path, run_dir)
+    result = tag.train_tagger(cfg, run_dir, progress=not args.no_progress, download=args.download)
+    best = max(result.history, key=lambda m: m["valid_acc"])
+    print(f"trained {len(result.history)} epochs in {result.train_seconds / 60:.1f} min "
+          f"({result.history[-1]['sentences_per_s']:.0f} sentences/s); best valid accuracy "
+          f"{100 * best['valid_acc']:.2f}% (epoch {best['epoch']})")
+    if result.test is not None:
+        print(f"test accuracy {100 * result.test.accuracy:.2f}% (report: lstmkit eval {run_dir})")
+    if _is_chinese(cfg) and result.splits.test:
+        scores = tag.end_to_end_chinese(result.model, result.vocabs, result.splits.test)
+        print(f"end to end from raw text segmented by jieba: segmentation F1 {100 * scores.segmentation_f1:.2f}%, "
+              f"tagging F1 {100 * scores.tagging_f1:.2f}%")
+    print(f"run directory: {run_dir}")
+    return 0
 
 
 def _prepare_run_dir(args: argparse.Namespace, task: str) -> Path:
@@ -226,7 +291,10 @@ def _train_classify(args: argparse.Namespace) -> int:
 def _eval(args: argparse.Namespace) -> int:
     from lstmkit.train.checkpoint import read_run_config
 
-    if read_run_config(args.run_dir).task == "lm":
+    task = read_run_config(args.run_dir).task
+    if task == "tag":
+        return _eval_tag(args)
+    if task == "lm":
         from lstmkit.tasks import lm
 
         if args.data is not None:
@@ -246,8 +314,35 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _eval_tag(args: argparse.Namespace) -> int:
+    import json
+
+    from lstmkit.tasks import tag
+    from lstmkit.tasks.tag_data import load_splits, read_sentences
+
+    model, vocabs, cfg = tag.load_tagger(args.run_dir)
+    if args.data is None:
+        sentences = load_splits(cfg.data, args.download, cfg.train.seed).test
+        if not sentences:
+            raise LstmkitError(f"the run's data {cfg.data.path!r} has no test part; pass --data FILE")
+    else:
+        sentences = read_sentences(args.data, cfg.data.tag_format, cfg.data.tag_column, cfg.data.encoding)
+    rep = tag.evaluate(model, sentences, vocabs)
+    print(rep.as_text())
+    result = rep.to_dict()
+    if args.jieba or _is_chinese(cfg):
+        scores = tag.end_to_end_chinese(model, vocabs, sentences)
+        print(f"\nend to end from raw text segmented by jieba: segmentation F1 {100 * scores.segmentation_f1:.2f}%, "
+              f"tagging F1 {100 * scores.tagging_f1:.2f}% (P {100 * scores.tagging_precision:.2f}, "
+              f"R {100 * scores.tagging_recall:.2f}; {scores.system_words} words for {scores.gold_words} gold)")
+        result["end_to_end_jieba"] = scores.__dict__
+    (Path(args.run_dir) / tag.EVAL_FILE).write_text(json.dumps(result, indent=2), encoding="utf-8")
+    return 0
+
+
 def _predict(args: argparse.Namespace) -> int:
     from lstmkit.tasks import classify
+    from lstmkit.train.checkpoint import read_run_config
 
     texts = list(args.texts)
     if args.file is not None:
@@ -256,6 +351,14 @@ def _predict(args: argparse.Namespace) -> int:
         texts += [line for line in read_text(args.file).splitlines() if line.strip()]
     if not texts:
         raise LstmkitError("nothing to predict; pass texts as arguments or --file with one text per line")
+    if read_run_config(args.run_dir).task == "tag":
+        from lstmkit.tasks import tag
+
+        model, vocabs, cfg = tag.load_tagger(args.run_dir)
+        tokenizer = args.tokenizer or ("jieba" if _is_chinese(cfg) else "ud_english")
+        for pairs in tag.tag_texts(model, vocabs, texts, tokenizer):
+            print(" ".join(f"{w}/{t}" for w, t in pairs))
+        return 0
     model, vocab, cfg = classify.load_classifier(args.run_dir)
     labels = classify.run_labels(args.run_dir)
     for text, (label, prob) in zip(texts, classify.predict_texts(model, vocab, labels, cfg, texts)):
@@ -288,6 +391,8 @@ def main(argv: list[str] | None = None) -> int:
             return _train_lm(args)
         if args.command == "train" and args.task == "classify":
             return _train_classify(args)
+        if args.command == "train" and args.task == "tag":
+            return _train_tag(args)
         if args.command == "eval":
             return _eval(args)
         if args.command == "predict":

@@ -50,6 +50,10 @@ class ModelConfig:
     weight_drop: float = 0.0       # DropConnect on the hidden-to-hidden weights
     tie_weights: bool = False      # share the input embedding with the output layer
     init_range: float = 0.0        # > 0: every weight uniform in [-r, r] (Zaremba et al.); 0 = torch's
+    # taggers
+    crf: bool = False              # a linear-chain CRF over the tags instead of a softmax per word
+    char_embedding_dim: int = 32   # the character encoder of each word; 0 = words only
+    char_hidden_size: int = 50     # per direction of the character BiLSTM
 
     def __post_init__(self) -> None:
         _choice("cell", self.cell, ("gru", "lstm", "peephole"))
@@ -69,6 +73,8 @@ class ModelConfig:
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ConfigError(f"model.{name} must be in [0, 1), got {getattr(self, name)}")
         _at_least("model.init_range", self.init_range, 0)
+        _at_least("model.char_embedding_dim", self.char_embedding_dim, 0)
+        _at_least("model.char_hidden_size", self.char_hidden_size, 1)
         if self.weight_drop > 0 and self.cell == "peephole":
             raise ConfigError("model.weight_drop works with the lstm and gru cells; set it to 0 for peephole")
 
@@ -95,11 +101,16 @@ class DataConfig:
     min_freq: int = 1              # vocabulary: rarer tokens become <unk> (classify's default is 2)
     max_vocab: int = 0             # vocabulary size limit, 0 = no limit
     max_len: int = 0               # classify: truncate texts to this many tokens, 0 = keep all
+    tag_column: str = "upos"       # tag: the CoNLL-U column to learn, upos or xpos
+    tag_format: str = "auto"       # tag: conllu, word-tag (word<TAB>tag or word/tag), jieba (raw
+                                   # Chinese, segmented and tagged by jieba.posseg); auto = by extension
 
     def __post_init__(self) -> None:
         _choice("data.level", self.level, ("char", "word"))
+        _choice("data.tag_column", self.tag_column, ("upos", "xpos"))
+        _choice("data.tag_format", self.tag_format, ("auto", "conllu", "jieba", "word-tag"))
         _choice("data.normalize", self.normalize, ("auto", "letters", "none"))
-        _choice("data.tokenizer", self.tokenizer, ("basic_english", "char", "jieba", "whitespace"))
+        _choice("data.tokenizer", self.tokenizer, ("basic_english", "char", "jieba", "ud_english", "whitespace"))
         _at_least("data.min_freq", self.min_freq, 1)
         _at_least("data.max_vocab", self.max_vocab, 0)
         _at_least("data.max_len", self.max_len, 0)
@@ -183,7 +194,7 @@ class RunConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
 
     def __post_init__(self) -> None:
-        _choice("task", self.task, ("classify", "lm"))
+        _choice("task", self.task, ("classify", "lm", "tag"))
 
     def to_json(self) -> str:
         return json.dumps({"format_version": FORMAT_VERSION, **asdict(self)}, indent=2)

@@ -46,6 +46,19 @@ def char(text: str) -> list[str]:
     return list(text)
 
 
+_UD_ENGLISH = re.compile(r"\w+(?=n't\b)|n't\b|'(?:s|re|ve|ll|d|m)\b|\w+(?:[-.@]\w+)*|[^\w\s]", re.IGNORECASE)
+
+
+def ud_english(text: str) -> list[str]:
+    """Words as the UD English treebanks cut them, case kept: punctuation apart, clitics split.
+
+    Example:
+        >>> ud_english("I don't think it's e-mail, Dr. Smith.")
+        ['I', 'do', "n't", 'think', 'it', "'s", 'e-mail', ',', 'Dr', '.', 'Smith', '.']
+    """
+    return _UD_ENGLISH.findall(text)
+
+
 def jieba_words(text: str) -> list[str]:
     """Chinese words by jieba's default (precise) mode, whitespace dropped."""
     import jieba
@@ -54,7 +67,8 @@ def jieba_words(text: str) -> list[str]:
 
 
 TOKENIZERS: dict[str, Tokenizer] = {
-    "basic_english": basic_english, "char": char, "jieba": jieba_words, "whitespace": whitespace,
+    "basic_english": basic_english, "char": char, "jieba": jieba_words, "ud_english": ud_english,
+    "whitespace": whitespace,
 }
 
 
