@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import gzip
+import struct
 from pathlib import Path
 
 import pytest
+import torch
 
 TINY_TEXT = ("the quick brown fox jumps over the lazy dog. " * 40).strip()
 
@@ -14,3 +17,23 @@ def tiny_text_file(tmp_path: Path) -> Path:
     path = tmp_path / "tiny.txt"
     path.write_text(TINY_TEXT, encoding="utf-8")
     return path
+
+
+def write_idx(path, array: torch.Tensor, magic: int, compress: bool = True) -> None:
+    header = struct.pack(">i", magic) + struct.pack(f">{array.dim()}i", *array.shape)
+    raw = header + array.to(torch.uint8).numpy().tobytes()
+    path.write_bytes(gzip.compress(raw) if compress else raw)
+
+
+def fake_mnist(folder, n_train=200, n_test=50, seed=0):
+    """Class k: a bright bar on rows 2k+4 and 2k+5, plus noise."""
+    folder.mkdir(parents=True, exist_ok=True)
+    g = torch.Generator().manual_seed(seed)
+    for split, n in (("train", n_train), ("t10k", n_test)):
+        labels = torch.randint(0, 10, (n,), generator=g)
+        images = torch.randint(0, 40, (n, 28, 28), generator=g)
+        for i, k in enumerate(labels.tolist()):
+            images[i, 2 * k + 4 : 2 * k + 6, 4:24] = 250
+        write_idx(folder / f"{split}-images-idx3-ubyte.gz", images, 2051)
+        write_idx(folder / f"{split}-labels-idx1-ubyte.gz", labels, 2049)
+    return folder

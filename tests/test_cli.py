@@ -216,3 +216,54 @@ def test_tag_malformed_conllu_names_the_line(tmp_path, capsys):
     assert main(["train", "tag", "--data", str(path), "--run-dir", str(tmp_path / "r")]) == 2
     assert "bad.conllu:2: a CoNLL-U word line has 10 tab-separated fields, this one has 2" in _error(capsys)
     assert not (tmp_path / "r").exists()
+
+
+def test_forecast_train_eval_predict_and_bad_csv(tmp_path, capsys):
+    import csv
+    import math
+
+    path = tmp_path / "s.csv"
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["date", "OT", "x"])
+        for i in range(400):
+            w.writerow([f"2020-01-{1 + i // 24:02d} {i % 24:02d}:00:00", math.sin(i / 4), math.cos(i / 4)])
+    run = tmp_path / "fc"
+    assert main(["train", "forecast", "--data", str(path), "--target", "OT", "--input-len", "16", "--horizon", "4",
+                 "--epochs", "2", "--run-dir", str(run), "--no-progress"]) == 0
+    assert "test MSE" in capsys.readouterr().out and (run / "forecast.png").is_file()
+    assert main(["eval", str(run)]) == 0
+    assert "mse\t" in capsys.readouterr().out
+    assert main(["predict", str(run), "--data", str(path)]) == 0
+    assert (run / "forecast.csv").read_text().splitlines()[0] == "step,date,OT"
+    bad = tmp_path / "bad.csv"
+    bad.write_text("date,OT\n2020-01-01,1\n2020-01-02,oops\n")
+    assert main(["train", "forecast", "--data", str(bad), "--run-dir", str(tmp_path / "r")]) == 2
+    assert "bad.csv:3: column 'OT' holds 'oops', not a number" in _error(capsys)
+    assert not (tmp_path / "r").exists()
+
+
+def test_image_train_eval_predict(tmp_path, capsys):
+    import numpy as np
+
+    from conftest import fake_mnist
+
+    folder = fake_mnist(tmp_path / "m", n_train=300)
+    run = tmp_path / "img"
+    assert main(["train", "image", "--data", str(folder), "--epochs", "2", "--set", "model.hidden_size=16",
+                 "--set", "image.valid_size=50", "--run-dir", str(run), "--no-progress"]) == 0
+    assert "test accuracy" in capsys.readouterr().out
+    assert main(["eval", str(run), "--data", str(folder)]) == 0
+    assert "accuracy" in capsys.readouterr().out and (run / "confusion.png").is_file()
+    np.save(tmp_path / "digit.npy", np.zeros((28, 28)))
+    assert main(["predict", str(run), str(tmp_path / "digit.npy")]) == 0
+    assert capsys.readouterr().out.strip().endswith("digit.npy")
+    np.save(tmp_path / "big.npy", np.zeros((32, 32)))
+    assert main(["predict", str(run), str(tmp_path / "big.npy")]) == 2
+    assert "is 32x32 pixels; the model reads 28x28" in _error(capsys)
+    (tmp_path / "bad-idx").mkdir()
+    for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
+                 "t10k-labels-idx1-ubyte.gz"):
+        (tmp_path / "bad-idx" / name).write_bytes((folder / "train-labels-idx1-ubyte.gz").read_bytes())
+    assert main(["train", "image", "--data", str(tmp_path / "bad-idx"), "--run-dir", str(tmp_path / "r")]) == 2
+    assert "IDX magic number 2049, expected images (2051)" in _error(capsys)

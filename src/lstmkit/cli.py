@@ -105,6 +105,28 @@ def _build_parser() -> argparse.ArgumentParser:
     tg.add_argument("--download", action="store_true", help="download a named treebank (SHA-256 checked)")
     _add_config_args(tg)
 
+    fc = tasks.add_parser("forecast", help="time series: sin -> cos, or forecasting from CSV (ETTh1)")
+    fc.add_argument("--data", required=True, metavar="ett-h1|sine|PATH", help="ett-h1, sine, or a CSV file")
+    fc.add_argument("--target", help="forecast.target: comma-separated columns to predict (default: all inputs)")
+    fc.add_argument("--inputs", help="forecast.inputs: comma-separated input columns (default: all but the date)")
+    fc.add_argument("--input-len", type=int, help="forecast.input_len")
+    fc.add_argument("--horizon", type=int, help="forecast.horizon")
+    fc.add_argument("--decoder", choices=["direct", "autoregressive"], help="forecast.decoder")
+    fc.add_argument("--stateful", action="store_true", help="sine: carry the state along one stream (the tutorial)")
+    fc.add_argument("--epochs", type=int, help="train.epochs")
+    fc.add_argument("--device", help="train.device")
+    fc.add_argument("--download", action="store_true", help="download ETTh1 (SHA-256 checked) if missing")
+    _add_config_args(fc)
+
+    im = tasks.add_parser("image", help="MNIST read by an LSTM row by row (or pixel by pixel)")
+    im.add_argument("--data", default="mnist", metavar="mnist|PATH", help="mnist, or a folder with the four IDX files")
+    im.add_argument("--mode", choices=["rows", "pixels", "permuted"], help="image.mode")
+    im.add_argument("--cell", choices=["lstm", "gru", "peephole"], help="model.cell")
+    im.add_argument("--epochs", type=int, help="train.epochs")
+    im.add_argument("--device", help="train.device")
+    im.add_argument("--download", action="store_true", help="download MNIST (MD5 checked) if missing")
+    _add_config_args(im)
+
     ev = commands.add_parser("eval", help="evaluate a trained model")
     ev.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     ev.add_argument("--data", metavar="imdb|PATH",
@@ -116,7 +138,10 @@ def _build_parser() -> argparse.ArgumentParser:
 
     pr = commands.add_parser("predict", help="label texts with a trained classifier, or tag them with a tagger")
     pr.add_argument("run_dir", type=Path, metavar="RUN_DIR")
-    pr.add_argument("texts", nargs="*", help="texts to label")
+    pr.add_argument("texts", nargs="*", help="texts to label, or image files (PNG, .npy, .txt) for an image model")
+    pr.add_argument("--data", type=Path, help="forecaster: a CSV whose last rows to forecast from")
+    pr.add_argument("--output", type=Path, help="forecaster: where to write the forecast CSV (default RUN_DIR/forecast.csv)")
+    pr.add_argument("--invert", action="store_true", help="image: the digit is dark on a light background")
     pr.add_argument("--file", type=Path, help="a UTF-8 file with one text per line")
     pr.add_argument("--tokenizer", choices=["ud_english", "whitespace", "jieba"],
                     help="tagger: how texts are split into words (default: jieba for Chinese models, else ud_english)")
@@ -185,6 +210,50 @@ def _tag_config(args: argparse.Namespace) -> RunConfig:
     flags += ["vectors.freeze=true"] if args.freeze else []
     flags += ["model.crf=true"] if args.crf else []
     return load_config(args.config, flags + args.overrides, base=TAG_BASE)
+
+
+FORECAST_BASE = RunConfig(
+    task="forecast",
+    model=ModelConfig(hidden_size=64, dropout=0.1),
+    train=TrainConfig(epochs=20, lr=0.001, batch_size=32, patience=3, clip_norm=1.0),
+)
+IMAGE_BASE = RunConfig(
+    task="image",
+    model=ModelConfig(hidden_size=128, num_layers=1, dropout=0.0),
+    train=TrainConfig(epochs=10, lr=0.002, batch_size=128, clip_norm=1.0),
+)
+
+
+def _train_forecast(args: argparse.Namespace) -> int:
+    from lstmkit.tasks import forecast
+
+    pairs = (("data", "data.path"), ("target", "forecast.target"), ("inputs", "forecast.inputs"),
+             ("input_len", "forecast.input_len"), ("horizon", "forecast.horizon"), ("decoder", "forecast.decoder"),
+             ("epochs", "train.epochs"), ("device", "train.device"))
+    flags = _flag_overrides(args, pairs) + (["forecast.stateful=true"] if args.stateful else [])
+    cfg = load_config(args.config, flags + args.overrides, base=FORECAST_BASE)
+    run_dir = _prepare_run_dir(args, "forecast")
+    result = forecast.train_forecaster(cfg, run_dir, progress=not args.no_progress, download=args.download)
+    test = result.test
+    print(f"trained {len(result.history)} epochs in {result.train_seconds:.1f}s; test MSE {test['mse']:.4g}, "
+          f"MAE {test['mae']:.4g}" + (f" (original units: MSE {test['mse_original']:.4g}, MAE {test['mae_original']:.4g})"
+                                     if "mse_original" in test else ""))
+    print(f"plot: {Path(run_dir) / 'forecast.png'}; run directory: {run_dir}")
+    return 0
+
+
+def _train_image(args: argparse.Namespace) -> int:
+    from lstmkit.tasks import image
+
+    pairs = (("data", "data.path"), ("mode", "image.mode"), ("cell", "model.cell"), ("epochs", "train.epochs"),
+             ("device", "train.device"))
+    cfg = load_config(args.config, _flag_overrides(args, pairs) + args.overrides, base=IMAGE_BASE)
+    run_dir = _prepare_run_dir(args, "image")
+    result = image.train_image(cfg, run_dir, progress=not args.no_progress, download=args.download)
+    print(f"trained {len(result.history)} epochs in {result.train_seconds / 60:.1f} min; "
+          f"test accuracy {100 * result.test.accuracy:.2f}% (confusion: {Path(run_dir) / 'confusion.png'})")
+    print(f"run directory: {run_dir}")
+    return 0
 
 
 def _is_chinese(cfg: RunConfig) -> bool:
@@ -294,6 +363,30 @@ def _eval(args: argparse.Namespace) -> int:
     task = read_run_config(args.run_dir).task
     if task == "tag":
         return _eval_tag(args)
+    if task == "image":
+        import json
+
+        from lstmkit.data.datasets.mnist import load_mnist
+        from lstmkit.tasks import image
+        from lstmkit.train.classification_metrics import report
+        from lstmkit.train.plots import plot_confusion
+
+        model, cfg = image.load_image_model(args.run_dir)
+        data = load_mnist(args.data if args.data not in (None, "mnist") else None, args.download)
+        rep = report(data.test_labels.long(), image.predict(model, image.to_sequences(data.test_images, cfg.image)),
+                     [str(d) for d in range(10)])
+        print(rep.as_text())
+        print(f"confusion matrix plot: {plot_confusion(rep.confusion, rep.labels, Path(args.run_dir) / 'confusion.png')}")
+        (Path(args.run_dir) / image.EVAL_FILE).write_text(json.dumps(rep.to_dict(), indent=2), encoding="utf-8")
+        return 0
+    if task == "forecast":
+        from lstmkit.tasks import forecast
+
+        model, cfg, _ = forecast.load_forecaster(args.run_dir)
+        data = forecast.prepare(args.data or cfg.data.path, cfg.forecast, args.download)
+        for key, value in forecast.score(model, data, Path(args.run_dir), cfg.forecast.plot_steps).items():
+            print(f"{key}\t{value:.6g}")
+        return 0
     if task == "lm":
         from lstmkit.tasks import lm
 
@@ -344,6 +437,25 @@ def _predict(args: argparse.Namespace) -> int:
     from lstmkit.tasks import classify
     from lstmkit.train.checkpoint import read_run_config
 
+    task = read_run_config(args.run_dir).task
+    if task == "forecast":
+        from lstmkit.tasks import forecast
+
+        if args.data is None:
+            raise LstmkitError("a forecaster predicts from a CSV: pass --data new.csv (its last input_len rows are read)")
+        out = forecast.forecast_csv(args.run_dir, args.data, args.output or Path(args.run_dir) / "forecast.csv")
+        print(f"forecast written to {out}")
+        return 0
+    if task == "image":
+        from lstmkit.tasks import image
+
+        if not args.texts:
+            raise LstmkitError("pass one or more image files (28x28 PNG, .npy or .txt)")
+        model, cfg = image.load_image_model(args.run_dir)
+        for path in args.texts:
+            label, probs = image.predict_image(model, cfg, image.read_image(path, args.invert))
+            print(f"{label}\t{float(probs[label]):.4f}\t{path}")
+        return 0
     texts = list(args.texts)
     if args.file is not None:
         from lstmkit.data.text import read_text
@@ -351,7 +463,7 @@ def _predict(args: argparse.Namespace) -> int:
         texts += [line for line in read_text(args.file).splitlines() if line.strip()]
     if not texts:
         raise LstmkitError("nothing to predict; pass texts as arguments or --file with one text per line")
-    if read_run_config(args.run_dir).task == "tag":
+    if task == "tag":
         from lstmkit.tasks import tag
 
         model, vocabs, cfg = tag.load_tagger(args.run_dir)
@@ -393,6 +505,10 @@ def main(argv: list[str] | None = None) -> int:
             return _train_classify(args)
         if args.command == "train" and args.task == "tag":
             return _train_tag(args)
+        if args.command == "train" and args.task == "forecast":
+            return _train_forecast(args)
+        if args.command == "train" and args.task == "image":
+            return _train_image(args)
         if args.command == "eval":
             return _eval(args)
         if args.command == "predict":

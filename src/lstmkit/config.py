@@ -186,15 +186,56 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
+class ForecastConfig:
+    target: str = ""               # comma-separated target columns; "" = every input column
+    inputs: str = ""               # comma-separated input columns; "" = every column but the date
+    date_column: str = "date"
+    input_len: int = 96            # steps the model reads
+    horizon: int = 24              # steps it predicts
+    decoder: str = "direct"        # direct: all horizon steps from one linear layer; autoregressive:
+                                   # an LSTM cell rolls out one step at a time, fed its own predictions
+    last_value_norm: bool = False  # subtract each window's last value (inputs and targets) first
+    stateful: bool = False         # sine: one stream, state carried window to window (the tutorial)
+    split: str = "auto"            # informer (12/4/4 months, ETT) or fraction (70/10/20); auto: informer for ett-h1
+    plot_steps: int = 336          # how much of the test part the forecast plot shows
+
+    def __post_init__(self) -> None:
+        for name in ("input_len", "horizon", "plot_steps"):
+            _at_least(f"forecast.{name}", getattr(self, name), 1)
+        _choice("forecast.decoder", self.decoder, ("autoregressive", "direct"))
+        _choice("forecast.split", self.split, ("auto", "fraction", "informer"))
+
+    def target_columns(self) -> list[str]:
+        return [c.strip() for c in self.target.split(",") if c.strip()]
+
+    def input_columns(self) -> list[str]:
+        return [c.strip() for c in self.inputs.split(",") if c.strip()]
+
+
+@dataclass(frozen=True)
+class ImageConfig:
+    mode: str = "rows"             # rows: 28 steps of 28 pixels; pixels: 784 steps of 1; permuted:
+                                   # pixels in a fixed random order (seed permutation_seed)
+    permutation_seed: int = 0
+    valid_size: int = 5000         # training images held out for model selection
+
+    def __post_init__(self) -> None:
+        _choice("image.mode", self.mode, ("permuted", "pixels", "rows"))
+        _at_least("image.valid_size", self.valid_size, 0)
+
+
+@dataclass(frozen=True)
 class RunConfig:
     task: str = "lm"
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     vectors: VectorsConfig = field(default_factory=VectorsConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    forecast: ForecastConfig = field(default_factory=ForecastConfig)
+    image: ImageConfig = field(default_factory=ImageConfig)
 
     def __post_init__(self) -> None:
-        _choice("task", self.task, ("classify", "lm", "tag"))
+        _choice("task", self.task, ("classify", "forecast", "image", "lm", "tag"))
 
     def to_json(self) -> str:
         return json.dumps({"format_version": FORMAT_VERSION, **asdict(self)}, indent=2)
@@ -223,7 +264,7 @@ class RunConfig:
 
 
 _SECTION_TYPES: dict[str, type] = {"model": ModelConfig, "data": DataConfig, "vectors": VectorsConfig,
-                                   "train": TrainConfig}
+                                   "train": TrainConfig, "forecast": ForecastConfig, "image": ImageConfig}
 
 
 def _parse_value(text: str, like: Any) -> Any:
@@ -293,6 +334,6 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None,
 
 
 __all__ = [
-    "ConfigError", "DataConfig", "ModelConfig", "RunConfig", "TrainConfig", "VectorsConfig", "apply_overrides",
+    "ConfigError", "DataConfig", "ForecastConfig", "ImageConfig", "ModelConfig", "RunConfig", "TrainConfig", "VectorsConfig", "apply_overrides",
     "load_config",
 ]

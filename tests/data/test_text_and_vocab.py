@@ -57,7 +57,7 @@ def test_vocab_without_unk_rejects_unknown():
 def test_tokenizers():
     assert get_tokenizer("whitespace")("a  b\tc") == ["a", "b", "c"]
     assert get_tokenizer("basic_english")("Don't stop (now)!") == ["don", "'", "t", "stop", "(", "now", ")", "!"]
-    with pytest.raises(ValueError, match="unknown tokenizer .x.; choose one of: basic_english, char, jieba, whitespace"):
+    with pytest.raises(ValueError, match="unknown tokenizer .x.; choose one of: basic_english, char, jieba, ud_english, whitespace"):
         get_tokenizer("x")
 
 

@@ -1,0 +1,101 @@
+"""MNIST from its original IDX files (``train-images-idx3-ubyte.gz`` and friends, gzipped or not).
+
+IDX: a big-endian header (magic 2051 for images: count, rows, columns; 2049 for labels: count)
+followed by unsigned bytes. Found in ``$LSTMKIT_DATA/mnist``, ``../shared/data/mnist`` or the
+cache; downloaded with their published MD5s when asked.
+"""
+
+from __future__ import annotations
+
+import gzip
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from lstmkit.data.datasets.fetch import candidates, fetch
+from lstmkit.errors import DataError
+
+MIRROR = "https://ossci-datasets.s3.amazonaws.com/mnist/"     # torchvision's mirror of LeCun's files
+FILES = {
+    "train_images": ("train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873"),
+    "train_labels": ("train-labels-idx1-ubyte.gz", "d53e105ee54ea40749a09fcbcd1e9432"),
+    "test_images": ("t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3"),
+    "test_labels": ("t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c"),
+}
+IMAGES, LABELS = 2051, 2049
+
+
+def read_idx(path: str | Path, expect: int) -> Tensor:
+    """An IDX file as a uint8 tensor: (N, rows, cols) for images, (N,) for labels.
+
+    Raises:
+        DataError: for a missing file, a wrong magic number (naming the one found and the one
+            expected) or a file shorter than its header says.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"IDX file {str(path)!r} not found")
+    raw = path.read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as err:
+            raise DataError(f"{str(path)!r} is a damaged gzip file: {err}") from None
+    if len(raw) < 8:
+        raise DataError(f"{str(path)!r} is too short to be an IDX file ({len(raw)} bytes)")
+    magic = struct.unpack(">i", raw[:4])[0]
+    if magic != expect:
+        kinds = {IMAGES: "images (2051)", LABELS: "labels (2049)"}
+        raise DataError(f"{str(path)!r} has IDX magic number {magic}, expected {kinds[expect]}; "
+                        "is it the right MNIST file, and not a renamed or HTML download?")
+    dims = 3 if expect == IMAGES else 1
+    shape = struct.unpack(f">{dims}i", raw[4 : 4 + 4 * dims])
+    start, size = 4 + 4 * dims, 1
+    for d in shape:
+        size *= d
+    if len(raw) - start != size:
+        raise DataError(f"{str(path)!r} holds {len(raw) - start} data bytes, its header says {size}")
+    return torch.frombuffer(bytearray(raw[start:]), dtype=torch.uint8).view(*shape)
+
+
+@dataclass
+class Mnist:
+    train_images: Tensor    # (60000, 28, 28) uint8
+    train_labels: Tensor    # (60000,) uint8
+    test_images: Tensor     # (10000, 28, 28)
+    test_labels: Tensor     # (10000,)
+
+
+def locate(root: str | Path | None = None, download: bool = False) -> dict[str, Path]:
+    """Paths of the four files, from ``root``, the data roots, or a download."""
+    roots = [Path(root)] if root else candidates("mnist")
+    for r in roots:
+        paths = {k: r / fname for k, (fname, _) in FILES.items()}
+        plain = {k: p.with_suffix("") for k, p in paths.items()}
+        if all(p.is_file() for p in paths.values()):
+            return paths
+        if all(p.is_file() for p in plain.values()):
+            return plain
+    if not download:
+        raise DataError(f"MNIST not found (looked in {', '.join(str(r) for r in roots)}); pass --download "
+                        "to fetch it, or --data PATH to the folder with the four IDX files")
+    return {k: fetch(MIRROR + fname, f"md5:{md5}", "mnist", fname, f"MNIST file {fname}")
+            for k, (fname, md5) in FILES.items()}
+
+
+def load_mnist(root: str | Path | None = None, download: bool = False) -> Mnist:
+    """The four MNIST arrays, checked against each other.
+
+    Raises:
+        DataError: for missing or damaged files, or image and label counts that differ.
+    """
+    paths = locate(root, download)
+    data = Mnist(*(read_idx(paths[k], IMAGES if k.endswith("images") else LABELS) for k in FILES))
+    for split in ("train", "test"):
+        images, labels = getattr(data, f"{split}_images"), getattr(data, f"{split}_labels")
+        if len(images) != len(labels):
+            raise DataError(f"MNIST {split}: {len(images)} images but {len(labels)} labels")
+    return data

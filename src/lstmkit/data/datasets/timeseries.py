@@ -1,0 +1,176 @@
+"""Time series from CSV (ETTh1 and any table with a date column), the tutorial's sine wave,
+time-ordered splits, scaling by training statistics, and sliding windows.
+
+Legend: N time steps, F features, L input length, H horizon, W windows.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from lstmkit.data.datasets.fetch import candidates, fetch
+from lstmkit.data.text import decode
+from lstmkit.errors import DataError
+
+ETT_H1 = ("ett", "ETTh1.csv", "https://raw.githubusercontent.com/zhouhaoyi/ETDataset/main/ETT-small/ETTh1.csv",
+          "sha256:f18de3ad269cef59bb07b5438d79bb3042d3be49bdeecf01c1cd6d29695ee066")
+
+
+@dataclass
+class Series:
+    values: Tensor                 # (N, F) float32
+    columns: list[str]             # the F column names
+    dates: list[str]               # (N,) as written, empty without a date column
+    source: str
+
+
+def read_csv_series(path: str | Path, columns: list[str] | None = None, date_column: str = "date",
+                    encoding: str = "utf-8") -> Series:
+    """Numeric columns of a CSV file (all but the date column when ``columns`` is None).
+
+    Raises:
+        DataError: for a missing file, named columns that are not there (listing those that
+            are), a value that is not a number (naming its line and column), or no rows.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"CSV file {str(path)!r} not found")
+    lines = decode(path.read_bytes(), str(path), encoding).splitlines()
+    rows = list(csv.reader(lines))
+    if not rows or not rows[0]:
+        raise DataError(f"{str(path)!r} is empty; it needs a header line and rows")
+    header = [h.strip() for h in rows[0]]
+    has_date = date_column in header
+    wanted = columns or [h for h in header if h != date_column]
+    missing = [c for c in wanted if c not in header]
+    if missing:
+        raise DataError(f"{str(path)!r} has no column(s) {', '.join(map(repr, missing))}; its columns are: "
+                        f"{', '.join(header)}")
+    index = [header.index(c) for c in wanted]
+    values, dates = [], []
+    for number, row in enumerate(rows[1:], start=2):
+        if not row or not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            raise DataError(f"{path}:{number}: {len(row)} fields, the header has {len(header)}")
+        parsed = []
+        for i, name in zip(index, wanted):
+            try:
+                value = float(row[i])
+            except ValueError:
+                raise DataError(f"{path}:{number}: column {name!r} holds {row[i]!r}, not a number") from None
+            if not math.isfinite(value):
+                raise DataError(f"{path}:{number}: column {name!r} holds {row[i]!r}; fill or drop missing values")
+            parsed.append(value)
+        values.append(parsed)
+        if has_date:
+            dates.append(row[header.index(date_column)])
+    if not values:
+        raise DataError(f"{str(path)!r} has a header but no rows")
+    return Series(torch.tensor(values, dtype=torch.float32), wanted, dates, str(path))
+
+
+def locate_ett(download: bool = False) -> Path:
+    folder, fname, url, known_hash = ETT_H1
+    for root in candidates(folder):
+        if (root / fname).is_file():
+            return root / fname
+    if not download:
+        raise DataError(f"ETTh1.csv not found (looked in {', '.join(str(c) for c in candidates(folder))}); "
+                        "pass --download to fetch it, or --data PATH to the CSV file")
+    return fetch(url, known_hash, folder, fname, "ETTh1")
+
+
+def sine_series(num_steps: int = 2000, step: float = 0.1) -> Series:
+    """The tutorial's data: input sin(t), target cos(t), t = 0, step, 2*step, ...
+
+    Example:
+        >>> s = sine_series(3, 0.5)
+        >>> s.columns, s.values.shape
+        (['sin', 'cos'], torch.Size([3, 2]))
+    """
+    t = torch.arange(num_steps, dtype=torch.float32) * step
+    return Series(torch.stack([torch.sin(t), torch.cos(t)], dim=1), ["sin", "cos"], [], "sine")
+
+
+@dataclass(frozen=True)
+class Borders:
+    """Row ranges [start, end) of each part; valid and test start ``input_len`` rows early so
+    their first window sees history (the targets never overlap another part)."""
+
+    train: tuple[int, int]
+    valid: tuple[int, int]
+    test: tuple[int, int]
+
+
+def informer_borders(input_len: int, hours: bool = True) -> Borders:
+    """The Informer paper's ETT split: 12/4/4 months of 30 days (hourly: 8,640/2,880/2,880 rows).
+
+    Example:
+        >>> informer_borders(96)
+        Borders(train=(0, 8640), valid=(8544, 11520), test=(11424, 14400))
+    """
+    month = 30 * 24 * (1 if hours else 4)
+    a, b, c = 12 * month, 16 * month, 20 * month
+    return Borders((0, a), (a - input_len, b), (b - input_len, c))
+
+
+def fraction_borders(n: int, input_len: int, valid: float = 0.1, test: float = 0.2) -> Borders:
+    """Contiguous train/valid/test by time: the first 70%, the next 10%, the last 20% (default).
+
+    Raises:
+        DataError: when a part is too short for one window.
+    """
+    n_test, n_valid = int(n * test), int(n * valid)
+    n_train = n - n_test - n_valid
+    borders = Borders((0, n_train), (n_train - input_len, n_train + n_valid), (n - n_test - input_len, n))
+    if n_train <= input_len:
+        raise DataError(f"the series has {n} rows; the training part ({n_train}) is too short for windows of "
+                        f"{input_len} steps; lower --input-len")
+    return borders
+
+
+@dataclass
+class Scaler:
+    """z-score with statistics of the training rows only."""
+
+    mean: Tensor   # (F,)
+    std: Tensor    # (F,)
+
+    @classmethod
+    def fit(cls, values: Tensor) -> Scaler:
+        return cls(values.mean(0), values.std(0).clamp(min=1e-8))
+
+    def transform(self, values: Tensor) -> Tensor:
+        return (values - self.mean) / self.std
+
+    def inverse(self, values: Tensor) -> Tensor:
+        return values * self.std + self.mean
+
+
+def windows(inputs: Tensor, targets: Tensor, input_len: int, horizon: int) -> tuple[Tensor, Tensor]:
+    """Every window of ``input_len`` steps and the ``horizon`` steps after it (stride 1).
+
+    Shapes: inputs (N, F_in), targets (N, F_out) -> x (W, L, F_in), y (W, H, F_out), W = N - L - H + 1
+
+    Raises:
+        DataError: when the series is shorter than one window.
+
+    Example:
+        >>> x, y = windows(torch.arange(6.)[:, None], torch.arange(6.)[:, None], 3, 2)
+        >>> x[:, :, 0].tolist(), y[:, :, 0].tolist()
+        ([[0.0, 1.0, 2.0], [1.0, 2.0, 3.0]], [[3.0, 4.0], [4.0, 5.0]])
+    """
+    count = inputs.size(0) - input_len - horizon + 1
+    if count < 1:
+        raise DataError(f"{inputs.size(0)} rows are too few for one window of {input_len} input steps and "
+                        f"{horizon} to predict; lower --input-len or --horizon, or give more rows")
+    x = inputs.unfold(0, input_len, 1)[:count].transpose(1, 2)                  # (W, L, F_in)
+    y = targets[input_len:].unfold(0, horizon, 1)[:count].transpose(1, 2)       # (W, H, F_out)
+    return x.contiguous(), y.contiguous()
