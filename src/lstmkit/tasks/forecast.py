@@ -25,6 +25,7 @@ from lstmkit.nn import make_rnn
 from lstmkit.train import checkpoint
 from lstmkit.train.build import device_of, make_optimizer
 from lstmkit.train.hooks import EarlyStopping, LogEpoch, MetricsFile, PlotMetrics, SaveBest, TimeBudget
+from lstmkit.train.schedule import LRSchedule
 from lstmkit.train.trainer import Trainer
 
 logger = logging.getLogger(__name__)
@@ -256,6 +257,7 @@ def train_forecaster(cfg: RunConfig, run_dir: str | Path, progress: bool = False
              SaveBest(lambda: checkpoint.save_run(run_dir, model, cfg), "valid_mse")]
     hooks += [EarlyStopping("valid_mse", t.patience)] if t.patience > 0 else []
     hooks += [TimeBudget(t.max_minutes)] if t.max_minutes > 0 else []
+    hooks.insert(0, LRSchedule(optimizer, t.lr_schedule, t.lr, t.epochs, t.lr_decay, t.decay_start, "valid_mse"))
     start = time.perf_counter()
     state = Trainer(model, optimizer, clip_norm=t.clip_norm, hooks=hooks, progress=progress).fit(
         t.epochs, batches, step, validate)
@@ -327,6 +329,7 @@ def train_stateful_sine(cfg: RunConfig, run_dir: str | Path, progress: bool = Fa
     hooks = [LogEpoch(["train_loss", "valid_mse"]), MetricsFile(run_dir),
              SaveBest(lambda: checkpoint.save_run(run_dir, model, cfg), "valid_mse")]
     hooks += [TimeBudget(t.max_minutes)] if t.max_minutes > 0 else []
+    hooks.insert(0, LRSchedule(optimizer, t.lr_schedule, t.lr, t.epochs, t.lr_decay, t.decay_start, "valid_mse"))
     start = time.perf_counter()
     state = Trainer(model, optimizer, clip_norm=t.clip_norm, hooks=hooks, progress=progress).fit(
         t.epochs, batches, step, validate)

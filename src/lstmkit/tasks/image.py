@@ -24,6 +24,7 @@ from lstmkit.train import checkpoint
 from lstmkit.train.build import device_of, make_optimizer
 from lstmkit.train.classification_metrics import ClassificationReport, report
 from lstmkit.train.hooks import EarlyStopping, LogEpoch, MetricsFile, PlotMetrics, SaveBest, TimeBudget
+from lstmkit.train.schedule import LRSchedule
 from lstmkit.train.trainer import Trainer
 
 logger = logging.getLogger(__name__)
@@ -142,6 +143,7 @@ def train_image(cfg: RunConfig, run_dir: str | Path, progress: bool = False, dow
              SaveBest(lambda: checkpoint.save_run(run_dir, model, cfg), monitor)]
     hooks += [EarlyStopping(monitor, t.patience)] if t.patience > 0 else []
     hooks += [TimeBudget(t.max_minutes)] if t.max_minutes > 0 else []
+    hooks.insert(0, LRSchedule(optimizer, t.lr_schedule, t.lr, t.epochs, t.lr_decay, t.decay_start, monitor))
     start = time.perf_counter()
     state = Trainer(model, optimizer, clip_norm=t.clip_norm, hooks=hooks, progress=progress).fit(
         t.epochs, batches, step, validate)
