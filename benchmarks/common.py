@@ -78,14 +78,20 @@ def git_revision() -> dict:
     return {"commit": commit, "dirty": dirty}
 
 
+_STARTED = {"date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "git": git_revision()}
+
+
 def write_result(name: str, payload: dict) -> Path:
-    """Write ``benchmarks/results/NAME.json`` with the command, the machine and the date."""
+    """Write ``benchmarks/results/NAME.json`` with the command, the machine, the date and the
+    commit; date and commit are taken when the benchmark started (this module's import), so a
+    long run records the code it ran, not what was committed while it ran."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     record = {
         "command": " ".join(shlex.quote(a) for a in [Path(sys.executable).name, *sys.argv]),
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "started": _STARTED["date"],
         "machine": machine(),
-        "git": git_revision(),
+        "git": _STARTED["git"],
         **payload,
     }
     path = RESULTS / f"{name}.json"
