@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lstmkit.config import ModelConfig, RunConfig
+from lstmkit.data.batching import padding_mask
 from lstmkit.data.datasets.treebank import TaggedSentence
 from lstmkit.data.vectors import embedding_matrix, load_vectors
 from lstmkit.data.vocab import Vocab
@@ -93,7 +94,7 @@ class Tagger(nn.Module):
     def emissions(self, batch: TagBatch) -> Tensor:
         device = self.head.weight.device
         words = batch.words.to(device)
-        mask = words != 0                                                           # (B, T)
+        mask = padding_mask(batch.lengths, words.size(1)).to(device)                # (B, T)
         x = self.embed(words)                                                       # (B, T, E)
         if self.char_embed is not None:
             x = torch.cat([x, self._char_features(_to(batch, device), mask)], dim=-1)
@@ -108,7 +109,7 @@ class Tagger(nn.Module):
         count = int(known.sum())
         if self.crf is None:
             return F.cross_entropy(emissions[known].float(), tags[known]), count
-        mask = batch.words.to(emissions.device) != 0
+        mask = padding_mask(batch.lengths, tags.size(1)).to(emissions.device)
         nll = self.crf.nll(emissions.float(), tags.clamp(min=0), mask)              # (B,)
         return nll.sum() / max(count, 1), count
 
@@ -116,7 +117,7 @@ class Tagger(nn.Module):
     def predict(self, batch: TagBatch) -> list[list[int]]:
         """Tag ids of each sentence (Viterbi with the CRF, argmax otherwise)."""
         emissions = self.emissions(batch)
-        mask = batch.words.to(emissions.device) != 0
+        mask = padding_mask(batch.lengths, emissions.size(1)).to(emissions.device)
         if self.crf is not None:
             return self.crf.decode(emissions.float(), mask)
         best = emissions.argmax(-1).tolist()
