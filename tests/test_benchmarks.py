@@ -27,3 +27,29 @@ def test_tutorial_lstm_shapes():
 
     out = TutorialLSTM(4, 8, num_layers=2, bidirectional=True)(torch.randn(3, 5, 4))
     assert out.shape == (3, 5, 16)
+
+
+def test_bench_lm_and_bench_task_record_scores(tmp_path, monkeypatch):
+    import json
+
+    import bench_lm
+    import bench_task
+    import common
+
+    monkeypatch.setattr(common, "RESULTS", tmp_path / "results")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for split, n in (("train", 30), ("valid", 3), ("test", 3)):
+        (corpus / f"c.{split}.txt").write_text("the cat sat on the mat\n" * n)
+    config = tmp_path / "lm.toml"
+    config.write_text(f'[model]\nhidden_size = 16\nembedding_dim = 8\n[data]\npath = "{corpus}"\nlevel = "word"\n'
+                      'tokenizer = "whitespace"\n[train]\nepochs = 2\nbatch_size = 4\nnum_steps = 5\n')
+    assert bench_lm.main(["--config", str(config), "--name", "lm_tiny", "--gen-length", "5"]) == 0
+    record = json.loads((tmp_path / "results" / "lm_tiny.json").read_text())
+    assert {"valid_ppl", "test_ppl"} <= set(record["scores_of_best_model"]) and record["git"]["commit"]
+    assert set(record["samples"]) == {"greedy", "temperature_0.8_seed_0", "top_p_0.9_seed_0"}
+    sine = Path(__file__).resolve().parents[1] / "benchmarks" / "configs" / "forecast_sine.toml"
+    assert bench_task.main(["--task", "forecast", "--config", str(sine), "--name", "sine_tiny",
+                            "--set", "train.epochs=2"]) == 0
+    record = json.loads((tmp_path / "results" / "sine_tiny.json").read_text())
+    assert record["task"] == "forecast" and record["epochs_run"] == 2 and "mse" in record["test"]
