@@ -57,8 +57,8 @@ class Tagger(nn.Module):
         >>> model = Tagger(vocabs, ModelConfig(embedding_dim=8, hidden_size=16, crf=True))
         >>> model.emissions(encode_batch(s, vocabs)).shape
         torch.Size([1, 2, 2])
-        >>> model.predict(encode_batch(s, vocabs))
-        [[0, 1]]
+        >>> [len(tags) for tags in model.predict(encode_batch(s, vocabs))]
+        [2]
     """
 
     def __init__(self, vocabs: TagVocabs, cfg: ModelConfig, embedding: Tensor | None = None,
