@@ -77,6 +77,23 @@ def random_batches(
         yield ids[index], ids[index + 1]
 
 
+def shuffled_batches(
+    x: Tensor, y: Tensor, batch_size: int, generator: torch.Generator | None = None
+) -> Iterator[tuple[Tensor, Tensor]]:
+    """Rows of (x, y) in a fresh random order, ``batch_size`` at a time (the last may be smaller).
+
+    Shapes: x (N, ...), y (N, ...) -> (B, ...), (B, ...)
+
+    Example:
+        >>> [len(xb) for xb, _ in shuffled_batches(torch.zeros(5, 2), torch.zeros(5), 2)]
+        [2, 2, 1]
+    """
+    order = torch.randperm(len(x), generator=generator)
+    for i in range(0, len(order), batch_size):
+        idx = order[i : i + batch_size]
+        yield x[idx], y[idx]
+
+
 def num_batches(num_tokens: int, batch_size: int, num_steps: int) -> int:
     """How many batches an epoch has at most (for progress bars)."""
     return max(0, ((num_tokens - 1) // batch_size) // num_steps)

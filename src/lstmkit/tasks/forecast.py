@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lstmkit.config import ForecastConfig, ModelConfig, RunConfig
+from lstmkit.data.batching import shuffled_batches
 from lstmkit.data.datasets.timeseries import (
     Borders, Scaler, Series, fraction_borders, informer_borders, locate_ett, read_csv_series, sine_series, windows,
 )
@@ -236,10 +237,7 @@ def train_forecaster(cfg: RunConfig, run_dir: str | Path, progress: bool = False
     generator = torch.Generator().manual_seed(t.seed)
 
     def batches(epoch: int):
-        order = torch.randperm(len(x_train), generator=generator)
-        for i in range(0, len(order), t.batch_size):
-            idx = order[i : i + t.batch_size]
-            yield x_train[idx], y_train[idx]
+        return shuffled_batches(x_train, y_train, t.batch_size, generator)
 
     def step(batch):
         x, y = (b.to(device) for b in batch)

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lstmkit.config import ImageConfig, ModelConfig, RunConfig
+from lstmkit.data.batching import shuffled_batches
 from lstmkit.data.datasets.mnist import load_mnist
 from lstmkit.errors import DataError, RunDirError
 from lstmkit.nn import make_rnn
@@ -118,10 +119,7 @@ def train_image(cfg: RunConfig, run_dir: str | Path, progress: bool = False, dow
                 len(x_test), tuple(x_train.shape[1:]))
 
     def batches(epoch: int):
-        order = torch.randperm(len(x_train), generator=generator)
-        for i in range(0, len(order), t.batch_size):
-            idx = order[i : i + t.batch_size]
-            yield x_train[idx], y_train[idx]
+        return shuffled_batches(x_train, y_train, t.batch_size, generator)
 
     def step(batch):
         x, y = (b.to(device) for b in batch)
