@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from lstmkit.config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from lstmkit.errors import DataError
+from lstmkit.errors import DataError, RunDirError
 from lstmkit.tasks import lm
 from lstmkit.tasks.generate import generate
 
@@ -133,5 +133,5 @@ def test_load_lm_rejects_a_classifier_run(tmp_path):
     from lstmkit.train.checkpoint import save_run
 
     save_run(tmp_path, nn.Linear(1, 1), RunConfig(task="classify"))
-    with pytest.raises(DataError, match="not a language model"):
+    with pytest.raises(RunDirError, match="holds a classifier, not a language model"):
         lm.load_lm(tmp_path)

@@ -20,3 +20,16 @@ def test_optimizer_follows_the_train_config_and_skips_frozen_parameters():
     assert isinstance(opt, torch.optim.AdamW) and opt.param_groups[0]["params"] == [trained]
     assert opt.param_groups[0]["weight_decay"] == 0.01
     assert isinstance(make_optimizer([trained], TrainConfig(optimizer="sgd")), torch.optim.SGD)
+
+
+def test_a_run_of_another_task_is_refused(tmp_path):
+    from torch import nn
+
+    from lstmkit.config import RunConfig
+    from lstmkit.errors import RunDirError
+    from lstmkit.train.checkpoint import read_run_config, save_run
+
+    save_run(tmp_path, nn.Linear(1, 1), RunConfig(task="forecast"))
+    assert read_run_config(tmp_path, task="forecast").task == "forecast"
+    with pytest.raises(RunDirError, match="holds a forecaster, not an image classifier"):
+        read_run_config(tmp_path, task="image")

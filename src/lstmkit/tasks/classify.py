@@ -242,9 +242,7 @@ def train_classifier(cfg: RunConfig, run_dir: str | Path, progress: bool = False
 
 def load_classifier(run_dir: str | Path, device: str = "cpu") -> tuple[TextClassifier, Vocab, RunConfig]:
     """Rebuild a trained classifier from its run directory (no unpickling)."""
-    cfg = checkpoint.read_run_config(run_dir)
-    if cfg.task != "classify":
-        raise RunDirError(f"{str(run_dir)!r} holds a {cfg.task!r} model, not a classifier")
+    cfg = checkpoint.read_run_config(run_dir, task="classify")
     vocab = checkpoint.load_vocab(run_dir)
     labels = run_labels(run_dir)
     model = TextClassifier(len(vocab), len(labels), cfg.model, vocab.stoi[PAD])

@@ -21,7 +21,7 @@ from lstmkit.data.batching import shuffled_batches
 from lstmkit.data.datasets.timeseries import (
     Borders, Scaler, Series, fraction_borders, informer_borders, locate_ett, read_csv_series, sine_series, windows,
 )
-from lstmkit.errors import DataError, RunDirError
+from lstmkit.errors import DataError
 from lstmkit.nn import make_rnn
 from lstmkit.train import checkpoint
 from lstmkit.train.build import device_of, make_optimizer
@@ -343,9 +343,7 @@ def train_stateful_sine(cfg: RunConfig, run_dir: str | Path, progress: bool = Fa
 
 
 def load_forecaster(run_dir: str | Path) -> tuple[nn.Module, RunConfig, dict]:
-    cfg = checkpoint.read_run_config(run_dir)
-    if cfg.task != "forecast":
-        raise RunDirError(f"{str(run_dir)!r} holds a {cfg.task!r} model, not a forecaster")
+    cfg = checkpoint.read_run_config(run_dir, task="forecast")
     meta = json.loads((Path(run_dir) / SCALER_FILE).read_text(encoding="utf-8"))
     model = Forecaster(len(meta["inputs"]), len(meta["targets"]), cfg.forecast.horizon, cfg.model, cfg.forecast,
                        meta["target_index"])

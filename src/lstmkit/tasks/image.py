@@ -19,7 +19,7 @@ from torch import Tensor, nn
 from lstmkit.config import ImageConfig, ModelConfig, RunConfig
 from lstmkit.data.batching import shuffled_batches
 from lstmkit.data.datasets.mnist import load_mnist
-from lstmkit.errors import DataError, RunDirError
+from lstmkit.errors import DataError
 from lstmkit.nn import make_rnn
 from lstmkit.train import checkpoint
 from lstmkit.train.build import device_of, make_optimizer
@@ -154,9 +154,7 @@ def train_image(cfg: RunConfig, run_dir: str | Path, progress: bool = False, dow
 
 
 def load_image_model(run_dir: str | Path) -> tuple[SequenceClassifier, RunConfig]:
-    cfg = checkpoint.read_run_config(run_dir)
-    if cfg.task != "image":
-        raise RunDirError(f"{str(run_dir)!r} holds a {cfg.task!r} model, not an image classifier")
+    cfg = checkpoint.read_run_config(run_dir, task="image")
     model = SequenceClassifier(28 if cfg.image.mode == "rows" else 1, 10, cfg.model)
     checkpoint.load_weights(run_dir, model)
     return model.eval(), cfg

@@ -243,9 +243,7 @@ def score_run(model: LanguageModel, corpus: Corpus, run_dir: str | Path | None =
 
 def load_lm(run_dir: str | Path, device: str = "cpu") -> tuple[LanguageModel, Vocab, RunConfig]:
     """Rebuild a trained language model from its run directory (no unpickling)."""
-    cfg = checkpoint.read_run_config(run_dir)
-    if cfg.task != "lm":
-        raise DataError(f"{str(run_dir)!r} holds a {cfg.task!r} model, not a language model")
+    cfg = checkpoint.read_run_config(run_dir, task="lm")
     vocab = checkpoint.load_vocab(run_dir)
     model = LanguageModel(len(vocab), cfg.model)
     checkpoint.load_weights(run_dir, model)

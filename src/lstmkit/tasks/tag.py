@@ -26,7 +26,7 @@ from lstmkit.data.batching import padding_mask
 from lstmkit.data.datasets.treebank import TaggedSentence
 from lstmkit.data.vectors import embedding_matrix, load_vectors
 from lstmkit.data.vocab import Vocab
-from lstmkit.errors import ConfigError, DataError, RunDirError
+from lstmkit.errors import ConfigError, DataError
 from lstmkit.nn import LSTM, make_rnn
 from lstmkit.nn.crf import CRF
 from lstmkit.tasks.tag_data import (
@@ -274,9 +274,7 @@ def save_vocabs(run_dir: Path, vocabs: TagVocabs) -> None:
 
 def load_tagger(run_dir: str | Path, device: str = "cpu") -> tuple[Tagger, TagVocabs, RunConfig]:
     """Rebuild a trained tagger from its run directory (no unpickling)."""
-    cfg = checkpoint.read_run_config(run_dir)
-    if cfg.task != "tag":
-        raise RunDirError(f"{str(run_dir)!r} holds a {cfg.task!r} model, not a tagger")
+    cfg = checkpoint.read_run_config(run_dir, task="tag")
     vocabs = TagVocabs(*(Vocab.load(Path(run_dir) / fname) for fname in VOCAB_FILES.values()))
     model = Tagger(vocabs, cfg.model)
     checkpoint.load_weights(run_dir, model)

@@ -44,11 +44,16 @@ def save_metrics(run_dir: str | Path, history: list[dict[str, float]]) -> None:
     _atomic_write_text(Path(run_dir) / METRICS, json.dumps(history, indent=2))
 
 
-def read_run_config(run_dir: str | Path) -> RunConfig:
-    """Read a run's config, checking that ``run_dir`` is a run directory.
+_MODEL_NAMES = {"classify": "a classifier", "forecast": "a forecaster", "image": "an image classifier",
+                "lm": "a language model", "tag": "a tagger"}
+
+
+def read_run_config(run_dir: str | Path, task: str | None = None) -> RunConfig:
+    """Read a run's config, checking that ``run_dir`` is a run directory (of ``task``, if given).
 
     Raises:
-        RunDirError: if the directory or its files are missing or unreadable.
+        RunDirError: if the directory or its files are missing or unreadable, or the run is of
+            another task.
     """
     run_dir = Path(run_dir)
     hint = "pass the run directory that `lstmkit train` printed"
@@ -64,7 +69,10 @@ def read_run_config(run_dir: str | Path) -> RunConfig:
     version = raw.get("format_version") if isinstance(raw, dict) else None
     if version != FORMAT_VERSION:
         raise RunDirError(f"{str(run_dir)!r} has config format {version!r}; this lstmkit reads {FORMAT_VERSION}")
-    return RunConfig.from_dict(raw)
+    cfg = RunConfig.from_dict(raw)
+    if task is not None and cfg.task != task:
+        raise RunDirError(f"{str(run_dir)!r} holds {_MODEL_NAMES[cfg.task]}, not {_MODEL_NAMES[task]}")
+    return cfg
 
 
 def load_weights(run_dir: str | Path, model: nn.Module) -> nn.Module:
