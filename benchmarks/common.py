@@ -38,6 +38,9 @@ def machine() -> dict:
         "mkldnn": torch.backends.mkldnn.is_available(),
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
     }
+    # BENCH_NOTE says what else shared the machine (e.g. a second one-thread run on the other core).
+    if os.environ.get("BENCH_NOTE"):
+        info["note"] = os.environ["BENCH_NOTE"]
     return info
 
 
@@ -78,7 +81,8 @@ def git_revision() -> dict:
     return {"commit": commit, "dirty": dirty}
 
 
-_STARTED = {"date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "git": git_revision()}
+_STARTED = {"date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "git": git_revision(),
+            "load_average_1m": os.getloadavg()[0]}
 
 
 def write_result(name: str, payload: dict) -> Path:
@@ -90,7 +94,7 @@ def write_result(name: str, payload: dict) -> Path:
         "command": " ".join(shlex.quote(a) for a in [Path(sys.executable).name, *sys.argv]),
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "started": _STARTED["date"],
-        "machine": machine(),
+        "machine": {**machine(), "load_average_1m_at_start": _STARTED["load_average_1m"]},
         "git": _STARTED["git"],
         **payload,
     }
