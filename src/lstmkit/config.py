@@ -146,6 +146,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "cpu"
     max_minutes: float = 0.0       # stop after the epoch that passes this budget; 0 = no limit
+    stop_mid_epoch: bool = False   # ... or at the first step past it (long epochs)
     patience: int = 0              # early stopping on validation loss; 0 = off
     weight_decay: float = 0.0
     bf16: bool = False             # bfloat16 autocast (CPU and GPU)

@@ -218,7 +218,8 @@ def train_classifier(cfg: RunConfig, run_dir: str | Path, progress: bool = False
              SaveBest(lambda: checkpoint.save_run(run_dir, model, cfg, data.vocab), "valid_loss"),
              SaveTrainingState(run_dir, model, optimizer, generator)]
     hooks += [EarlyStopping("valid_loss", t.patience)] if t.patience > 0 else []
-    hooks += [TimeBudget(t.max_minutes)] if t.max_minutes > 0 else []
+    # several processes stop together only at epoch ends (SyncStop), so mid-epoch stops are single-process
+    hooks += [TimeBudget(t.max_minutes, t.stop_mid_epoch and rank.world == 1)] if t.max_minutes > 0 else []
     hooks += [distributed.SyncStop()] if rank.world > 1 else []
     trainer = Trainer(trained, optimizer, clip_norm=t.clip_norm, hooks=hooks, progress=progress and rank.is_main)
     state = trainer.fit(t.epochs, lambda epoch: batches(data.train, t.batch_size, pad_id, True, generator),

@@ -254,7 +254,7 @@ def train_forecaster(cfg: RunConfig, run_dir: str | Path, progress: bool = False
              PlotMetrics(run_dir / "loss.png", ["train_loss", "valid_mse"], "MSE (scaled)", log_y=True),
              SaveBest(lambda: checkpoint.save_run(run_dir, model, cfg), "valid_mse")]
     hooks += [EarlyStopping("valid_mse", t.patience)] if t.patience > 0 else []
-    hooks += [TimeBudget(t.max_minutes)] if t.max_minutes > 0 else []
+    hooks += [TimeBudget(t.max_minutes, t.stop_mid_epoch)] if t.max_minutes > 0 else []
     hooks.insert(0, LRSchedule(optimizer, t.lr_schedule, t.lr, t.epochs, t.lr_decay, t.decay_start, "valid_mse"))
     start = time.perf_counter()
     state = Trainer(model, optimizer, clip_norm=t.clip_norm, hooks=hooks, progress=progress).fit(
@@ -326,7 +326,7 @@ def train_stateful_sine(cfg: RunConfig, run_dir: str | Path, progress: bool = Fa
     run_dir.mkdir(parents=True, exist_ok=True)
     hooks = [LogEpoch(["train_loss", "valid_mse"]), MetricsFile(run_dir),
              SaveBest(lambda: checkpoint.save_run(run_dir, model, cfg), "valid_mse")]
-    hooks += [TimeBudget(t.max_minutes)] if t.max_minutes > 0 else []
+    hooks += [TimeBudget(t.max_minutes, t.stop_mid_epoch)] if t.max_minutes > 0 else []
     hooks.insert(0, LRSchedule(optimizer, t.lr_schedule, t.lr, t.epochs, t.lr_decay, t.decay_start, "valid_mse"))
     start = time.perf_counter()
     state = Trainer(model, optimizer, clip_norm=t.clip_norm, hooks=hooks, progress=progress).fit(

@@ -140,7 +140,7 @@ def train_image(cfg: RunConfig, run_dir: str | Path, progress: bool = False, dow
              PlotMetrics(run_dir / "accuracy.png", ["valid_acc"], "validation accuracy"),
              SaveBest(lambda: checkpoint.save_run(run_dir, model, cfg), monitor)]
     hooks += [EarlyStopping(monitor, t.patience)] if t.patience > 0 else []
-    hooks += [TimeBudget(t.max_minutes)] if t.max_minutes > 0 else []
+    hooks += [TimeBudget(t.max_minutes, t.stop_mid_epoch)] if t.max_minutes > 0 else []
     hooks.insert(0, LRSchedule(optimizer, t.lr_schedule, t.lr, t.epochs, t.lr_decay, t.decay_start, monitor))
     start = time.perf_counter()
     state = Trainer(model, optimizer, clip_norm=t.clip_norm, hooks=hooks, progress=progress).fit(

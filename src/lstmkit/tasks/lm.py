@@ -221,7 +221,7 @@ def train_lm(cfg: RunConfig, run_dir: str | Path, progress: bool = False, downlo
         SaveBest(save, "valid_loss" if has_valid else "train_loss"),
     ]
     if t.max_minutes > 0:
-        hooks.append(TimeBudget(t.max_minutes))
+        hooks.append(TimeBudget(t.max_minutes, t.stop_mid_epoch))
     trainer = Trainer(model, optimizer, clip_norm=t.clip_norm, hooks=hooks, progress=progress)
     state = trainer.fit(t.epochs, batches, step, evaluate,
                         num_batches(corpus.train_ids.numel(), t.batch_size, t.num_steps))

@@ -251,7 +251,7 @@ def train_tagger(cfg: RunConfig, run_dir: str | Path, progress: bool = False, do
         SaveBest(lambda: checkpoint.save_run(run_dir, model, cfg), "valid_error"),
     ]
     hooks += [EarlyStopping("valid_error", t.patience)] if t.patience > 0 else []
-    hooks += [TimeBudget(t.max_minutes)] if t.max_minutes > 0 else []
+    hooks += [TimeBudget(t.max_minutes, t.stop_mid_epoch)] if t.max_minutes > 0 else []
     hooks.insert(0, LRSchedule(optimizer, t.lr_schedule, t.lr, t.epochs, t.lr_decay, t.decay_start, "valid_error"))
     start = time.perf_counter()
     state = Trainer(model, optimizer, clip_norm=t.clip_norm, hooks=hooks, progress=progress).fit(

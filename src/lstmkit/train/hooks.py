@@ -84,15 +84,25 @@ class SaveTrainingState(Hook):
 
 
 class TimeBudget(Hook):
-    """Stop after the epoch during which ``minutes`` of training have passed."""
+    """Stop after the epoch during which ``minutes`` of training have passed, or, with
+    ``mid_epoch``, at the first step past it (for epochs too long to finish over budget); the
+    partial epoch is still validated and can be kept as the best."""
 
-    def __init__(self, minutes: float) -> None:
+    def __init__(self, minutes: float, mid_epoch: bool = False) -> None:
         self.seconds = minutes * 60
+        self.mid_epoch = mid_epoch
+
+    def _check(self, trainer: Trainer, where: str) -> None:
+        if not trainer.state.should_stop and time.perf_counter() - trainer.state.started >= self.seconds:
+            logger.info("time budget of %.1f min reached %s; stopping", self.seconds / 60, where)
+            trainer.state.should_stop = True
+
+    def on_step_end(self, trainer: Trainer, loss: float, num_tokens: int) -> None:
+        if self.mid_epoch:
+            self._check(trainer, f"during epoch {trainer.state.epoch}")
 
     def on_epoch_end(self, trainer: Trainer) -> None:
-        if time.perf_counter() - trainer.state.started >= self.seconds:
-            logger.info("time budget of %.1f min reached; stopping", self.seconds / 60)
-            trainer.state.should_stop = True
+        self._check(trainer, f"after epoch {trainer.state.epoch}")
 
 
 class LogEpoch(Hook):

@@ -144,6 +144,8 @@ class Trainer:
             self.state.step += 1
             bar.set_postfix(loss=f"{value:.3f}")
             self._emit("on_step_end", value, count)
+            if self.state.should_stop:               # a hook ended training mid-epoch
+                break
         seconds = time.perf_counter() - start
         if items == 0:
             raise ValueError("an epoch produced no batches; the data is shorter than one batch "
