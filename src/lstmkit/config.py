@@ -50,6 +50,10 @@ class ModelConfig:
     weight_drop: float = 0.0       # DropConnect on the hidden-to-hidden weights
     tie_weights: bool = False      # share the input embedding with the output layer
     init_range: float = 0.0        # > 0: every weight uniform in [-r, r] (Zaremba et al.); 0 = torch's
+    forget_bias: float = 0.0       # image: != 0 starts each LSTM forget gate at this bias (1 for long
+                                   # inputs, e.g. pixel MNIST); 0 = torch's initialisation
+    chrono_init: int = 0           # image: >= 3 chrono initialisation (Tallec & Ollivier) of the LSTM
+                                   # gates for memories up to this many steps (784 for pixel MNIST)
     # taggers
     crf: bool = False              # a linear-chain CRF over the tags instead of a softmax per word
     char_embedding_dim: int = 32   # the character encoder of each word; 0 = words only
@@ -57,6 +61,9 @@ class ModelConfig:
 
     def __post_init__(self) -> None:
         _choice("cell", self.cell, ("gru", "lstm", "peephole"))
+        if self.chrono_init and (self.chrono_init < 3 or self.forget_bias):
+            raise ConfigError(f"model.chrono_init must be 0 (off) or >= 3 and excludes model.forget_bias; "
+                              f"got chrono_init={self.chrono_init}, forget_bias={self.forget_bias}")
         _choice("model.pooling", self.pooling, ("last", "max", "mean"))
         _choice("backend", self.backend, ("native", "reference"))
         if self.cell == "peephole" and self.backend == "native":

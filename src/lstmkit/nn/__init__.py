@@ -6,7 +6,7 @@ from torch import nn
 
 from lstmkit.nn.cells import GRUCell, LSTMCell, PeepholeLSTMCell
 from lstmkit.nn.peephole import PeepholeLSTM
-from lstmkit.nn.rnn import BACKENDS, GRU, LSTM
+from lstmkit.nn.rnn import BACKENDS, GRU, LSTM, init_chrono, init_forget_bias
 
 #: Layer classes by the name a config or a ``--cell`` flag uses.
 CELLS: dict[str, type[nn.Module]] = {"lstm": LSTM, "gru": GRU, "peephole": PeepholeLSTM}
@@ -29,5 +29,5 @@ def make_rnn(cell: str, input_size: int, hidden_size: int, **kwargs) -> nn.Modul
 
 __all__ = [
     "BACKENDS", "CELLS", "GRU", "GRUCell", "LSTM", "LSTMCell", "PeepholeLSTM",
-    "PeepholeLSTMCell", "make_rnn",
+    "PeepholeLSTMCell", "init_chrono", "init_forget_bias", "make_rnn",
 ]

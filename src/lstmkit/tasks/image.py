@@ -20,7 +20,7 @@ from lstmkit.config import ImageConfig, ModelConfig, RunConfig
 from lstmkit.data.batching import shuffled_batches
 from lstmkit.data.datasets.mnist import load_mnist
 from lstmkit.errors import DataError
-from lstmkit.nn import make_rnn
+from lstmkit.nn import init_chrono, init_forget_bias, make_rnn
 from lstmkit.train import checkpoint
 from lstmkit.train.build import device_of, make_optimizer
 from lstmkit.train.classification_metrics import ClassificationReport, report
@@ -68,6 +68,10 @@ class SequenceClassifier(nn.Module):
         self.rnn = make_rnn(cfg.cell, input_size, cfg.hidden_size, num_layers=cfg.num_layers, batch_first=True,
                             bidirectional=cfg.bidirectional, backend=cfg.backend,
                             dropout=cfg.dropout if cfg.num_layers > 1 else 0.0)
+        if cfg.forget_bias:
+            init_forget_bias(self.rnn, cfg.forget_bias)
+        if cfg.chrono_init:
+            init_chrono(self.rnn, cfg.chrono_init)
         directions = 2 if cfg.bidirectional else 1
         self.drop = nn.Dropout(cfg.dropout)
         self.head = nn.Linear(directions * cfg.hidden_size, num_classes)
