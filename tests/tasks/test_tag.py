@@ -86,6 +86,15 @@ def test_character_features_reach_every_real_word():
     assert word_key("Year-2024") == "year-0000"
 
 
+def test_full_width_punctuation_meets_the_ascii_vocabulary():
+    # UD Chinese 1.4 writes ASCII punctuation; jieba's output of everyday text is full-width
+    vocabs = TagVocabs.build([TaggedSentence(("他", ",", "走", "了", "."), ("PRON", "PUNCT", "VERB", "PART", "PUNCT"))])
+    ascii_batch = encode_batch([TaggedSentence(("他", ",", "走", "."), ("PRON",) * 4)], vocabs)
+    wide_batch = encode_batch([TaggedSentence(("他", "，", "走", "。"), ("PRON",) * 4)], vocabs)
+    assert torch.equal(ascii_batch.words, wide_batch.words) and torch.equal(ascii_batch.chars, wide_batch.chars)
+    assert vocabs.words.unk_id not in wide_batch.words.tolist()[0]
+
+
 def test_chinese_end_to_end_scoring_by_character_spans():
     gold = [TaggedSentence(("我", "愛", "北京"), ("PRON", "VERB", "PROPN"))]
     vocabs = TagVocabs.build(gold)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import random
+import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,10 +79,22 @@ def load_splits(cfg: DataConfig, download: bool = False, seed: int = 0) -> TagSp
     return TagSplits(train, valid, test, cfg.path)
 
 
+def fold_forms(word: str) -> str:
+    """Full-width forms as their ASCII twins (NFKC: ，-> ,  ２ -> 2  Ａ -> A) and the ideographic
+    full stop 。 as '.', so text typed either way meets one vocabulary: UD Chinese 1.4 writes ASCII
+    punctuation, most Chinese text (and jieba's output) full-width.
+
+    Example:
+        >>> fold_forms("，"), fold_forms("。"), fold_forms("２０２６年"), fold_forms("、")
+        (',', '.', '2026年', '、')
+    """
+    return unicodedata.normalize("NFKC", word).replace("。", ".")
+
+
 def word_key(word: str) -> str:
-    """The word embedding's key: lower case, digits folded to 0 (case and digits stay visible to
-    the character encoder)."""
-    return "".join("0" if c.isdigit() else c for c in word.lower())
+    """The word embedding's key: forms folded, lower case, digits folded to 0 (case and digits stay
+    visible to the character encoder)."""
+    return "".join("0" if c.isdigit() else c for c in fold_forms(word).lower())
 
 
 @dataclass
@@ -94,7 +107,7 @@ class TagVocabs:
     def build(cls, sentences: Sequence[TaggedSentence], min_freq: int = 1, max_size: int | None = None) -> TagVocabs:
         words = Vocab.build((word_key(w) for s in sentences for w in s.words), specials=(PAD, UNK),
                             min_freq=min_freq, max_size=max_size)
-        chars = Vocab.build((c for s in sentences for w in s.words for c in w), specials=(PAD, UNK))
+        chars = Vocab.build((c for s in sentences for w in s.words for c in fold_forms(w)), specials=(PAD, UNK))
         tags = Vocab.build((t for s in sentences for t in s.tags), specials=())
         return cls(words, chars, tags)
 
@@ -112,7 +125,7 @@ def encode_batch(sentences: Sequence[TaggedSentence], vocabs: TagVocabs) -> TagB
     """Pad a list of sentences into one batch (tags outside the tag vocabulary become -1)."""
     words, _ = pad_batch([torch.tensor(vocabs.words.encode(word_key(w) for w in s.words)) for s in sentences])
     lengths = torch.tensor([len(s.words) for s in sentences])
-    flat = [w[:MAX_WORD_CHARS] for s in sentences for w in s.words]
+    flat = [fold_forms(w)[:MAX_WORD_CHARS] for s in sentences for w in s.words]
     chars, char_lengths = pad_batch([torch.tensor(vocabs.chars.encode(w)) for w in flat])
     tags = torch.full(words.shape, -1, dtype=torch.long)
     for row, s in enumerate(sentences):
