@@ -236,6 +236,14 @@ def test_forecast_train_eval_predict_and_bad_csv(tmp_path, capsys):
     assert "mse\t" in capsys.readouterr().out
     assert main(["predict", str(run), "--data", str(path)]) == 0
     assert (run / "forecast.csv").read_text().splitlines()[0] == "step,date,OT"
+    config = tmp_path / "fc.toml"                 # the data may come from --config instead of --data
+    config.write_text(f'[data]\npath = "{path.as_posix()}"\n[forecast]\ninput_len = 16\nhorizon = 4\n')
+    assert main(["train", "forecast", "--config", str(config), "--epochs", "1", "--run-dir", str(tmp_path / "fc2"),
+                 "--no-progress"]) == 0
+    capsys.readouterr()
+    for task in ("forecast", "tag", "classify"):
+        assert main(["train", task, "--run-dir", str(tmp_path / "r")]) == 2
+        assert f"train {task} needs data: pass --data" in _error(capsys)
     bad = tmp_path / "bad.csv"
     bad.write_text("date,OT\n2020-01-01,1\n2020-01-02,oops\n")
     assert main(["train", "forecast", "--data", str(bad), "--run-dir", str(tmp_path / "r")]) == 2

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from lstmkit import __version__
 from lstmkit.config import DataConfig, ModelConfig, RunConfig, TrainConfig, load_config
-from lstmkit.errors import LstmkitError
+from lstmkit.errors import ConfigError, LstmkitError
 
 logger = logging.getLogger("lstmkit")
 
@@ -66,7 +66,7 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_config_args(lm)
 
     cls = tasks.add_parser("classify", help="text classification (IMDB sentiment or any labelled text)")
-    cls.add_argument("--data", required=True, metavar="imdb|PATH",
+    cls.add_argument("--data", metavar="imdb|PATH",
                      help="imdb, an aclImdb/ folder or archive, or a CSV/TSV/JSONL file")
     cls.add_argument("--test-data", metavar="PATH", help="a separate test table (for CSV/TSV/JSONL data)")
     cls.add_argument("--text-column", help="data.text_column")
@@ -89,7 +89,7 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_config_args(cls)
 
     tg = tasks.add_parser("tag", help="part-of-speech tagging (UD treebanks, word/tag files, raw Chinese via jieba)")
-    tg.add_argument("--data", required=True, metavar="ud-en-ewt|ud-zh|PATH",
+    tg.add_argument("--data", metavar="ud-en-ewt|ud-zh|PATH",
                     help="a named UD treebank, a .conllu file, a word<TAB>tag or word/tag file, or raw "
                          "Chinese text with --format jieba")
     tg.add_argument("--test-data", metavar="PATH", help="a separate test file (for file data)")
@@ -106,7 +106,7 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_config_args(tg)
 
     fc = tasks.add_parser("forecast", help="time series: sin -> cos, or forecasting from CSV (ETTh1)")
-    fc.add_argument("--data", required=True, metavar="ett-h1|sine|PATH", help="ett-h1, sine, or a CSV file")
+    fc.add_argument("--data", metavar="ett-h1|sine|PATH", help="ett-h1, sine, or a CSV file (or data.path in --config)")
     fc.add_argument("--target", help="forecast.target: comma-separated columns to predict (default: all inputs)")
     fc.add_argument("--inputs", help="forecast.inputs: comma-separated input columns (default: all but the date)")
     fc.add_argument("--input-len", type=int, help="forecast.input_len")
@@ -119,7 +119,7 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_config_args(fc)
 
     im = tasks.add_parser("image", help="MNIST read by an LSTM row by row (or pixel by pixel)")
-    im.add_argument("--data", default="mnist", metavar="mnist|PATH", help="mnist, or a folder with the four IDX files")
+    im.add_argument("--data", metavar="mnist|PATH", help="mnist (the default), or a folder with the four IDX files")
     im.add_argument("--mode", choices=["rows", "pixels", "permuted"], help="image.mode")
     im.add_argument("--cell", choices=["lstm", "gru", "peephole"], help="model.cell")
     im.add_argument("--epochs", type=int, help="train.epochs")
@@ -168,6 +168,14 @@ def _flag_overrides(args: argparse.Namespace, pairs: tuple[tuple[str, str], ...]
     return flags
 
 
+def _with_data(cfg: RunConfig, choices: str) -> RunConfig:
+    """``cfg`` if it names its data (by --data or data.path in --config), else a clear error."""
+    if not cfg.data.path:
+        raise ConfigError(f"train {cfg.task} needs data: pass --data {choices}, or set path in the [data] table "
+                          "of --config")
+    return cfg
+
+
 def _lm_config(args: argparse.Namespace) -> RunConfig:
     pairs = (("data", "data.path"), ("level", "data.level"), ("tokenizer", "data.tokenizer"),
              ("epochs", "train.epochs"), ("backend", "model.backend"), ("cell", "model.cell"),
@@ -191,7 +199,7 @@ def _classify_config(args: argparse.Namespace) -> RunConfig:
     flags = _flag_overrides(args, pairs)
     flags += ["vectors.freeze=true"] if args.freeze else []
     flags += ["train.bf16=true"] if args.bf16 else []
-    return load_config(args.config, flags + args.overrides, base=CLASSIFY_BASE)
+    return _with_data(load_config(args.config, flags + args.overrides, base=CLASSIFY_BASE), "imdb|PATH")
 
 
 TAG_BASE = RunConfig(
@@ -209,7 +217,7 @@ def _tag_config(args: argparse.Namespace) -> RunConfig:
     flags = _flag_overrides(args, pairs)
     flags += ["vectors.freeze=true"] if args.freeze else []
     flags += ["model.crf=true"] if args.crf else []
-    return load_config(args.config, flags + args.overrides, base=TAG_BASE)
+    return _with_data(load_config(args.config, flags + args.overrides, base=TAG_BASE), "ud-en-ewt|ud-zh|PATH")
 
 
 FORECAST_BASE = RunConfig(
@@ -231,7 +239,7 @@ def _train_forecast(args: argparse.Namespace) -> int:
              ("input_len", "forecast.input_len"), ("horizon", "forecast.horizon"), ("decoder", "forecast.decoder"),
              ("epochs", "train.epochs"), ("device", "train.device"))
     flags = _flag_overrides(args, pairs) + (["forecast.stateful=true"] if args.stateful else [])
-    cfg = load_config(args.config, flags + args.overrides, base=FORECAST_BASE)
+    cfg = _with_data(load_config(args.config, flags + args.overrides, base=FORECAST_BASE), "ett-h1|sine|PATH")
     run_dir = _prepare_run_dir(args, "forecast")
     result = forecast.train_forecaster(cfg, run_dir, progress=not args.no_progress, download=args.download)
     test = result.test
