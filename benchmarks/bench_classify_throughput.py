@@ -26,7 +26,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import write_result  # noqa: E402
 
-from lstmkit.config import DataConfig, ModelConfig  # noqa: E402
+from lstmkit.config import ClassifyConfig, DataConfig, ModelConfig  # noqa: E402
 from lstmkit.data.batching import BucketBatchSampler, pad_batch  # noqa: E402
 from lstmkit.tasks.classify import TextClassifier  # noqa: E402
 from lstmkit.tasks.classify_data import prepare  # noqa: E402
@@ -60,11 +60,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--max-len", type=int, default=800)
     args = parser.parse_args(argv)
-    data = prepare(DataConfig(path=args.data, max_len=args.max_len, min_freq=2), seed=0)
-    cfg = ModelConfig(embedding_dim=50, hidden_size=256, bidirectional=True, pooling="max", dropout=0.5)
+    data = prepare(DataConfig(path=args.data, min_freq=2), ClassifyConfig(max_len=args.max_len), seed=0)
+    cfg = ModelConfig(embedding_dim=50, hidden_size=256, bidirectional=True, dropout=0.5)
     torch.manual_seed(0)
-    ours = TextClassifier(len(data.vocab), len(data.labels), cfg)
-    tutorial = PackedTutorialModel(TextClassifier(len(data.vocab), len(data.labels), cfg))
+    ours = TextClassifier(len(data.vocab), len(data.labels), cfg, pooling="max")
+    tutorial = PackedTutorialModel(TextClassifier(len(data.vocab), len(data.labels), cfg, pooling="max"))
     tutorial.load_state_dict(ours.state_dict(), strict=False)
     opts = {name: torch.optim.Adam(m.parameters(), lr=1e-3) for name, m in (("lstmkit", ours), ("tutorial", tutorial))}
     g = torch.Generator().manual_seed(0)

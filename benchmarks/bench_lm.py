@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import write_result  # noqa: E402
 
 from lstmkit.config import RunConfig, load_config  # noqa: E402
-from lstmkit.tasks import generate, lm  # noqa: E402
+from lstmkit.tasks import generate  # noqa: E402
+from lstmkit.train.recipe import fit  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,18 +37,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run-dir", type=Path, default=None, help="keep the run here (default: a temp dir)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    cfg = load_config(args.config, args.overrides, base=RunConfig())
+    cfg = load_config(args.config, args.overrides, base=RunConfig(task="lm"))
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = args.run_dir or Path(tmp) / "run"
         start = time.perf_counter()
-        result = lm.train_lm(cfg, run_dir)
+        result = fit(cfg, run_dir)
         wall = time.perf_counter() - start
-    corpus = result.corpus
-    assert corpus is not None
+    corpus = result.data
     history = result.history
     prefix = args.prefix
     if prefix is None:
-        count = 5 if cfg.data.level == "word" else 20
+        count = 5 if cfg.lm.level == "word" else 20
         prefix = generate.detokenize(corpus.vocab.decode(corpus.valid_ids[:count].tolist()), corpus.tokenizer)
     samples = {
         "greedy": generate.generate(result.model, corpus.vocab, prefix, args.gen_length, corpus.normalize,
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         "train_s": history[-1]["elapsed_s"],
         "epochs_run": len(history),
         "best_epoch": best["epoch"],
-        "scores_of_best_model": result.scores,
+        "scores_of_best_model": result.test,
         "median_tokens_per_s": sorted(m["tokens_per_s"] for m in history)[len(history) // 2],
         "prefix": prefix,
         "samples": samples,
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         "history": history,
     }
     path = write_result(args.name, payload)
-    print(f"{wall / 60:.1f} min; scores {result.scores}; wrote {path}")
+    print(f"{wall / 60:.1f} min; scores {result.test}; wrote {path}")
     return 0
 
 

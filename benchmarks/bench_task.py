@@ -1,4 +1,4 @@
-"""Train one configuration of the tag, forecast or image task on its full data and record it.
+"""Train one configuration of any task (through the same recipe as the CLI) on its full data and record it.
 
     python benchmarks/bench_task.py --task tag --config benchmarks/configs/tag_ud_en_ewt.toml --name tag_ud_en_ewt
     python benchmarks/bench_task.py --task forecast --config benchmarks/configs/forecast_etth1.toml \\
@@ -22,42 +22,31 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import write_result  # noqa: E402
 
-from lstmkit.config import RunConfig, load_config  # noqa: E402
+from lstmkit.config import load_config  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--task", required=True, choices=["tag", "forecast", "image"])
+    parser.add_argument("--task", required=True, choices=["lm", "classify", "tag", "forecast", "image"])
     parser.add_argument("--config", required=True)
     parser.add_argument("--name", required=True)
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.FIELD=VALUE")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    cfg = load_config(args.config, args.overrides, base=RunConfig(task=args.task))
-    extra: dict = {}
+    from lstmkit.tasks import get_task
+    from lstmkit.train.recipe import fit
+
+    cfg = load_config(args.config, args.overrides, base=get_task(args.task).defaults)
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = Path(tmp) / "run"
         start = time.perf_counter()
-        if args.task == "tag":
-            from lstmkit.tasks import tag
-
-            result = tag.train_tagger(cfg, run_dir)
-            if cfg.data.path == "ud-zh" and result.splits.test:
-                extra["end_to_end_jieba"] = tag.end_to_end_chinese(result.model, result.vocabs,
-                                                                   result.splits.test).__dict__
-        elif args.task == "forecast":
-            from lstmkit.tasks import forecast
-
-            result = forecast.train_forecaster(cfg, run_dir)
-        else:
-            from lstmkit.tasks import image
-
-            result = image.train_image(cfg, run_dir)
+        result = fit(cfg, run_dir)
         wall = time.perf_counter() - start
-        scores = json.loads((run_dir / "eval.json").read_text())
-        history = json.loads((run_dir / "metrics.json").read_text())
-    payload = {"task": args.task, "wall_s": wall, "train_s": result.train_seconds, "epochs_run": len(history),
-               "test": scores, **extra, "config": json.loads(cfg.to_json()), "history": history}
+    scores = dict(result.test or {})
+    extra = {"end_to_end_jieba": scores.pop("end_to_end_jieba")} if "end_to_end_jieba" in scores else {}
+    payload = {"task": args.task, "wall_s": wall, "train_s": result.train_seconds, "epochs_run": len(result.history),
+               "best_epoch": result.best.get("epoch"), "test": scores, **extra, "config": json.loads(cfg.to_json()),
+               "history": result.history}
     path = write_result(args.name, payload)
     print(f"{wall / 60:.1f} min; wrote {path}")
     return 0

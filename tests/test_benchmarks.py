@@ -42,8 +42,8 @@ def test_bench_lm_and_bench_task_record_scores(tmp_path, monkeypatch):
     for split, n in (("train", 30), ("valid", 3), ("test", 3)):
         (corpus / f"c.{split}.txt").write_text("the cat sat on the mat\n" * n)
     config = tmp_path / "lm.toml"
-    config.write_text(f'[model]\nhidden_size = 16\nembedding_dim = 8\n[data]\npath = "{corpus}"\nlevel = "word"\n'
-                      'tokenizer = "whitespace"\n[train]\nepochs = 2\nbatch_size = 4\nnum_steps = 5\n')
+    config.write_text(f'[model]\nhidden_size = 16\nembedding_dim = 8\n[data]\npath = "{corpus}"\n'
+                      'tokenizer = "whitespace"\n[train]\nepochs = 2\nbatch_size = 4\n[lm]\nlevel = "word"\nnum_steps = 5\n')
     assert bench_lm.main(["--config", str(config), "--name", "lm_tiny", "--gen-length", "5"]) == 0
     record = json.loads((tmp_path / "results" / "lm_tiny.json").read_text())
     assert {"valid_ppl", "test_ppl"} <= set(record["scores_of_best_model"]) and record["git"]["commit"]

@@ -9,7 +9,7 @@ import pytest
 from lstmkit.cli import main
 
 SMALL = ["--set", "model.hidden_size=32", "--set", "model.embedding_dim=8", "--set", "train.batch_size=4",
-         "--set", "train.num_steps=16", "--no-progress"]
+         "--set", "lm.num_steps=16", "--no-progress"]
 
 
 def test_train_then_generate(tiny_text_file, tmp_path, capsys):
@@ -17,7 +17,7 @@ def test_train_then_generate(tiny_text_file, tmp_path, capsys):
     assert main(["train", "lm", "--data", str(tiny_text_file), "--epochs", "2", "--run-dir", str(run),
                  "--prefix", "the", "--gen-length", "10", *SMALL]) == 0
     out = capsys.readouterr().out
-    assert "perplexity" in out and "generated: the" in out and str(run) in out
+    assert "perplexity" in out and "generated (temperature 0.8, top-k 5, seed 0): the" in out and str(run) in out
     metrics = json.loads((run / "metrics.json").read_text())
     assert [m["epoch"] for m in metrics] == [1, 2] and metrics[0]["tokens_per_s"] > 0
     assert main(["generate", str(run), "--prefix", "the q", "--length", "20", "--seed", "1",
@@ -31,7 +31,7 @@ def test_default_job_runs_on_the_shipped_sample(tmp_path, capsys):
     run = tmp_path / "tm"
     assert main(["train", "lm", "--epochs", "1", "--run-dir", str(run), "--no-progress"]) == 0
     out = capsys.readouterr().out
-    assert "generated: time traveller" in out
+    assert "generated (temperature 0.8, top-k 5, seed 0): time traveller" in out
     assert json.loads((run / "config.json").read_text())["data"]["path"] == ""
 
 
@@ -168,7 +168,7 @@ def test_word_level_train_eval_generate(tmp_path, capsys):
     assert main(["train", "lm", "--data", str(folder), "--level", "word", "--tokenizer", "whitespace",
                  "--epochs", "3", "--run-dir", str(run), "--gen-length", "4", *SMALL]) == 0
     out = capsys.readouterr().out
-    assert "best model, test: perplexity" in out and "bits/word" in out and "generated: the cat sat" in out
+    assert "best model, test: perplexity" in out and "bits/word" in out and "): the cat" in out
     assert main(["eval", str(run)]) == 0
     scores = dict(line.split("\t") for line in capsys.readouterr().out.strip().splitlines())
     assert set(scores) == {"valid_loss", "valid_ppl", "valid_bpt", "test_loss", "test_ppl", "test_bpt"}
@@ -268,7 +268,7 @@ def test_image_train_eval_predict(tmp_path, capsys):
     assert capsys.readouterr().out.strip().endswith("digit.npy")
     np.save(tmp_path / "big.npy", np.zeros((32, 32)))
     assert main(["predict", str(run), str(tmp_path / "big.npy")]) == 2
-    assert "is 32x32 pixels; the model reads 28x28" in _error(capsys)
+    assert "has shape 32x32 (rows x columns); the model reads one 28x28" in _error(capsys)
     (tmp_path / "bad-idx").mkdir()
     for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
                  "t10k-labels-idx1-ubyte.gz"):

@@ -1,12 +1,20 @@
 """One typed config path, from a TOML file and ``--set section.field=value`` to the model.
 
 Each section is a small frozen dataclass that checks itself; they compose into
-:class:`RunConfig`, which travels with the weights as ``config.json``.
+:class:`RunConfig`, which travels with the weights as ``config.json``. Shared sections
+(``[model]``, ``[data]``, ``[vectors]``, ``[train]``) hold what several tasks use; each task's
+own fields live in its section (``[lm]``, ``[classify]``, ``[tag]``, ``[forecast]``,
+``[image]``). A value the chosen task does not use is an error naming the task and the field
+(:func:`check_used`), never silently ignored.
+
+Format 2 moved the task-specific fields of format 1 out of ``[model]``/``[data]``/``[train]``;
+format-1 run directories are still read (:data:`MOVED`).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import sys
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -19,7 +27,8 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 from lstmkit.errors import ConfigError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+TASKS = ("classify", "forecast", "image", "lm", "tag")
 
 
 def _choice(name: str, value: str, options: tuple[str, ...]) -> None:
@@ -28,101 +37,57 @@ def _choice(name: str, value: str, options: tuple[str, ...]) -> None:
 
 
 def _at_least(name: str, value: float, low: float) -> None:
-    if value < low:
+    if not value >= low:                        # also catches nan
         raise ConfigError(f"{name} must be >= {low}, got {value}")
+
+
+def _fraction(name: str, value: float) -> None:
+    if not 0.0 <= value < 1.0:
+        raise ConfigError(f"{name} must be in [0, 1), got {value}")
 
 
 @dataclass(frozen=True)
 class ModelConfig:
-    cell: str = "lstm"             # a key of lstmkit.nn.CELLS
+    cell: str = "lstm"             # a key of lstmkit.nn.CELLS: lstm, gru, peephole
     backend: str = "native"        # native (fused kernels) or reference (Python loop)
-    embedding_dim: int = 64
+    embedding_dim: int = 64        # lm, classify, tag: word embedding size
     hidden_size: int = 256
     num_layers: int = 1
     dropout: float = 0.3           # on embeddings, between layers and before the head
-    bidirectional: bool = False
-    pooling: str = "last"          # classify: true last step per direction, or mean/max over real steps
-    # language models: the regularisation of Merity et al. 2018 (AWD-LSTM), all off by default
-    dropout_input: float = -1.0    # on the embeddings fed to the first layer; -1 = model.dropout
-    dropout_hidden: float = -1.0   # between recurrent layers; -1 = model.dropout
-    locked_dropout: bool = False   # variational dropout: one mask per sequence, shared over time
-    dropout_embed: float = 0.0     # drop whole words from the embedding matrix
-    weight_drop: float = 0.0       # DropConnect on the hidden-to-hidden weights
-    tie_weights: bool = False      # share the input embedding with the output layer
-    init_range: float = 0.0        # > 0: every weight uniform in [-r, r] (Zaremba et al.); 0 = torch's
-    forget_bias: float = 0.0       # image: != 0 starts each LSTM forget gate at this bias (1 for long
-                                   # inputs, e.g. pixel MNIST); 0 = torch's initialisation
-    chrono_init: int = 0           # image: >= 3 chrono initialisation (Tallec & Ollivier) of the LSTM
-                                   # gates for memories up to this many steps (784 for pixel MNIST)
-    # taggers
-    crf: bool = False              # a linear-chain CRF over the tags instead of a softmax per word
-    char_embedding_dim: int = 32   # the character encoder of each word; 0 = words only
-    char_hidden_size: int = 50     # per direction of the character BiLSTM
+    bidirectional: bool = False    # classify, image (the tagger is always bidirectional)
 
     def __post_init__(self) -> None:
-        _choice("cell", self.cell, ("gru", "lstm", "peephole"))
-        if self.chrono_init and (self.chrono_init < 3 or self.forget_bias):
-            raise ConfigError(f"model.chrono_init must be 0 (off) or >= 3 and excludes model.forget_bias; "
-                              f"got chrono_init={self.chrono_init}, forget_bias={self.forget_bias}")
-        _choice("model.pooling", self.pooling, ("last", "max", "mean"))
-        _choice("backend", self.backend, ("native", "reference"))
+        _choice("model.cell", self.cell, ("gru", "lstm", "peephole"))
+        _choice("model.backend", self.backend, ("native", "reference"))
         if self.cell == "peephole" and self.backend == "native":
             raise ConfigError("the peephole cell has no native kernel; set model.backend=reference")
         for name in ("embedding_dim", "hidden_size", "num_layers"):
             _at_least(f"model.{name}", getattr(self, name), 1)
-        if not 0.0 <= self.dropout < 1.0:
-            raise ConfigError(f"model.dropout must be in [0, 1), got {self.dropout}")
-        for name in ("dropout_input", "dropout_hidden"):
-            value = getattr(self, name)
-            if value != -1.0 and not 0.0 <= value < 1.0:
-                raise ConfigError(f"model.{name} must be in [0, 1) or -1 (= model.dropout), got {value}")
-        for name in ("dropout_embed", "weight_drop"):
-            if not 0.0 <= getattr(self, name) < 1.0:
-                raise ConfigError(f"model.{name} must be in [0, 1), got {getattr(self, name)}")
-        _at_least("model.init_range", self.init_range, 0)
-        _at_least("model.char_embedding_dim", self.char_embedding_dim, 0)
-        _at_least("model.char_hidden_size", self.char_hidden_size, 1)
-        if self.weight_drop > 0 and self.cell == "peephole":
-            raise ConfigError("model.weight_drop works with the lstm and gru cells; set it to 0 for peephole")
-
-    def input_dropout(self) -> float:
-        return self.dropout if self.dropout_input == -1.0 else self.dropout_input
-
-    def hidden_dropout(self) -> float:
-        return self.dropout if self.dropout_hidden == -1.0 else self.dropout_hidden
+        _fraction("model.dropout", self.dropout)
 
 
 @dataclass(frozen=True)
 class DataConfig:
-    path: str = ""                 # lm: ptb, tinyshakespeare, zh-novel, timemachine, a UTF-8 text
-                                   # file or a folder of *train/*valid/*test files; empty = the
-                                   # shipped Time Machine; classify: imdb, or a CSV/TSV/JSONL file
-    level: str = "char"            # lm: char, or word (split by data.tokenizer, <eos> per line)
-    normalize: str = "auto"        # lm: letters (d2l: letters only, lower case), none, auto
+    path: str = ""                 # a named dataset or a file/folder (see each task); lm: empty =
+                                   # the shipped Time Machine
+    valid_path: str = ""           # classify, tag: a separate validation file (else valid_fraction)
+    test_path: str = ""            # classify, tag: a separate test file
     encoding: str = "utf-8"
-    valid_fraction: float = 0.1    # lm: the tail of the text; classify: a seeded share of train
+    valid_fraction: float = 0.1    # lm: the tail of the text; classify, tag: a seeded share of train
     tokenizer: str = "basic_english"  # classify and word-level lm: a key of lstmkit.data.tokenize.TOKENIZERS
-    text_column: str = "text"      # classify, tables
-    label_column: str = "label"    # classify, tables
-    test_path: str = ""            # classify, tables: a separate test file
-    min_freq: int = 1              # vocabulary: rarer tokens become <unk> (classify's default is 2)
+    min_freq: int = 1              # vocabulary: rarer tokens become <unk>
     max_vocab: int = 0             # vocabulary size limit, 0 = no limit
-    max_len: int = 0               # classify: truncate texts to this many tokens, 0 = keep all
-    tag_column: str = "upos"       # tag: the CoNLL-U column to learn, upos or xpos
-    tag_format: str = "auto"       # tag: conllu, word-tag (word<TAB>tag or word/tag), jieba (raw
-                                   # Chinese, segmented and tagged by jieba.posseg); auto = by extension
 
     def __post_init__(self) -> None:
-        _choice("data.level", self.level, ("char", "word"))
-        _choice("data.tag_column", self.tag_column, ("upos", "xpos"))
-        _choice("data.tag_format", self.tag_format, ("auto", "conllu", "jieba", "word-tag"))
-        _choice("data.normalize", self.normalize, ("auto", "letters", "none"))
         _choice("data.tokenizer", self.tokenizer, ("basic_english", "char", "jieba", "ud_english", "whitespace"))
         _at_least("data.min_freq", self.min_freq, 1)
         _at_least("data.max_vocab", self.max_vocab, 0)
-        _at_least("data.max_len", self.max_len, 0)
         if not 0.0 <= self.valid_fraction < 0.5:
             raise ConfigError(f"data.valid_fraction must be in [0, 0.5), got {self.valid_fraction}")
+        try:
+            "".encode(self.encoding)
+        except LookupError:
+            raise ConfigError(f"unknown data.encoding {self.encoding!r}; e.g. utf-8, cp1252, gbk") from None
 
 
 @dataclass(frozen=True)
@@ -139,58 +104,124 @@ class VectorsConfig:
         _choice("vectors.unknown_init", self.unknown_init, ("normal", "zeros"))
         _at_least("vectors.word2vec_dim", self.word2vec_dim, 1)
         _at_least("vectors.word2vec_epochs", self.word2vec_epochs, 1)
+        if self.freeze and not self.path:
+            raise ConfigError("vectors.freeze keeps pretrained vectors fixed, but no vectors are given; "
+                              "pass --vectors PATH (or drop --freeze)")
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     epochs: int = 40
     batch_size: int = 32
-    num_steps: int = 35            # BPTT window length
     lr: float = 0.005
-    optimizer: str = "adam"
+    optimizer: str = "adam"        # adam (AdamW when weight_decay > 0) or sgd
     clip_norm: float = 1.0         # global gradient norm; 0 disables clipping
-    sampling: str = "sequential"   # sequential (state carried, detached) or random
     seed: int = 0
-    device: str = "cpu"
-    max_minutes: float = 0.0       # stop after the epoch that passes this budget; 0 = no limit
-    stop_mid_epoch: bool = False   # ... or at the first step past it (long epochs)
-    patience: int = 0              # early stopping on validation loss; 0 = off
+    device: str = "cpu"            # cpu, cuda, cuda:N
+    max_minutes: float = 0.0       # a hard cap on training time; 0 = no limit
+    stop_mid_epoch: bool = False   # the cap may end an epoch part-way (it is validated and may be kept)
+    patience: int = 0              # early stopping on the task's validation metric; 0 = off
     weight_decay: float = 0.0
-    bf16: bool = False             # bfloat16 autocast (CPU and GPU)
-    # language models
+    bf16: bool = False             # bfloat16 autocast; recurrent layers stay fp32 where the CPU lacks
+                                   # bf16 kernels (detected at run time)
     lr_schedule: str = "none"      # none; step: x lr_decay per epoch after decay_start epochs
-                                   # (Zaremba et al.); plateau: x lr_decay when valid loss does not
-                                   # improve; cosine: to 0 over the epochs
+                                   # (Zaremba et al.); plateau: x lr_decay when the validation metric does
+                                   # not improve; cosine: to 0 over the epochs
     lr_decay: float = 0.5
     decay_start: int = 0           # step schedule: epochs at the full learning rate
+    diverge_factor: float = 10.0   # stop when an epoch's training loss exceeds this many times the
+                                   # best epoch's (and on any non-finite loss); 0 = only non-finite
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size"):
+            _at_least(f"train.{name}", getattr(self, name), 1)
+        for name in ("lr", "clip_norm", "max_minutes", "weight_decay", "lr_decay", "diverge_factor"):
+            if not math.isfinite(getattr(self, name)):
+                raise ConfigError(f"train.{name} must be a finite number, got {getattr(self, name)}")
+        if self.lr <= 0:
+            raise ConfigError(f"train.lr must be > 0, got {self.lr}")
+        for name in ("clip_norm", "max_minutes", "patience", "weight_decay", "decay_start", "diverge_factor"):
+            _at_least(f"train.{name}", getattr(self, name), 0)
+        _choice("train.optimizer", self.optimizer, ("adam", "sgd"))
+        _choice("train.lr_schedule", self.lr_schedule, ("cosine", "none", "plateau", "step"))
+        if not 0.0 < self.lr_decay <= 1.0:
+            raise ConfigError(f"train.lr_decay must be in (0, 1], got {self.lr_decay}")
+        if not self.device or not self.device.split(":")[0] in ("cpu", "cuda"):
+            raise ConfigError(f"unknown train.device {self.device!r}; use cpu, cuda or cuda:N")
+
+
+@dataclass(frozen=True)
+class LMConfig:
+    level: str = "char"            # char, or word (split by data.tokenizer, <eos> per line)
+    normalize: str = "auto"        # letters (d2l: letters only, lower case), none; auto: letters for
+                                   # the shipped Time Machine, none otherwise
+    num_steps: int = 35            # BPTT window length
+    sampling: str = "sequential"   # sequential (state carried, detached) or random
+    variable_bptt: bool = False    # AWD's random window length around num_steps
+    eval_batch_size: int = 1       # streams evaluated side by side (1 = the exact whole split)
+    # the regularisation of Merity et al. 2018 (AWD-LSTM), all off by default
+    dropout_input: float = -1.0    # on the embeddings fed to the first layer; -1 = model.dropout
+    dropout_hidden: float = -1.0   # between recurrent layers; -1 = model.dropout
+    locked_dropout: bool = False   # variational dropout: one mask per sequence, shared over time
+    dropout_embed: float = 0.0     # drop whole words from the embedding matrix
+    weight_drop: float = 0.0       # DropConnect on the hidden-to-hidden weights
+    tie_weights: bool = False      # share the input embedding with the output layer
+    init_range: float = 0.0        # > 0: every weight uniform in [-r, r] (Zaremba et al.); 0 = torch's
     asgd: bool = False             # NT-ASGD (AWD-LSTM): with sgd, average the weights from the
     asgd_nonmono: int = 5          # epoch valid loss is worse than asgd_nonmono epochs before
     ar: float = 0.0                # activation regularisation (alpha) on the last layer's output
     tar: float = 0.0               # temporal activation regularisation (beta)
-    variable_bptt: bool = False    # AWD's random window length around num_steps
-    eval_batch_size: int = 1       # lm: streams evaluated side by side (1 = the exact whole split)
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "num_steps"):
-            _at_least(f"train.{name}", getattr(self, name), 1)
-        if self.lr <= 0:
-            raise ConfigError(f"train.lr must be > 0, got {self.lr}")
-        _at_least("train.clip_norm", self.clip_norm, 0)
-        _at_least("train.max_minutes", self.max_minutes, 0)
-        _at_least("train.patience", self.patience, 0)
-        _at_least("train.weight_decay", self.weight_decay, 0)
-        _choice("train.optimizer", self.optimizer, ("adam", "sgd"))
-        _choice("train.sampling", self.sampling, ("random", "sequential"))
-        _choice("train.lr_schedule", self.lr_schedule, ("cosine", "none", "plateau", "step"))
-        if not 0.0 < self.lr_decay <= 1.0:
-            raise ConfigError(f"train.lr_decay must be in (0, 1], got {self.lr_decay}")
-        for name in ("decay_start", "asgd_nonmono", "ar", "tar"):
-            _at_least(f"train.{name}", getattr(self, name), 0)
-        _at_least("train.eval_batch_size", self.eval_batch_size, 1)
-        if self.asgd and self.optimizer != "sgd":
-            raise ConfigError("train.asgd averages SGD's weights; set train.optimizer=sgd")
+        _choice("lm.level", self.level, ("char", "word"))
+        _choice("lm.normalize", self.normalize, ("auto", "letters", "none"))
+        _choice("lm.sampling", self.sampling, ("random", "sequential"))
+        for name in ("num_steps", "eval_batch_size"):
+            _at_least(f"lm.{name}", getattr(self, name), 1)
+        for name in ("dropout_input", "dropout_hidden"):
+            value = getattr(self, name)
+            if value != -1.0 and not 0.0 <= value < 1.0:
+                raise ConfigError(f"lm.{name} must be in [0, 1) or -1 (= model.dropout), got {value}")
+        _fraction("lm.dropout_embed", self.dropout_embed)
+        _fraction("lm.weight_drop", self.weight_drop)
+        for name in ("init_range", "asgd_nonmono", "ar", "tar"):
+            _at_least(f"lm.{name}", getattr(self, name), 0)
         if self.variable_bptt and self.sampling != "sequential":
-            raise ConfigError("train.variable_bptt needs train.sampling=sequential")
+            raise ConfigError("lm.variable_bptt needs lm.sampling=sequential")
+
+    def input_dropout(self, dropout: float) -> float:
+        return dropout if self.dropout_input == -1.0 else self.dropout_input
+
+    def hidden_dropout(self, dropout: float) -> float:
+        return dropout if self.dropout_hidden == -1.0 else self.dropout_hidden
+
+
+@dataclass(frozen=True)
+class ClassifyConfig:
+    text_column: str = "text"      # tables: the column with the text
+    label_column: str = "label"    # tables: the column with the label
+    max_len: int = 0               # truncate texts to this many tokens, 0 = keep all
+    pooling: str = "last"          # true last step per direction, or mean/max over real steps
+
+    def __post_init__(self) -> None:
+        _at_least("classify.max_len", self.max_len, 0)
+        _choice("classify.pooling", self.pooling, ("last", "max", "mean"))
+
+
+@dataclass(frozen=True)
+class TagConfig:
+    column: str = "upos"           # the CoNLL-U column to learn, upos or xpos
+    format: str = "auto"           # conllu, word-tag (word<TAB>tag or word/tag), jieba (raw Chinese,
+                                   # segmented and tagged by jieba.posseg); auto = by extension
+    crf: bool = False              # a linear-chain CRF over the tags instead of a softmax per word
+    char_embedding_dim: int = 32   # the character encoder of each word; 0 = words only
+    char_hidden_size: int = 50     # per direction of the character BiLSTM
+
+    def __post_init__(self) -> None:
+        _choice("tag.column", self.column, ("upos", "xpos"))
+        _choice("tag.format", self.format, ("auto", "conllu", "jieba", "word-tag"))
+        _at_least("tag.char_embedding_dim", self.char_embedding_dim, 0)
+        _at_least("tag.char_hidden_size", self.char_hidden_size, 1)
 
 
 @dataclass(frozen=True)
@@ -203,7 +234,7 @@ class ForecastConfig:
     decoder: str = "direct"        # direct: all horizon steps from one linear layer; autoregressive:
                                    # an LSTM cell rolls out one step at a time, fed its own predictions
     last_value_norm: bool = False  # subtract each window's last value (inputs and targets) first
-    stateful: bool = False         # sine: one stream, state carried window to window (the tutorial)
+    stateful: bool = False         # sine only: one stream, state carried window to window (the tutorial)
     split: str = "auto"            # informer (12/4/4 months, ETT) or fraction (70/10/20); auto: informer for ett-h1
     plot_steps: int = 336          # how much of the test part the forecast plot shows
 
@@ -226,10 +257,67 @@ class ImageConfig:
                                    # pixels in a fixed random order (seed permutation_seed)
     permutation_seed: int = 0
     valid_size: int = 5000         # training images held out for model selection
+    forget_bias: float = 0.0       # != 0 starts each LSTM forget gate at this bias; 0 = torch's init
+    chrono_init: int = 0           # >= 3: chrono initialisation (Tallec & Ollivier) of the LSTM gates
+                                   # for memories up to this many steps (784 for pixel MNIST)
 
     def __post_init__(self) -> None:
         _choice("image.mode", self.mode, ("permuted", "pixels", "rows"))
         _at_least("image.valid_size", self.valid_size, 0)
+        if self.chrono_init and (self.chrono_init < 3 or self.forget_bias):
+            raise ConfigError(f"image.chrono_init must be 0 (off) or >= 3 and excludes image.forget_bias; "
+                              f"got chrono_init={self.chrono_init}, forget_bias={self.forget_bias}")
+
+
+_SECTION_TYPES: dict[str, type] = {
+    "model": ModelConfig, "data": DataConfig, "vectors": VectorsConfig, "train": TrainConfig,
+    "lm": LMConfig, "classify": ClassifyConfig, "tag": TagConfig, "forecast": ForecastConfig, "image": ImageConfig,
+}
+TASK_SECTIONS = ("lm", "classify", "tag", "forecast", "image")
+
+# Format 1 kept these fields in the shared sections.
+MOVED: dict[str, str] = {
+    **{f"data.{f}": f"lm.{f}" for f in ("level", "normalize")},
+    **{f"train.{f}": f"lm.{f}" for f in ("num_steps", "sampling", "variable_bptt", "eval_batch_size", "asgd",
+                                         "asgd_nonmono", "ar", "tar")},
+    **{f"model.{f}": f"lm.{f}" for f in ("dropout_input", "dropout_hidden", "locked_dropout", "dropout_embed",
+                                         "weight_drop", "tie_weights", "init_range")},
+    **{f"data.{f}": f"classify.{f}" for f in ("text_column", "label_column", "max_len")},
+    "model.pooling": "classify.pooling",
+    "data.tag_column": "tag.column", "data.tag_format": "tag.format",
+    **{f"model.{f}": f"tag.{f}" for f in ("crf", "char_embedding_dim", "char_hidden_size")},
+    **{f"model.{f}": f"image.{f}" for f in ("forget_bias", "chrono_init")},
+}
+
+
+def _check_type(where: str, value: Any, kind: str) -> Any:
+    """``value`` as the field's declared type (int for float is fine), else a clear error."""
+    ok = {"bool": isinstance(value, bool),
+          "int": isinstance(value, int) and not isinstance(value, bool),
+          "float": isinstance(value, (int, float)) and not isinstance(value, bool),
+          "str": isinstance(value, str)}.get(kind, True)
+    if not ok:
+        raise ConfigError(f"{where} must be {'a ' if kind != 'int' else 'an '}{kind}, got {value!r} "
+                          f"({type(value).__name__})")
+    return float(value) if kind == "float" else value
+
+
+def _field_kinds(section_type: type) -> dict[str, str]:
+    return {f.name: (f.type if isinstance(f.type, str) else f.type.__name__) for f in fields(section_type)}
+
+
+def _build_section(name: str, values: dict[str, Any]) -> Any:
+    section_type = _SECTION_TYPES[name]
+    kinds = _field_kinds(section_type)
+    unknown = sorted(set(values) - set(kinds))
+    for key in unknown:
+        if f"{name}.{key}" in MOVED:
+            raise ConfigError(f"{name}.{key} is now {MOVED[f'{name}.{key}']} (config format {FORMAT_VERSION}); "
+                              "rename it in your TOML or --set")
+    if unknown:
+        raise ConfigError(f"unknown field(s) {unknown} in [{name}]; known: {', '.join(sorted(kinds))}")
+    checked = {key: _check_type(f"{name}.{key}", value, kinds[key]) for key, value in values.items()}
+    return section_type(**checked)
 
 
 @dataclass(frozen=True)
@@ -239,55 +327,100 @@ class RunConfig:
     data: DataConfig = field(default_factory=DataConfig)
     vectors: VectorsConfig = field(default_factory=VectorsConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    lm: LMConfig = field(default_factory=LMConfig)
+    classify: ClassifyConfig = field(default_factory=ClassifyConfig)
+    tag: TagConfig = field(default_factory=TagConfig)
     forecast: ForecastConfig = field(default_factory=ForecastConfig)
     image: ImageConfig = field(default_factory=ImageConfig)
 
     def __post_init__(self) -> None:
-        _choice("task", self.task, ("classify", "forecast", "image", "lm", "tag"))
+        if not isinstance(self.task, str):
+            raise ConfigError(f"task must be a string, got {self.task!r}")
+        _choice("task", self.task, TASKS)
 
     def to_json(self) -> str:
-        return json.dumps({"format_version": FORMAT_VERSION, **asdict(self)}, indent=2)
+        return json.dumps({"format_version": FORMAT_VERSION, **asdict(self)}, indent=2, ensure_ascii=False)
 
     @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> RunConfig:
-        """Build from nested dicts (``asdict`` output, TOML or JSON); unknown keys are errors."""
+    def from_dict(cls, raw: dict[str, Any], base: RunConfig | None = None) -> RunConfig:
+        """Build from nested dicts (``asdict`` output, TOML or JSON) over ``base``'s values;
+        unknown sections and fields and wrongly typed values are errors."""
+        if not isinstance(raw, dict):
+            raise ConfigError(f"a config must be a table of sections, got {type(raw).__name__}")
         raw = {k: v for k, v in raw.items() if k != "format_version"}
-        sections = {f.name: f for f in fields(cls)}
+        merged = asdict(base) if base is not None else {}
         kwargs: dict[str, Any] = {}
         for key, value in raw.items():
-            if key not in sections:
-                raise ConfigError(f"unknown config section {key!r}; known: {', '.join(sections)}")
-            section_type = _SECTION_TYPES.get(key)
-            if section_type is None:
-                kwargs[key] = value
+            if key == "task":
+                kwargs["task"] = value
                 continue
+            if key not in _SECTION_TYPES:
+                raise ConfigError(f"unknown config section {key!r}; known: task, {', '.join(_SECTION_TYPES)}")
             if not isinstance(value, dict):
                 raise ConfigError(f"config section {key!r} must be a table, got {value!r}")
-            known = {f.name for f in fields(section_type)}
-            extra = sorted(set(value) - known)
-            if extra:
-                raise ConfigError(f"unknown field(s) {extra} in [{key}]; known: {', '.join(sorted(known))}")
-            kwargs[key] = section_type(**value)
+        for name in _SECTION_TYPES:
+            values = {**merged.get(name, {}), **raw.get(name, {})}
+            kwargs[name] = _build_section(name, values)
+        if "task" not in kwargs and base is not None:
+            kwargs["task"] = base.task
         return cls(**kwargs)
 
 
-_SECTION_TYPES: dict[str, type] = {"model": ModelConfig, "data": DataConfig, "vectors": VectorsConfig,
-                                   "train": TrainConfig, "forecast": ForecastConfig, "image": ImageConfig}
+def migrate(raw: dict[str, Any]) -> dict[str, Any]:
+    """A format-1 config dict in format 2's layout (the moved fields in their task sections)."""
+    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
+    for old, new in MOVED.items():
+        old_section, old_name = old.split(".")
+        new_section, new_name = new.split(".")
+        section = out.get(old_section)
+        if isinstance(section, dict) and old_name in section:
+            out.setdefault(new_section, {})[new_name] = section.pop(old_name)
+    out["format_version"] = FORMAT_VERSION
+    return out
 
 
-def _parse_value(text: str, like: Any) -> Any:
-    """Parse an override to the type of the field's current value."""
+def default_of(task: str) -> RunConfig:
+    """The task's default config (its registry entry's, with ``task`` set)."""
+    from lstmkit.tasks import get_task
+
+    return get_task(task).defaults
+
+
+def check_used(cfg: RunConfig) -> None:
+    """Refuse values the chosen task does not read: each must be the task's default.
+
+    Raises:
+        ConfigError: naming the task and the field, e.g. ``tag.crf=True is not used by task lm``.
+    """
+    from lstmkit.tasks import get_task
+
+    task = get_task(cfg.task)
+    defaults = asdict(task.defaults)
+    actual = asdict(cfg)
+    for section in _SECTION_TYPES:
+        own = section == cfg.task
+        for name, value in actual[section].items():
+            key = f"{section}.{name}"
+            if own or key in task.uses:
+                continue
+            if value != defaults[section][name]:
+                raise ConfigError(f"{key}={value!r} is not used by task {cfg.task}; remove it "
+                                  f"(task {cfg.task} reads [{cfg.task}] and: {', '.join(sorted(task.uses))})")
+
+
+def _parse_value(text: str, kind: str) -> Any:
+    """Parse an override to the field's declared type."""
     try:
-        if isinstance(like, bool):
+        if kind == "bool":
             if text.lower() not in ("true", "false", "1", "0"):
                 raise ValueError
             return text.lower() in ("true", "1")
-        if isinstance(like, int):
+        if kind == "int":
             return int(text)
-        if isinstance(like, float):
+        if kind == "float":
             return float(text)
     except ValueError:
-        raise ConfigError(f"cannot read {text!r} as {type(like).__name__}") from None
+        raise ConfigError(f"cannot read {text!r} as {kind}") from None
     return text
 
 
@@ -304,16 +437,19 @@ def apply_overrides(cfg: RunConfig, overrides: list[str]) -> RunConfig:
     raw = asdict(cfg)
     for item in overrides:
         key, sep, text = item.partition("=")
-        section, dot, name = key.strip().partition(".")
+        key = key.strip()
+        section, dot, name = key.partition(".")
         if not sep or not dot:
             raise ConfigError(f"--set takes section.field=value, got {item!r} (e.g. train.epochs=5)")
+        if key in MOVED:
+            raise ConfigError(f"--set {key}: it is now {MOVED[key]} (config format {FORMAT_VERSION})")
         if section not in _SECTION_TYPES:
             raise ConfigError(f"unknown config section {section!r}; known: {', '.join(_SECTION_TYPES)}")
-        if name not in raw[section]:
-            known = ", ".join(sorted(raw[section]))
-            raise ConfigError(f"unknown field {name!r} in {section}; known: {known}")
+        kinds = _field_kinds(_SECTION_TYPES[section])
+        if name not in kinds:
+            raise ConfigError(f"unknown field {name!r} in {section}; known: {', '.join(sorted(kinds))}")
         try:
-            raw[section][name] = _parse_value(text.strip(), raw[section][name])
+            raw[section][name] = _parse_value(text.strip(), kinds[name])
         except ConfigError as err:
             raise ConfigError(f"--set {key}: {err}") from None
     return RunConfig.from_dict(raw)
@@ -321,7 +457,7 @@ def apply_overrides(cfg: RunConfig, overrides: list[str]) -> RunConfig:
 
 def load_config(path: str | Path | None, overrides: list[str] | None = None,
                 base: RunConfig | None = None) -> RunConfig:
-    """Read a TOML file (or ``base``, the task's defaults) and apply overrides."""
+    """Read a TOML file over ``base`` (the task's defaults) and apply overrides."""
     cfg = base or RunConfig()
     if path:
         path = Path(path)
@@ -329,19 +465,59 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None,
             raise ConfigError(f"config file {str(path)!r} not found")
         try:
             table = tomllib.loads(path.read_text(encoding="utf-8"))
-            merged = asdict(cfg)
-            for key, value in table.items():                  # the file's values over the base's
-                if isinstance(value, dict) and isinstance(merged.get(key), dict):
-                    merged[key] = {**merged[key], **value}
-                else:
-                    merged[key] = value
-            cfg = RunConfig.from_dict(merged)
         except tomllib.TOMLDecodeError as err:
             raise ConfigError(f"config file {str(path)!r} is not valid TOML: {err}") from None
+        except (UnicodeDecodeError, OSError) as err:
+            raise ConfigError(f"cannot read config file {str(path)!r}: {err}") from None
+        if "task" in table and table["task"] != cfg.task:
+            raise ConfigError(f"config file {str(path)!r} is for task {table['task']!r}, not {cfg.task!r}")
+        try:
+            cfg = RunConfig.from_dict(table, base=cfg)
+        except ConfigError as err:
+            raise ConfigError(f"{path}: {err}") from None
     return apply_overrides(cfg, overrides or [])
 
 
+def describe(task: str) -> list[tuple[str, Any, str]]:
+    """(section.field, default, meaning) of every field the task reads, for ``lstmkit config``."""
+    import inspect
+
+    from lstmkit.tasks import get_task
+
+    spec = get_task(task)
+    defaults = asdict(spec.defaults)
+    rows = []
+    for section, section_type in _SECTION_TYPES.items():
+        comments = _field_comments(inspect.getsource(section_type))
+        for f in fields(section_type):
+            key = f"{section}.{f.name}"
+            if section == task or key in spec.uses:
+                rows.append((key, defaults[section][f.name], comments.get(f.name, "")))
+    return rows
+
+
+def _field_comments(source: str) -> dict[str, str]:
+    """The ``# comment`` after each field in a dataclass's source, continuation lines joined."""
+    comments: dict[str, str] = {}
+    last = None
+    for line in source.splitlines():
+        stripped = line.strip()
+        if ":" in stripped and "=" in stripped and not stripped.startswith(("#", "def", "if", "raise", "for")):
+            name = stripped.split(":", 1)[0].strip()
+            if name.isidentifier():
+                last = name
+                comments[name] = stripped.split("#", 1)[1].strip() if "#" in stripped else ""
+                continue
+        if stripped.startswith("#") and last is not None and line.startswith(" " * 20):
+            comments[last] += " " + stripped.lstrip("# ").strip()
+            continue
+        if stripped.startswith("def "):
+            last = None
+    return comments
+
+
 __all__ = [
-    "ConfigError", "DataConfig", "ForecastConfig", "ImageConfig", "ModelConfig", "RunConfig", "TrainConfig", "VectorsConfig", "apply_overrides",
-    "load_config",
+    "FORMAT_VERSION", "MOVED", "TASKS", "ClassifyConfig", "ConfigError", "DataConfig", "ForecastConfig",
+    "ImageConfig", "LMConfig", "ModelConfig", "RunConfig", "TagConfig", "TrainConfig", "VectorsConfig",
+    "apply_overrides", "check_used", "describe", "load_config", "migrate",
 ]

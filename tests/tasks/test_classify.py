@@ -11,6 +11,7 @@ from lstmkit.config import ModelConfig, RunConfig, apply_overrides
 from lstmkit.errors import ConfigError, DataError
 from lstmkit.tasks import classify
 from lstmkit.tasks.classify_data import encode
+from lstmkit.train.recipe import fit
 from lstmkit.data.vocab import Vocab
 
 POS = ["great", "wonderful", "superb", "moving", "brilliant"]
@@ -49,20 +50,21 @@ def _cfg(train, test, *extra):
 
 @pytest.mark.parametrize("pooling", ["last", "mean", "max"])
 def test_learns_keyword_sentiment(sentiment_files, tmp_path, pooling):
-    summary = classify.train_classifier(_cfg(*sentiment_files, f"model.pooling={pooling}"), tmp_path / "run")
-    assert summary["test"]["accuracy"] >= 0.95
+    summary = fit(_cfg(*sentiment_files, f"classify.pooling={pooling}"), tmp_path / "run")
+    assert summary.test["accuracy"] >= 0.95
     assert {"model.safetensors", "config.json", "vocab.json", "labels.json", "eval.json", "eval.txt",
             "metrics.json", "loss.png"} <= {p.name for p in (tmp_path / "run").iterdir()}
 
 
 def test_gru_reference_and_bf16_train(sentiment_files, tmp_path):
     cfg = _cfg(*sentiment_files, "model.cell=gru", "model.backend=reference", "train.bf16=true", "train.epochs=2")
-    summary = classify.train_classifier(cfg, tmp_path / "run")
-    assert summary["history"][-1]["train_loss"] < summary["history"][0]["train_loss"]
+    summary = fit(cfg, tmp_path / "run")
+    assert summary.history[-1]["train_loss"] < summary.history[0]["train_loss"]
+    assert "train_ppl" not in summary.history[-1]              # perplexity is for language models
 
 
 def test_predict_and_round_trip(sentiment_files, tmp_path):
-    classify.train_classifier(_cfg(*sentiment_files), tmp_path / "run")
+    fit(_cfg(*sentiment_files), tmp_path / "run")
     model, vocab, cfg = classify.load_classifier(tmp_path / "run")
     labels = classify.run_labels(tmp_path / "run")
     out = classify.predict_texts(model, vocab, labels, cfg, ["the film was superb", "a dull boring plot"])
@@ -73,7 +75,12 @@ def test_predict_and_round_trip(sentiment_files, tmp_path):
 
 def test_word2vec_vectors_and_saved_fine_tuned_vectors(sentiment_files, tmp_path):
     cfg = _cfg(*sentiment_files, "vectors.path=word2vec", "vectors.word2vec_dim=16", "train.epochs=2")
-    classify.train_classifier(cfg, tmp_path / "run", save_vectors_too=True)
+    from lstmkit.cli import main
+
+    train, test = sentiment_files
+    assert main(["-q", "train", "classify", "--data", str(train), "--test-data", str(test), "--vectors", "word2vec",
+                 "--embedding-dim", "16", "--set", "vectors.word2vec_dim=16", "--epochs", "1", "--hidden-size", "8",
+                 "--save-vectors", "--no-progress", "--run-dir", str(tmp_path / "run")]) == 0
     assert (tmp_path / "run" / "vectors" / "vectors.txt").is_file()
 
 
@@ -81,7 +88,7 @@ def test_frozen_vectors_stay_fixed(sentiment_files, tmp_path):
     glove = tmp_path / "g.txt"
     glove.write_text("".join(f"{w} " + " ".join(["0.5"] * 16) + "\n" for w in POS + NEG + FILL))
     cfg = _cfg(*sentiment_files, f"vectors.path={glove}", "vectors.freeze=true", "train.epochs=1")
-    classify.train_classifier(cfg, tmp_path / "run")
+    fit(cfg, tmp_path / "run")
     model, vocab, _ = classify.load_classifier(tmp_path / "run")
     torch.testing.assert_close(model.embed.weight[vocab.stoi["great"]], torch.full((16,), 0.5))
 
@@ -90,7 +97,7 @@ def test_vectors_of_the_wrong_dimension(sentiment_files, tmp_path):
     glove = tmp_path / "g.txt"
     glove.write_text("great 0.1 0.2\n")
     with pytest.raises(ConfigError, match="dimension 2 but model.embedding_dim is 16; pass --embedding-dim 2"):
-        classify.train_classifier(_cfg(*sentiment_files, f"vectors.path={glove}"), tmp_path / "run")
+        fit(_cfg(*sentiment_files, f"vectors.path={glove}"), tmp_path / "run")
     assert not (tmp_path / "run").exists()
 
 
@@ -101,8 +108,8 @@ def test_unseen_label_at_eval_time():
 
 
 def test_last_pooling_ignores_padding():
-    cfg = ModelConfig(embedding_dim=8, hidden_size=8, bidirectional=True, pooling="last", dropout=0.0)
-    model = classify.TextClassifier(20, 2, cfg).eval()
+    cfg = ModelConfig(embedding_dim=8, hidden_size=8, bidirectional=True, dropout=0.0)
+    model = classify.TextClassifier(20, 2, cfg, pooling="last").eval()
     ids = torch.randint(2, 20, (1, 5))
     padded = torch.cat([ids, torch.zeros(1, 7, dtype=torch.long)], dim=1)
     torch.testing.assert_close(model(ids, torch.tensor([5])), model(padded, torch.tensor([5])))
@@ -111,11 +118,11 @@ def test_last_pooling_ignores_padding():
 def test_resume_equals_an_uninterrupted_run(sentiment_files, tmp_path):
     """2 epochs, then resume to 4, gives the weights of 4 epochs in one go."""
     full = _cfg(*sentiment_files, "train.epochs=4")
-    classify.train_classifier(full, tmp_path / "full")
+    fit(full, tmp_path / "full")
     half = _cfg(*sentiment_files, "train.epochs=2")
-    classify.train_classifier(half, tmp_path / "split")
-    summary = classify.train_classifier(full, tmp_path / "split", resume=True)
-    assert [m["epoch"] for m in summary["history"]] == [1, 2, 3, 4]
+    fit(half, tmp_path / "split")
+    summary = fit(full, tmp_path / "split", resume=True)
+    assert [m["epoch"] for m in summary.history] == [1, 2, 3, 4]
     from safetensors.torch import load_file
 
     a, b = load_file(str(tmp_path / "full" / "last.safetensors")), load_file(str(tmp_path / "split" / "last.safetensors"))
@@ -134,7 +141,7 @@ def test_three_classes(tmp_path):
         rows.append(json.dumps({"text": " ".join(words), "topic": label}))
     (tmp_path / "t.jsonl").write_text("\n".join(rows[:360]) + "\n")
     (tmp_path / "v.jsonl").write_text("\n".join(rows[360:]) + "\n")
-    cfg = _cfg(tmp_path / "t.jsonl", tmp_path / "v.jsonl", "data.label_column=topic")
-    summary = classify.train_classifier(cfg, tmp_path / "run")
-    assert summary["labels"] == ["food", "sports", "tech"]
-    assert summary["test"]["accuracy"] >= 0.95 and len(summary["test"]["confusion"]) == 3
+    cfg = _cfg(tmp_path / "t.jsonl", tmp_path / "v.jsonl", "classify.label_column=topic")
+    summary = fit(cfg, tmp_path / "run")
+    assert summary.data.labels == ["food", "sports", "tech"]
+    assert summary.test["accuracy"] >= 0.95 and len(summary.test["confusion"]) == 3

@@ -10,6 +10,7 @@ import pytest
 from lstmkit.config import DataConfig, ForecastConfig, ModelConfig, RunConfig, TrainConfig
 from lstmkit.errors import DataError
 from lstmkit.tasks import forecast
+from lstmkit.train.recipe import fit
 
 
 def _cfg(path, **fc):
@@ -33,14 +34,14 @@ def test_stateful_sine_to_cosine(tmp_path):
     cfg = RunConfig(task="forecast", model=ModelConfig(hidden_size=32, dropout=0.0), data=DataConfig(path="sine"),
                     train=TrainConfig(epochs=20, lr=0.01, clip_norm=1.0),
                     forecast=ForecastConfig(stateful=True, input_len=20))
-    result = forecast.train_forecaster(cfg, tmp_path / "run")
+    result = fit(cfg, tmp_path / "run")
     assert result.test["mse"] < 1e-2 and (tmp_path / "run" / "forecast.png").is_file()
 
 
 @pytest.mark.parametrize("decoder,norm", [("direct", False), ("direct", True), ("autoregressive", False)])
 def test_csv_forecasting_beats_a_flat_guess(tmp_path, decoder, norm):
     path = _series_csv(tmp_path / "s.csv")
-    result = forecast.train_forecaster(_cfg(path, decoder=decoder, last_value_norm=norm, target="load"), tmp_path / "run")
+    result = fit(_cfg(path, decoder=decoder, last_value_norm=norm, target="load"), tmp_path / "run")
     assert result.test["mse"] < 0.2          # scaled targets: predicting the mean scores about 1.0
     assert {"mse", "mae", "mse_original", "mae_original"} <= set(result.test)
     saved = json.loads((tmp_path / "run" / forecast.EVAL_FILE).read_text())
@@ -49,7 +50,7 @@ def test_csv_forecasting_beats_a_flat_guess(tmp_path, decoder, norm):
 
 def test_predict_writes_future_rows_with_dates(tmp_path):
     path = _series_csv(tmp_path / "s.csv")
-    forecast.train_forecaster(_cfg(path, target="load"), tmp_path / "run")
+    fit(_cfg(path, target="load"), tmp_path / "run")
     out = forecast.forecast_csv(tmp_path / "run", path, tmp_path / "f.csv")
     rows = list(csv.reader(out.open()))
     assert rows[0] == ["step", "date", "load"] and len(rows) == 7
@@ -63,8 +64,8 @@ def test_predict_writes_future_rows_with_dates(tmp_path):
 def test_bad_columns_and_too_few_rows_write_nothing(tmp_path):
     path = _series_csv(tmp_path / "s.csv")
     with pytest.raises(DataError, match=r"no column\(s\) 'OT'"):
-        forecast.train_forecaster(_cfg(path, target="OT"), tmp_path / "run")
+        fit(_cfg(path, target="OT"), tmp_path / "run")
     assert not (tmp_path / "run").exists()
     with pytest.raises(DataError, match="too short for windows"):
-        forecast.train_forecaster(_cfg(_series_csv(tmp_path / "t.csv", n=30)), tmp_path / "run2")
+        fit(_cfg(_series_csv(tmp_path / "t.csv", n=30)), tmp_path / "run2")
     assert not (tmp_path / "run2").exists()

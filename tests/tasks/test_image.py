@@ -7,6 +7,7 @@ import torch
 from lstmkit.config import DataConfig, ImageConfig, ModelConfig, RunConfig, TrainConfig
 from lstmkit.errors import DataError
 from lstmkit.tasks import image
+from lstmkit.train.recipe import fit
 
 from conftest import fake_mnist
 
@@ -19,8 +20,8 @@ def _cfg(folder, mode="rows", epochs=10):
 
 def test_rows_learn_the_bars_and_the_run_reloads(tmp_path):
     folder = fake_mnist(tmp_path / "m", n_train=400)
-    result = image.train_image(_cfg(folder), tmp_path / "run")
-    assert result.test.accuracy > 0.9 and (tmp_path / "run" / "confusion.png").is_file()
+    result = fit(_cfg(folder), tmp_path / "run")
+    assert result.test["accuracy"] > 0.9 and (tmp_path / "run" / "confusion.png").is_file()
     model, cfg = image.load_image_model(tmp_path / "run")
     from lstmkit.data.datasets.mnist import load_mnist
 
@@ -55,7 +56,7 @@ def _png(path, array):
 
 
 def test_image_files_of_the_wrong_kind(tmp_path):
-    with pytest.raises(DataError, match=r"is 56x56 pixels; the model reads 28x28"):
+    with pytest.raises(DataError, match=r"has shape 56x56 \(rows x columns\); the model reads one 28x28"):
         image.read_image(_png(tmp_path / "big.png", np.zeros((56, 56))))
     inverted = 1 - _bar(2)
     with pytest.raises(DataError, match="looks inverted .* pass --invert"):

@@ -6,11 +6,12 @@ import random
 import pytest
 import torch
 
-from lstmkit.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from lstmkit.config import DataConfig, ModelConfig, RunConfig, TagConfig, TrainConfig
 from lstmkit.data.datasets.treebank import TaggedSentence
 from lstmkit.errors import DataError
 from lstmkit.tasks import tag
 from lstmkit.tasks.tag_data import TagVocabs, encode_batch, word_key
+from lstmkit.train.recipe import fit
 
 DETS, NOUNS, VERBS = ["the", "a", "this"], ["cat", "dog", "bird", "fish"], ["runs", "sees", "eats"]
 
@@ -37,41 +38,41 @@ def _write(path, sentences):
 def _cfg(tmp_path, crf=False, **train):
     train_file = _write(tmp_path / "train.txt", _sentences(200, 0))
     test_file = _write(tmp_path / "test.txt", _sentences(40, 1))
-    return RunConfig(task="tag", model=ModelConfig(embedding_dim=16, hidden_size=16, crf=crf, char_embedding_dim=8,
-                                                   char_hidden_size=8, dropout=0.1),
+    return RunConfig(task="tag", model=ModelConfig(embedding_dim=16, hidden_size=16, dropout=0.1, bidirectional=True),
+                     tag=TagConfig(crf=crf, char_embedding_dim=8, char_hidden_size=8),
                      data=DataConfig(path=str(train_file), test_path=str(test_file)),
                      train=TrainConfig(**{"epochs": 6, "batch_size": 16, "lr": 0.01, **train}))
 
 
 @pytest.mark.parametrize("crf", [False, True])
 def test_learns_a_toy_grammar_and_round_trips(tmp_path, crf):
-    result = tag.train_tagger(_cfg(tmp_path, crf), tmp_path / "run")
-    assert result.test is not None and result.test.accuracy > 0.95
+    result = fit(_cfg(tmp_path, crf), tmp_path / "run")
+    assert result.test is not None and result.test["accuracy"] > 0.95
     loaded, vocabs, _ = tag.load_tagger(tmp_path / "run")
-    again = tag.evaluate(loaded, result.splits.test, vocabs)
-    assert again.accuracy == result.test.accuracy
-    assert json.loads((tmp_path / "run" / tag.EVAL_FILE).read_text())["accuracy"] == result.test.accuracy
+    again = tag.evaluate(loaded, result.data.splits.test, vocabs)
+    assert again.accuracy == result.test["accuracy"]
+    assert json.loads((tmp_path / "run" / tag.EVAL_FILE).read_text())["accuracy"] == result.test["accuracy"]
     assert tag.tag_texts(loaded, vocabs, ["the dog sees a cat"], "whitespace") == [
         [("the", "DET"), ("dog", "NOUN"), ("sees", "VERB"), ("a", "DET"), ("cat", "NOUN")]]
-    assert result.history[-1]["sentences_per_s"] > 0
+    assert result.history[-1]["tokens_per_s"] > 0
 
 
 def test_unseen_gold_tags_are_reported_not_a_crash(tmp_path):
-    result = tag.train_tagger(_cfg(tmp_path, epochs=2), tmp_path / "run")
+    result = fit(_cfg(tmp_path, epochs=2), tmp_path / "run")
     odd = [TaggedSentence(("the", "cat", "runs"), ("DET", "NOUN", "VERB-PAST"))]
-    rep = tag.evaluate(result.model, odd, result.vocabs)
+    rep = tag.evaluate(result.model, odd, result.data.vocabs)
     assert rep.unseen == {"VERB-PAST": 1} and rep.accuracy == pytest.approx(2 / 3)
     assert "tags never seen in training (always counted wrong): VERB-PAST x1" in rep.as_text()
 
 
 def test_bad_inputs(tmp_path):
-    result = tag.train_tagger(_cfg(tmp_path, epochs=1), tmp_path / "run")
+    result = fit(_cfg(tmp_path, epochs=1), tmp_path / "run")
     with pytest.raises(DataError, match="nothing to tag"):
-        tag.tag_texts(result.model, result.vocabs, [], "whitespace")
+        tag.tag_texts(result.model, result.data.vocabs, [], "whitespace")
     with pytest.raises(DataError, match="has no words to tag"):
-        tag.tag_texts(result.model, result.vocabs, ["   "], "whitespace")
+        tag.tag_texts(result.model, result.data.vocabs, ["   "], "whitespace")
     with pytest.raises(DataError, match="sentence 1 has no tokens"):
-        tag.evaluate(result.model, [TaggedSentence((), ())], result.vocabs)
+        tag.evaluate(result.model, [TaggedSentence((), ())], result.data.vocabs)
 
 
 def test_character_features_reach_every_real_word():
@@ -79,7 +80,7 @@ def test_character_features_reach_every_real_word():
     vocabs = TagVocabs.build(sentences)
     batch = encode_batch(sentences, vocabs)
     assert batch.chars.shape == (3, 2) and batch.char_lengths.tolist() == [2, 1, 1]
-    model = tag.Tagger(vocabs, ModelConfig(embedding_dim=4, hidden_size=4, char_embedding_dim=3, char_hidden_size=5))
+    model = tag.Tagger(vocabs, ModelConfig(embedding_dim=4, hidden_size=4), TagConfig(char_embedding_dim=3, char_hidden_size=5))
     mask = batch.words != 0
     feats = model._char_features(batch, mask)                    # (B, T, 10)
     assert feats.shape == (2, 2, 10) and bool((feats[1, 1] == 0).all()) and bool((feats[0, 1] != 0).any())
@@ -98,7 +99,7 @@ def test_full_width_punctuation_meets_the_ascii_vocabulary():
 def test_chinese_end_to_end_scoring_by_character_spans():
     gold = [TaggedSentence(("我", "愛", "北京"), ("PRON", "VERB", "PROPN"))]
     vocabs = TagVocabs.build(gold)
-    model = tag.Tagger(vocabs, ModelConfig(embedding_dim=4, hidden_size=4))
+    model = tag.Tagger(vocabs, ModelConfig(embedding_dim=4, hidden_size=4), TagConfig())
     scores = tag.end_to_end_chinese(model, vocabs, gold)
     assert scores.gold_words == 3 and scores.system_words >= 1
     assert 0.0 <= scores.tagging_f1 <= scores.segmentation_f1 <= 1.0

@@ -5,7 +5,7 @@ from torch import nn
 
 from lstmkit.train.averaging import WeightAverager
 from lstmkit.train.schedule import LRSchedule, scheduled_lr
-from lstmkit.train.trainer import Trainer
+from lstmkit.train.trainer import StepResult, Trainer
 
 
 def test_zaremba_step_schedule_and_cosine():
@@ -20,7 +20,7 @@ def _fit(hooks_for, valid_losses, lr=1.0):
     losses = iter(valid_losses)
     hooks = hooks_for(model, optimizer)
     data = [(torch.ones(2, 1), torch.zeros(2, 1))]
-    step = lambda b: (nn.functional.mse_loss(model(b[0]), b[1]), 2)
+    step = lambda b, state: StepResult(nn.functional.mse_loss(model(b[0]), b[1]), 2)  # noqa: E731
     state = Trainer(model, optimizer, hooks=hooks).fit(len(valid_losses), lambda e: data, step,
                                                        lambda: {"valid_loss": next(losses)})
     return state.history, hooks

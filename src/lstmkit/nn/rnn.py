@@ -38,6 +38,7 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 
 from lstmkit.nn import functional as G
 from lstmkit.nn.loop import check_lengths, lengths_mask, reverse_within_lengths, time_loop
+from lstmkit.nn.precision import recurrent_needs_fp32
 
 BACKENDS = ("native", "reference")
 Lengths = Tensor | Sequence[int]
@@ -158,6 +159,13 @@ class _Recurrent:
             ValueError: on a wrong input width or dimensionality, a state of the wrong shape,
                 or lengths outside [1, T].
         """
+        data = input.data if isinstance(input, PackedSequence) else input
+        if self.backend == "native" and recurrent_needs_fp32(data):
+            with torch.autocast("cpu", enabled=False):             # no bf16 kernels on this CPU
+                return self._forward(_to_float(input), _to_float(hx), lengths, need_cell_state)
+        return self._forward(input, hx, lengths, need_cell_state)
+
+    def _forward(self, input, hx, lengths, need_cell_state):
         if isinstance(input, PackedSequence):
             return self._forward_packed(input, hx)
         self._check_input(input)
@@ -278,6 +286,17 @@ class _Recurrent:
             return lambda x_proj, h: (G.gru_step(x_proj, h, weight_hh, bias_hh),)
         weight_hr = weights[-1] if self.proj_size > 0 else None
         return functools.partial(G.lstm_step, weight_hh=weight_hh, bias_hh=bias_hh, weight_hr=weight_hr)
+
+
+def _to_float(value):
+    """Tensors (in tuples, packed sequences) as float32; others unchanged."""
+    if isinstance(value, PackedSequence):
+        return value._replace(data=value.data.float()) if value.data.is_floating_point() else value
+    if isinstance(value, Tensor):
+        return value.float() if value.is_floating_point() else value
+    if isinstance(value, tuple):
+        return tuple(_to_float(v) for v in value)
+    return value
 
 
 class LSTM(_Recurrent, nn.LSTM):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,21 +17,19 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lstmkit.config import ModelConfig, RunConfig
+from lstmkit.config import ClassifyConfig, DataConfig, ModelConfig, RunConfig, TrainConfig
 from lstmkit.data.batching import BucketBatchSampler, pad_batch, padding_mask
 from lstmkit.data.tokenize import get_tokenizer
 from lstmkit.data.vectors import embedding_matrix, load_vectors, save_vectors, train_word2vec
-from lstmkit.data.vocab import PAD, Vocab
+from lstmkit.data.vocab import PAD, UNK, Vocab
 from lstmkit.errors import ConfigError, DataError, RunDirError
 from lstmkit.nn import make_rnn
+from lstmkit.tasks.base import COMMON_USES, Context, Flag, Headline, Task, shard_rows
 from lstmkit.tasks.classify_data import EncodedSplit, Prepared, batches, encode, load_examples, prepare
-from lstmkit.train import checkpoint, distributed
-from lstmkit.train.build import device_of, make_optimizer
+from lstmkit.train import checkpoint
+from lstmkit.train.build import device_of
 from lstmkit.train.classification_metrics import ClassificationReport, report
-from lstmkit.train.hooks import (
-    EarlyStopping, LogEpoch, MetricsFile, PlotMetrics, SaveBest, SaveTrainingState, TimeBudget,
-)
-from lstmkit.train.trainer import Trainer
+from lstmkit.train.trainer import StepResult
 
 logger = logging.getLogger(__name__)
 
@@ -45,24 +42,25 @@ class TextClassifier(nn.Module):
     Args:
         vocab_size, num_classes: sizes.
         cfg: model settings (cell, backend, sizes, ``bidirectional``, ``pooling``, dropout).
+        pooling: last (each direction's true last step), mean or max over the real steps.
         pad_id: the padding token id (its embedding is zero and gets no gradient).
         embedding: optional pretrained (V, E) weight; ``freeze`` keeps it fixed.
 
     Shapes: ids (B, T), lengths (B,) -> logits (B, C)
 
     Example:
-        >>> cfg = ModelConfig(embedding_dim=8, hidden_size=16, bidirectional=True, pooling="max")
-        >>> model = TextClassifier(50, 3, cfg)
+        >>> cfg = ModelConfig(embedding_dim=8, hidden_size=16, bidirectional=True)
+        >>> model = TextClassifier(50, 3, cfg, pooling="max")
         >>> model(torch.randint(1, 50, (4, 9)), torch.tensor([9, 3, 1, 5])).shape
         torch.Size([4, 3])
     """
 
-    def __init__(self, vocab_size: int, num_classes: int, cfg: ModelConfig, pad_id: int = 0,
+    def __init__(self, vocab_size: int, num_classes: int, cfg: ModelConfig, pooling: str = "last", pad_id: int = 0,
                  embedding: Tensor | None = None, freeze: bool = False) -> None:
         super().__init__()
-        if cfg.pooling not in POOLINGS:
-            raise ValueError(f"unknown pooling {cfg.pooling!r}; choose one of: {', '.join(POOLINGS)}")
-        self.pooling = cfg.pooling
+        if pooling not in POOLINGS:
+            raise ValueError(f"unknown pooling {pooling!r}; choose one of: {', '.join(POOLINGS)}")
+        self.pooling = pooling
         self.embed = nn.Embedding(vocab_size, cfg.embedding_dim, padding_idx=pad_id)
         if embedding is not None:
             if tuple(embedding.shape) != (vocab_size, cfg.embedding_dim):
@@ -144,101 +142,90 @@ def pretrained_embedding(cfg: RunConfig, data: Prepared) -> Tensor | None:
     return weight
 
 
-def _step_fn(trained: nn.Module, rank: distributed.Rank, device: torch.device, bf16: bool):
-    """Loss of one global batch on this rank's share of it."""
+class ClassifyTask(Task):
+    """Text classification: length-bucketed batches on the layers' padded-plus-lengths path."""
 
-    def step(batch: tuple[Tensor, Tensor, Tensor]) -> tuple[Tensor, int, int]:
+    name = "classify"
+    help = "text classification (IMDB sentiment or any labelled text)"
+    data_help = "imdb|PATH"
+    defaults = RunConfig(
+        task="classify",
+        model=ModelConfig(embedding_dim=100, hidden_size=128, bidirectional=True, dropout=0.5),
+        data=DataConfig(min_freq=2),
+        train=TrainConfig(epochs=5, lr=0.001, batch_size=64, patience=2),
+        classify=ClassifyConfig(pooling="max"),
+    )
+    uses = COMMON_USES | {"model.embedding_dim", "model.bidirectional"} | {
+        f"data.{f}" for f in ("valid_path", "test_path", "encoding", "valid_fraction", "tokenizer", "min_freq",
+                              "max_vocab")} | {
+        f"vectors.{f}" for f in ("path", "freeze", "lowercase_fallback", "unknown_init", "word2vec_dim",
+                                 "word2vec_epochs", "word2vec_unlabelled")}
+    monitor = "valid_loss"
+    headline = Headline("valid_acc", "lowest valid loss, whose valid accuracy is", percent=True)
+    log_keys = ("train_loss", "valid_loss", "valid_acc", "tokens_per_s")
+    plot = ("loss.png", ("train_loss", "valid_loss"), "cross-entropy", False)
+    flags = (Flag("--valid-data", "data.valid_path"), Flag("--test-data", "data.test_path"),
+             Flag("--text-column", "classify.text_column"), Flag("--label-column", "classify.label_column"),
+             Flag("--encoding", "data.encoding"), Flag("--vectors", "vectors.path"), Flag("--freeze", "vectors.freeze"),
+             Flag("--embedding-dim", "model.embedding_dim"), Flag("--pooling", "classify.pooling", ("last", "mean", "max")))
+
+    def prepare(self, cfg: RunConfig, download: bool, examples=None) -> Prepared:
+        data = prepare(cfg.data, cfg.classify, cfg.train.seed, download,
+                       with_unlabelled=cfg.vectors.path == "word2vec" and cfg.vectors.word2vec_unlabelled,
+                       examples=examples)
+        data.embedding = pretrained_embedding(cfg, data)
+        return data
+
+    def build(self, cfg: RunConfig, data: Prepared) -> TextClassifier:
+        return TextClassifier(len(data.vocab), len(data.labels), cfg.model, cfg.classify.pooling,
+                              data.vocab.stoi[PAD], data.embedding, freeze=cfg.vectors.freeze)
+
+    def save_assets(self, run_dir: Path, cfg: RunConfig, data: Prepared) -> None:
+        data.vocab.save(run_dir / checkpoint.VOCAB)
+        (run_dir / "labels.json").write_text(json.dumps(data.labels, ensure_ascii=False), encoding="utf-8")
+
+    def check_resume(self, run_dir: Path, data: Prepared) -> None:
+        if checkpoint.load_vocab(run_dir).itos != data.vocab.itos:
+            raise RunDirError(f"the data of {str(run_dir)!r} no longer gives the vocabulary it was trained with; "
+                              "resume with the same data and data settings")
+
+    def batches(self, ctx: Context, data: Prepared, epoch: int):
+        return batches(data.train, ctx.cfg.train.batch_size, data.vocab.stoi[PAD], True, ctx.generator)
+
+    def num_batches(self, ctx: Context, data: Prepared) -> int:
+        return -(-len(data.train) // ctx.cfg.train.batch_size)
+
+    def shard(self, batch, rank):
+        part = shard_rows(rank, *batch)
+        if part is None:
+            return None
+        ids, lengths, labels = part
+        return ids[:, : int(lengths.max())], lengths, labels               # (b, T')
+
+    def step(self, model: TextClassifier, ctx: Context, batch, state) -> StepResult:
         ids, lengths, labels = batch
-        global_size = len(labels)
-        if rank.world > 1:
-            rows = rank.slice(list(range(global_size)))
-            ids, lengths, labels = ids[rows], lengths[rows], labels[rows]
-            ids = ids[:, : int(lengths.max())]                               # (b, T')
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-            logits = trained(ids.to(device), lengths)                        # (b, C)
-        # sum * world / B: the global batch's mean once DDP averages the ranks' gradients,
-        # and the plain mean in one process.
-        loss = F.cross_entropy(logits.float(), labels.to(device), reduction="sum") * rank.world / global_size
-        return loss, labels.numel(), int(lengths.sum())
+        with ctx.autocast():
+            logits = model(ids.to(ctx.device), lengths)                       # (B, C)
+        loss = F.cross_entropy(logits.float(), labels.to(ctx.device))
+        return StepResult(loss, labels.numel(), int(lengths.sum()))
 
-    return step
-
-
-def _resume(run_dir: Path, data: Prepared, model: nn.Module, optimizer: torch.optim.Optimizer,
-            generator: torch.Generator) -> tuple[int, list]:
-    saved_vocab = checkpoint.load_vocab(run_dir)
-    if saved_vocab.itos != data.vocab.itos:
-        raise RunDirError(f"the data of {str(run_dir)!r} no longer gives the vocabulary it was trained with; "
-                          "resume with the same data and data settings")
-    last_epoch, history = checkpoint.load_training_state(run_dir, model, optimizer, generator)
-    logger.info("resuming %s after epoch %d", run_dir, last_epoch)
-    return last_epoch + 1, history
-
-
-def train_classifier(cfg: RunConfig, run_dir: str | Path, progress: bool = False, download: bool = False,
-                     save_vectors_too: bool = False, resume: bool = False) -> dict:
-    """Train, keep the best epoch by validation loss, evaluate it on the test split.
-
-    Under ``torchrun`` the ranks train data-parallel (:mod:`lstmkit.train.distributed`) and
-    rank 0 alone writes ``run_dir``.
-
-    Args:
-        resume: go on from the last epoch saved in ``run_dir`` (weights, optimizer, history,
-            sampler state) up to ``cfg.train.epochs``.
-
-    Returns:
-        A summary with the metrics per epoch, the test report and timings.
-    """
-    t = cfg.train
-    device = device_of(t.device)
-    rank = distributed.setup(device)
-    data = prepare(cfg.data, t.seed, download,
-                   with_unlabelled=cfg.vectors.path == "word2vec" and cfg.vectors.word2vec_unlabelled)
-    embedding = pretrained_embedding(cfg, data)
-    torch.manual_seed(t.seed)
-    pad_id = data.vocab.stoi[PAD]
-    model = TextClassifier(len(data.vocab), len(data.labels), cfg.model, pad_id, embedding,
-                           freeze=cfg.vectors.freeze).to(device)
-    trained = distributed.wrap(model, rank)                                # DDP when torchrun started us
-    optimizer = make_optimizer(model.parameters(), t)
-    generator = torch.Generator().manual_seed(t.seed)
-    # Every rank resumes from the run directory; only rank 0 writes there.
-    start_epoch, history = _resume(Path(run_dir), data, model, optimizer, generator) if resume else (1, [])
-    run_dir = Path(run_dir) if rank.is_main else Path(tempfile.mkdtemp(prefix=f"lstmkit-rank{rank.rank}-"))
-    run_dir.mkdir(parents=True, exist_ok=True)
-    data.vocab.save(run_dir / checkpoint.VOCAB)
-    (run_dir / "labels.json").write_text(json.dumps(data.labels, ensure_ascii=False), encoding="utf-8")
-
-    def validate() -> dict[str, float]:
-        rep, nll = evaluate(model, data.valid, data.labels, t.batch_size * 2, pad_id, device, t.bf16)
+    def validate(self, model: TextClassifier, ctx: Context, data: Prepared) -> dict[str, float]:
+        rep, nll = evaluate(model, data.valid, data.labels, ctx.cfg.train.batch_size * 2, data.vocab.stoi[PAD],
+                            ctx.device, ctx.cfg.train.bf16)
         return {"valid_loss": nll, "valid_acc": rep.accuracy}
 
-    hooks = [LogEpoch(["train_loss", "valid_loss", "valid_acc", "tokens_per_s"]), MetricsFile(run_dir),
-             PlotMetrics(run_dir / "loss.png", ["train_loss", "valid_loss"], "cross-entropy"),
-             SaveBest(lambda: checkpoint.save_run(run_dir, model, cfg, data.vocab), "valid_loss"),
-             SaveTrainingState(run_dir, model, optimizer, generator)]
-    hooks += [EarlyStopping("valid_loss", t.patience)] if t.patience > 0 else []
-    # several processes stop together only at epoch ends (SyncStop), so mid-epoch stops are single-process
-    hooks += [TimeBudget(t.max_minutes, t.stop_mid_epoch and rank.world == 1)] if t.max_minutes > 0 else []
-    hooks += [distributed.SyncStop()] if rank.world > 1 else []
-    trainer = Trainer(trained, optimizer, clip_norm=t.clip_norm, hooks=hooks, progress=progress and rank.is_main)
-    state = trainer.fit(t.epochs, lambda epoch: batches(data.train, t.batch_size, pad_id, True, generator),
-                        _step_fn(trained, rank, device, t.bf16), validate, -(-len(data.train) // t.batch_size),
-                        start_epoch, history)
-    best, _, _ = load_classifier(run_dir, t.device)
-    summary = {"history": state.history, "train_seconds": state.history[-1]["elapsed_s"],
-               "prepare_seconds": data.seconds, "labels": data.labels, "vocab_size": len(data.vocab),
-               "train_tokens_per_epoch": sum(len(x) for x in data.train.ids)}
-    if data.test is not None:
-        rep, nll = evaluate(best, data.test, data.labels, t.batch_size * 2, pad_id, device, t.bf16)
-        summary["test"] = {**rep.to_dict(), "loss": nll}
-        (run_dir / "eval.json").write_text(json.dumps(summary["test"], indent=2), encoding="utf-8")
+    def finish(self, model: TextClassifier, ctx: Context, data: Prepared, run_dir: Path) -> dict | None:
+        if data.test is None:
+            return None
+        rep, nll = evaluate(model, data.test, data.labels, ctx.cfg.train.batch_size * 2, data.vocab.stoi[PAD],
+                            ctx.device, ctx.cfg.train.bf16)
         (run_dir / "eval.txt").write_text(rep.as_text() + "\n", encoding="utf-8")
-    if save_vectors_too:
-        save_vectors(run_dir / "vectors", data.vocab, best.embed.weight)
-    if rank.world > 1:
-        distributed.teardown()
-    return summary
+        return {**rep.to_dict(), "loss": nll}
+
+    def load(self, run_dir: str | Path, device: str = "cpu"):
+        from lstmkit.api import ClassifierRun
+
+        return ClassifierRun(run_dir, device)
 
 
 def load_classifier(run_dir: str | Path, device: str = "cpu") -> tuple[TextClassifier, Vocab, RunConfig]:
@@ -246,7 +233,7 @@ def load_classifier(run_dir: str | Path, device: str = "cpu") -> tuple[TextClass
     cfg = checkpoint.read_run_config(run_dir, task="classify")
     vocab = checkpoint.load_vocab(run_dir)
     labels = run_labels(run_dir)
-    model = TextClassifier(len(vocab), len(labels), cfg.model, vocab.stoi[PAD])
+    model = TextClassifier(len(vocab), len(labels), cfg.model, cfg.classify.pooling, vocab.stoi[PAD])
     checkpoint.load_weights(run_dir, model)
     return model.to(device_of(device)).eval(), vocab, cfg
 
@@ -259,19 +246,23 @@ def run_labels(run_dir: str | Path) -> list[str]:
         raise RunDirError(f"cannot read the labels of {str(run_dir)!r} ({err}); is it a classifier run?") from None
 
 
-def evaluate_run(run_dir: str | Path, data: str, download: bool = False) -> tuple[ClassificationReport, float]:
-    """Evaluate a saved classifier on ``imdb`` (its test split) or a whole table file.
+def evaluate_run(run_dir: str | Path, data: str, download: bool = False, device: str = "cpu",
+                 encoding: str | None = None) -> tuple[ClassificationReport, float]:
+    """Evaluate a saved classifier on ``imdb`` (its test split) or a whole table file, read in
+    ``encoding`` (default: the training data's; a file that does not decode is an error).
 
     Raises:
         DataError: for labels the model never saw, empty texts, unreadable data.
     """
-    model, vocab, cfg = load_classifier(run_dir)
+    model, vocab, cfg = load_classifier(run_dir, device)
     labels = run_labels(run_dir)
-    train, test = load_examples(dataclasses.replace(cfg.data, path=data, test_path=""), download)
+    data_cfg = dataclasses.replace(cfg.data, path=data, valid_path="", test_path="",
+                                   encoding=encoding or cfg.data.encoding)
+    train, _, test = load_examples(data_cfg, cfg.classify, download)
     examples = test or train                     # imdb: its test split; a table: the whole file
     tokenize = get_tokenizer(cfg.data.tokenizer)
     split = encode([tokenize(e.text) for e in examples], [e.label for e in examples], vocab, labels,
-                   cfg.data.max_len, data)
+                   cfg.classify.max_len, data)
     return evaluate(model, split, labels, 128, vocab.stoi[PAD], next(model.parameters()).device)
 
 
@@ -283,13 +274,32 @@ def predict_texts(model: TextClassifier, vocab: Vocab, labels: Sequence[str], cf
     Raises:
         DataError: for an empty text.
     """
+    probs = predict_probabilities(model, vocab, labels, cfg, texts)
+    best = probs.argmax(-1)
+    return [(labels[int(i)], float(probs[row, i])) for row, i in enumerate(best)]
+
+
+@torch.no_grad()
+def predict_probabilities(model: TextClassifier, vocab: Vocab, labels: Sequence[str], cfg: RunConfig,
+                          texts: Sequence[str]) -> Tensor:
+    """Class probabilities of each text.  Shapes: -> (N, C)
+
+    Raises:
+        DataError: for no texts or an empty text. A text whose words are all unknown to the
+            model is classified with a warning (its label says nothing about it).
+    """
+    if not texts:
+        raise DataError("nothing to classify; give at least one text")
     tokenize = get_tokenizer(cfg.data.tokenizer)
     tokens = [tokenize(t) for t in texts]
     for number, toks in enumerate(tokens, 1):
         if not toks:
             raise DataError(f"text {number} is empty; give some words to classify")
-    split = encode(tokens, [labels[0]] * len(tokens), vocab, labels, cfg.data.max_len, "input")
+    split = encode(tokens, [labels[0]] * len(tokens), vocab, labels, cfg.classify.max_len, "input")
+    unk = vocab.stoi.get(UNK)
+    for number, ids in enumerate(split.ids, 1):
+        if unk is not None and bool((ids == unk).all()):
+            logger.warning("text %d has no word the model knows; its label is a guess", number)
     device = next(model.parameters()).device
     probs, _ = predict_split(model, split, 64, vocab.stoi[PAD], device)
-    best = probs.argmax(-1)
-    return [(labels[int(i)], float(probs[row, i])) for row, i in enumerate(best)]
+    return probs

@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from lstmkit.config import DataConfig
+from lstmkit.config import ClassifyConfig, DataConfig
 from lstmkit.data.batching import BucketBatchSampler, pad_batch
 from lstmkit.data.datasets import imdb
 from lstmkit.data.datasets.examples import TextExample
@@ -49,16 +49,18 @@ def imdb_root(cfg: DataConfig, download: bool = False) -> Path | None:
     return None
 
 
-def load_examples(cfg: DataConfig, download: bool = False) -> tuple[list[TextExample], list[TextExample]]:
-    """Train and test examples for ``data.path`` (``imdb`` or a table plus ``data.test_path``)."""
+def load_examples(cfg: DataConfig, cls: ClassifyConfig, download: bool = False
+                  ) -> tuple[list[TextExample], list[TextExample], list[TextExample]]:
+    """Train, validation and test examples for ``data.path`` (``imdb`` or a table, with
+    ``data.valid_path`` and ``data.test_path`` when given; validation is empty without one)."""
     root = imdb_root(cfg, download)
+    def table(path: str) -> list[TextExample]:
+        return read_table(path, cls.text_column, cls.label_column, cfg.encoding) if path else []
     if root is not None:
-        return imdb.read_imdb(root, "train"), imdb.read_imdb(root, "test")
+        return imdb.read_imdb(root, "train"), table(cfg.valid_path), imdb.read_imdb(root, "test")
     if not cfg.path:
         raise DataError("no data given; pass --data imdb or --data PATH to a CSV/TSV/JSONL file")
-    train = read_table(cfg.path, cfg.text_column, cfg.label_column, cfg.encoding)
-    test = read_table(cfg.test_path, cfg.text_column, cfg.label_column, cfg.encoding) if cfg.test_path else []
-    return train, test
+    return table(cfg.path), table(cfg.valid_path), table(cfg.test_path)
 
 
 def _looks_like_imdb(path: Path) -> bool:
@@ -130,13 +132,16 @@ class Prepared:
     train_tokens: list[list[str]]
     seconds: float
     unlabelled: list[str]   # IMDB's unlabelled reviews (for word2vec), empty for other data
+    embedding: Tensor | None = None   # the pretrained (V, E) matrix, when vectors are given
 
 
-def prepare(cfg: DataConfig, seed: int, download: bool = False, with_unlabelled: bool = False) -> Prepared:
-    """Read, split, tokenise, build the vocabulary and encode every split."""
-    train_all, test = load_examples(cfg, download)
+def prepare(cfg: DataConfig, cls: ClassifyConfig, seed: int, download: bool = False, with_unlabelled: bool = False,
+            examples: tuple[list[TextExample], list[TextExample], list[TextExample]] | None = None) -> Prepared:
+    """Read (or take ``examples``: train, valid, test), split, tokenise, build the vocabulary
+    and encode every split. Without validation examples a seeded share of train is held out."""
+    train_all, valid, test = examples if examples is not None else load_examples(cfg, cls, download)
     start = time.perf_counter()
-    train, valid = split_valid(train_all, cfg.valid_fraction, seed)
+    train, valid = split_valid(train_all, cfg.valid_fraction, seed) if not valid else (list(train_all), list(valid))
     if not valid:
         raise DataError(f"data.valid_fraction={cfg.valid_fraction} leaves no validation examples out of "
                         f"{len(train_all)}; early stopping and the best checkpoint need some (e.g. 0.1)")
@@ -149,7 +154,7 @@ def prepare(cfg: DataConfig, seed: int, download: bool = False, with_unlabelled:
 
     def enc(examples: Sequence[TextExample], tokens: list[list[str]] | None, source: str) -> EncodedSplit:
         tokens = tokens if tokens is not None else [tokenize(e.text) for e in examples]
-        return encode(tokens, [e.label for e in examples], vocab, names, cfg.max_len, source)
+        return encode(tokens, [e.label for e in examples], vocab, names, cls.max_len, source)
 
     encoded_train = enc(train, train_tokens, "training data")
     encoded_valid = enc(valid, None, "validation data")

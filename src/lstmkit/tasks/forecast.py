@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,18 +15,16 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lstmkit.config import ForecastConfig, ModelConfig, RunConfig
+from lstmkit.config import ForecastConfig, ModelConfig, RunConfig, TrainConfig
 from lstmkit.data.batching import shuffled_batches
 from lstmkit.data.datasets.timeseries import (
     Borders, Scaler, Series, fraction_borders, informer_borders, locate_ett, read_csv_series, sine_series, windows,
 )
-from lstmkit.errors import DataError
+from lstmkit.errors import ConfigError, DataError
 from lstmkit.nn import make_rnn
+from lstmkit.tasks.base import COMMON_USES, Context, Flag, Headline, Task, shard_rows
 from lstmkit.train import checkpoint
-from lstmkit.train.build import device_of, make_optimizer
-from lstmkit.train.hooks import EarlyStopping, LogEpoch, MetricsFile, PlotMetrics, SaveBest, TimeBudget
-from lstmkit.train.schedule import LRSchedule
-from lstmkit.train.trainer import Trainer
+from lstmkit.train.trainer import StepResult
 
 logger = logging.getLogger(__name__)
 
@@ -212,57 +209,112 @@ def plot_forecast(pred: Tensor, true: Tensor, column: str, path: Path, steps: in
 # --- training -------------------------------------------------------------------------------
 
 @dataclass
-class ForecastResult:
-    model: nn.Module
-    history: list[dict[str, float]]
-    test: dict[str, float]
-    train_seconds: float
+class SineStream:
+    """The tutorial's one long stream: sin(t) in, cos(t) out; 70/10/20 cut points."""
+
+    x: Tensor                  # (N, 1)
+    y: Tensor                  # (N, 1)
+    cuts: tuple[int, int]      # end of train, end of valid
 
 
-def train_forecaster(cfg: RunConfig, run_dir: str | Path, progress: bool = False, download: bool = False) -> ForecastResult:
-    """Train on ``data.path`` (ett-h1, sine or a CSV file), keep the best epoch by validation
-    MSE, and score the test part (eval.json, forecast.png)."""
-    if cfg.data.path == "sine" and cfg.forecast.stateful:
-        return train_stateful_sine(cfg, run_dir, progress)
-    device = device_of(cfg.train.device)
-    t, fc = cfg.train, cfg.forecast
-    data = prepare(cfg.data.path, fc, download)
-    x_train, y_train = data.parts["train"]
-    logger.info("%s: %d inputs -> %d targets, windows train %d / valid %d / test %d",
-                data.series.source, len(data.inputs), len(data.targets), len(x_train), len(data.parts["valid"][0]),
-                len(data.parts["test"][0]))
-    torch.manual_seed(t.seed)
-    model = Forecaster(len(data.inputs), len(data.targets), fc.horizon, cfg.model, fc, data.target_index).to(device)
-    optimizer = make_optimizer(model.parameters(), t)
-    generator = torch.Generator().manual_seed(t.seed)
+class ForecastTask(Task):
+    """Windowed forecasting from CSV, or the stateful sin -> cos stream."""
 
-    def batches(epoch: int):
-        return shuffled_batches(x_train, y_train, t.batch_size, generator)
+    name = "forecast"
+    help = "time series: sin -> cos, or forecasting from CSV (ETTh1)"
+    data_help = "ett-h1|sine|PATH"
+    defaults = RunConfig(
+        task="forecast",
+        model=ModelConfig(hidden_size=64, dropout=0.1),
+        train=TrainConfig(epochs=20, lr=0.001, batch_size=32, patience=3, clip_norm=1.0),
+    )
+    uses = COMMON_USES
+    monitor = "valid_mse"
+    headline = Headline("valid_mse", "valid MSE (scaled)")
+    log_keys = ("train_loss", "valid_mse", "valid_mae")
+    plot = ("loss.png", ("train_loss", "valid_mse"), "MSE (scaled)", True)
+    flags = (Flag("--target", "forecast.target"), Flag("--inputs", "forecast.inputs"),
+             Flag("--input-len", "forecast.input_len"), Flag("--horizon", "forecast.horizon"),
+             Flag("--decoder", "forecast.decoder", ("direct", "autoregressive")), Flag("--stateful", "forecast.stateful"))
 
-    def step(batch):
-        x, y = (b.to(device) for b in batch)
-        return F.mse_loss(model(x), y), len(x), x.size(0) * x.size(1)
+    def prepare(self, cfg: RunConfig, download: bool) -> ForecastData | SineStream:
+        fc = cfg.forecast
+        if fc.stateful:
+            if cfg.data.path != "sine":
+                raise ConfigError(f"forecast.stateful (--stateful) reads one stream and works with --data sine only, "
+                                  f"not {cfg.data.path!r}; drop it for CSV data (windows are independent there)")
+            series = sine_series()
+            n = len(series.values)
+            return SineStream(series.values[:, :1], series.values[:, 1:], (int(n * 0.7), int(n * 0.8)))
+        data = prepare(cfg.data.path, fc, download)
+        logger.info("%s: %d inputs -> %d targets, windows train %d / valid %d / test %d",
+                    data.series.source, len(data.inputs), len(data.targets), len(data.parts["train"][0]),
+                    len(data.parts["valid"][0]), len(data.parts["test"][0]))
+        return data
 
-    def validate() -> dict[str, float]:
+    def build(self, cfg: RunConfig, data) -> nn.Module:
+        self.data = data
+        if isinstance(data, SineStream):
+            return StreamRegressor(1, 1, cfg.model)
+        return Forecaster(len(data.inputs), len(data.targets), cfg.forecast.horizon, cfg.model, cfg.forecast,
+                          data.target_index)
+
+    def save_assets(self, run_dir: Path, cfg: RunConfig, data) -> None:
+        if isinstance(data, ForecastData):
+            save_scaler(run_dir, data)
+
+    def batches(self, ctx: Context, data, epoch: int):
+        if isinstance(data, SineStream):
+            size, end = ctx.cfg.forecast.input_len, data.cuts[0]
+            return ((data.x[None, i : min(i + size, end)], data.y[None, i : min(i + size, end)])   # (1, L, 1) each
+                    for i in range(0, end, size))
+        x, y = data.parts["train"]
+        return shuffled_batches(x, y, ctx.cfg.train.batch_size, ctx.generator)
+
+    def shard(self, batch, rank):
+        if isinstance(self.data, SineStream):
+            raise ConfigError("the stateful sine task is one stream; it cannot be split across processes")
+        return shard_rows(rank, *batch)
+
+    def step(self, model: nn.Module, ctx: Context, batch, state) -> StepResult:
+        x, y = (b.to(ctx.device) for b in batch)
+        with ctx.autocast():
+            if isinstance(model, StreamRegressor):                       # the state goes on along the stream
+                pred, new_state = model(x, state)                        # (1, L, 1)
+                return StepResult(F.mse_loss(pred.float(), y), x.size(1), state=new_state)
+            pred = model(x)                                              # (B, H, F_out)
+        return StepResult(F.mse_loss(pred.float(), y), len(x), x.size(0) * x.size(1))
+
+    def validate(self, model: nn.Module, ctx: Context, data) -> dict[str, float]:
+        if isinstance(data, SineStream):
+            pred = _run_stream(model, data.x[: data.cuts[1]], ctx.device)
+            return {"valid_mse": float(F.mse_loss(pred[data.cuts[0] :], data.y[data.cuts[0] : data.cuts[1]]))}
         x, y = data.parts["valid"]
         return {f"valid_{k}": v for k, v in errors(predict_windows(model, x), y).items()}
 
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    save_scaler(run_dir, data)
-    hooks = [LogEpoch(["train_loss", "valid_mse", "valid_mae"]), MetricsFile(run_dir),
-             PlotMetrics(run_dir / "loss.png", ["train_loss", "valid_mse"], "MSE (scaled)", log_y=True),
-             SaveBest(lambda: checkpoint.save_run(run_dir, model, cfg), "valid_mse")]
-    hooks += [EarlyStopping("valid_mse", t.patience)] if t.patience > 0 else []
-    hooks += [TimeBudget(t.max_minutes, t.stop_mid_epoch)] if t.max_minutes > 0 else []
-    hooks.insert(0, LRSchedule(optimizer, t.lr_schedule, t.lr, t.epochs, t.lr_decay, t.decay_start, "valid_mse"))
-    start = time.perf_counter()
-    state = Trainer(model, optimizer, clip_norm=t.clip_norm, hooks=hooks, progress=progress).fit(
-        t.epochs, batches, step, validate)
-    seconds = time.perf_counter() - start
-    checkpoint.load_weights(run_dir, model)
-    test = score(model, data, run_dir, fc.plot_steps)
-    return ForecastResult(model, state.history, test, seconds)
+    def finish(self, model: nn.Module, ctx: Context, data, run_dir: Path) -> dict:
+        fc = ctx.cfg.forecast
+        if isinstance(data, SineStream):
+            pred, cut = _run_stream(model, data.x, ctx.device), data.cuts[1]
+            plot_forecast(pred[cut:], data.y[cut:], "cos(t)", run_dir / "forecast.png", fc.plot_steps)
+            return {"mse": float(F.mse_loss(pred[cut:], data.y[cut:])), "mae": float(F.l1_loss(pred[cut:], data.y[cut:])),
+                    "steps": len(data.x) - cut}
+        return score(model, data, run_dir, fc.plot_steps)
+
+    def load(self, run_dir: str | Path, device: str = "cpu"):
+        from lstmkit.api import ForecasterRun
+
+        return ForecasterRun(run_dir, device)
+
+
+@torch.no_grad()
+def _run_stream(model: nn.Module, x: Tensor, device: torch.device) -> Tensor:
+    """Shapes: x (N, 1) -> predictions (N, 1), one pass with the state carried all along."""
+    was = model.training
+    model.eval()
+    pred, _ = model(x[None].to(device))
+    model.train(was)
+    return pred[0].float().cpu()
 
 
 def score(model: Forecaster, data: ForecastData, run_dir: Path, plot_steps: int) -> dict[str, float]:
@@ -270,7 +322,6 @@ def score(model: Forecaster, data: ForecastData, run_dir: Path, plot_steps: int)
     pred = predict_windows(model, x)
     test = errors(pred, y, data.y_scaler)
     test["windows"] = len(x)
-    (run_dir / EVAL_FILE).write_text(json.dumps(test, indent=2), encoding="utf-8")
     column = data.targets[-1]
     plot_forecast(data.y_scaler.inverse(pred)[:, :, -1], data.y_scaler.inverse(y)[:, :, -1], column, run_dir / "forecast.png", plot_steps)
     return test
@@ -282,64 +333,6 @@ def save_scaler(run_dir: Path, data: ForecastData) -> None:
                "std": data.scaler.std.tolist(), "target_mean": y_scaler.mean.tolist(),
                "target_std": y_scaler.std.tolist(), "target_index": data.target_index}
     (run_dir / SCALER_FILE).write_text(json.dumps(payload, indent=2), encoding="utf-8")
-
-
-def train_stateful_sine(cfg: RunConfig, run_dir: str | Path, progress: bool = False) -> ForecastResult:
-    """The tutorial's job: one long sin(t) stream, cos(t) predicted at every step, read in
-    windows of ``forecast.input_len`` with the state carried (and detached) between them.
-    Train on the first 70% of the stream, validate on the next 10%, test on the last 20%, each
-    continuing the state from the part before it."""
-    device = device_of(cfg.train.device)
-    t, fc = cfg.train, cfg.forecast
-    series = sine_series()
-    x_all, y_all = series.values[:, :1], series.values[:, 1:]                      # (N, 1) each
-    n = len(x_all)
-    cuts = (int(n * 0.7), int(n * 0.8))
-    torch.manual_seed(t.seed)
-    model = StreamRegressor(1, 1, cfg.model).to(device)
-    optimizer = make_optimizer(model.parameters(), t)
-    carried: dict[str, object] = {"state": None}
-
-    def batches(epoch: int):
-        carried["state"] = None
-        for i in range(0, cuts[0], fc.input_len):
-            yield x_all[None, i : min(i + fc.input_len, cuts[0])], y_all[None, i : min(i + fc.input_len, cuts[0])]
-
-    def step(batch):
-        x, y = (b.to(device) for b in batch)
-        state = carried["state"]
-        if state is not None:
-            state = tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
-        pred, carried["state"] = model(x, state)
-        return F.mse_loss(pred, y), x.size(1)
-
-    @torch.no_grad()
-    def run_through(upto: int) -> Tensor:
-        pred, _ = model(x_all[None, :upto].to(device))
-        return pred[0].cpu()
-
-    def validate() -> dict[str, float]:
-        pred = run_through(cuts[1])
-        return {"valid_mse": float(F.mse_loss(pred[cuts[0] :], y_all[cuts[0] : cuts[1]]))}
-
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    hooks = [LogEpoch(["train_loss", "valid_mse"]), MetricsFile(run_dir),
-             SaveBest(lambda: checkpoint.save_run(run_dir, model, cfg), "valid_mse")]
-    hooks += [TimeBudget(t.max_minutes, t.stop_mid_epoch)] if t.max_minutes > 0 else []
-    hooks.insert(0, LRSchedule(optimizer, t.lr_schedule, t.lr, t.epochs, t.lr_decay, t.decay_start, "valid_mse"))
-    start = time.perf_counter()
-    state = Trainer(model, optimizer, clip_norm=t.clip_norm, hooks=hooks, progress=progress).fit(
-        t.epochs, batches, step, validate)
-    seconds = time.perf_counter() - start
-    checkpoint.load_weights(run_dir, model)
-    model.eval()
-    pred = run_through(n)
-    test = {"mse": float(F.mse_loss(pred[cuts[1] :], y_all[cuts[1] :])),
-            "mae": float(F.l1_loss(pred[cuts[1] :], y_all[cuts[1] :])), "steps": n - cuts[1]}
-    (run_dir / EVAL_FILE).write_text(json.dumps(test, indent=2), encoding="utf-8")
-    plot_forecast(pred[cuts[1] :], y_all[cuts[1] :], "cos(t)", run_dir / "forecast.png", fc.plot_steps)
-    return ForecastResult(model, state.history, test, seconds)
 
 
 def load_forecaster(run_dir: str | Path) -> tuple[nn.Module, RunConfig, dict]:

@@ -5,6 +5,8 @@ Legend: T time, V vocabulary.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import logging
 import math
 
@@ -148,22 +150,51 @@ def generate(
         DataError: for a bad prefix; ValueError for length < 1, temperature <= 0, top_k < 0
             or top_p outside (0, 1].
     """
+    return "".join(stream(model, vocab, prefix, length, normalize, tokenizer, temperature, top_k, top_p, seed))
+
+
+def stream(
+    model: LanguageModel,
+    vocab: Vocab,
+    prefix: str,
+    length: int,
+    normalize: str = "none",
+    tokenizer: str = "char",
+    temperature: float | None = None,
+    top_k: int = 0,
+    top_p: float = 1.0,
+    seed: int | None = None,
+) -> Iterator[str]:
+    """:func:`generate`'s text in pieces as it is produced: the prefix, then one piece per
+    token (its text with the space or newline before it). The prefix is checked before the
+    first piece is yielded.
+    """
     check_sampling(length, temperature, top_k, top_p)
     ids = prepare_prefix(prefix, vocab, normalize, tokenizer)
+    return _stream(model, vocab, prefix, ids, length, normalize, tokenizer, temperature, top_k, top_p, seed)
+
+
+@torch.no_grad()
+def _stream(model, vocab, prefix, ids, length, normalize, tokenizer, temperature, top_k, top_p, seed):
     device = next(model.parameters()).device
     generator = torch.Generator().manual_seed(seed) if seed is not None else None
     model.eval()
+    shown = prefix.lower() if normalize == "letters" else prefix
+    yield shown if tokenizer == "char" else shown.rstrip()
+    glue = "" if tokenizer in _JOIN_WITHOUT_SPACES else " "
     logits, state = model(torch.tensor([ids], device=device))                     # (1, T_prefix, V)
-    out: list[int] = []
+    previous_eos = False
     for _ in range(length):
         last = logits[0, -1]
         if vocab.unk_id is not None:                    # never write <unk>: it says nothing
             last = last.masked_fill(torch.arange(last.numel(), device=last.device) == vocab.unk_id, -math.inf)
-        out.append(pick(last, temperature, top_k, top_p, generator))
-        logits, state = model(torch.tensor([[out[-1]]], device=device), state)    # (1, 1, V)
-    shown = prefix.lower() if normalize == "letters" else prefix
-    if tokenizer == "char":
-        return shown + "".join(vocab.decode(out))
-    glue = "" if tokenizer in _JOIN_WITHOUT_SPACES else " "
-    text = detokenize(vocab.decode(out), tokenizer)
-    return shown.rstrip() + ("" if text.startswith("\n") else glue) + text
+        token = pick(last, temperature, top_k, top_p, generator)
+        text = vocab.itos[token]
+        if tokenizer == "char":
+            yield text
+        elif text == EOS:
+            yield "\n"
+        else:
+            yield text if previous_eos else glue + text
+        previous_eos = text == EOS
+        logits, state = model(torch.tensor([[token]], device=device), state)      # (1, 1, V)

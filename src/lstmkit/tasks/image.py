@@ -6,9 +6,7 @@ Legend: B batch, T steps (28 or 784), F pixels per step (28 or 1), H hidden, C c
 
 from __future__ import annotations
 
-import json
 import logging
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,17 +14,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lstmkit.config import ImageConfig, ModelConfig, RunConfig
+from lstmkit.config import DataConfig, ImageConfig, ModelConfig, RunConfig, TrainConfig
 from lstmkit.data.batching import shuffled_batches
 from lstmkit.data.datasets.mnist import load_mnist
-from lstmkit.errors import DataError
+from lstmkit.errors import ConfigError, DataError
 from lstmkit.nn import init_chrono, init_forget_bias, make_rnn
+from lstmkit.tasks.base import COMMON_USES, Context, Flag, Headline, Task, shard_rows
 from lstmkit.train import checkpoint
-from lstmkit.train.build import device_of, make_optimizer
-from lstmkit.train.classification_metrics import ClassificationReport, report
-from lstmkit.train.hooks import EarlyStopping, LogEpoch, MetricsFile, PlotMetrics, SaveBest, TimeBudget
-from lstmkit.train.schedule import LRSchedule
-from lstmkit.train.trainer import Trainer
+from lstmkit.train.classification_metrics import report
+from lstmkit.train.trainer import StepResult
 
 logger = logging.getLogger(__name__)
 
@@ -58,20 +54,20 @@ class SequenceClassifier(nn.Module):
     Shapes: x (B, T, F) -> logits (B, C)
 
     Example:
-        >>> model = SequenceClassifier(28, 10, ModelConfig(hidden_size=16))
+        >>> model = SequenceClassifier(28, 10, ModelConfig(hidden_size=16), ImageConfig())
         >>> model(torch.randn(4, 28, 28)).shape
         torch.Size([4, 10])
     """
 
-    def __init__(self, input_size: int, num_classes: int, cfg: ModelConfig) -> None:
+    def __init__(self, input_size: int, num_classes: int, cfg: ModelConfig, ic: ImageConfig) -> None:
         super().__init__()
         self.rnn = make_rnn(cfg.cell, input_size, cfg.hidden_size, num_layers=cfg.num_layers, batch_first=True,
                             bidirectional=cfg.bidirectional, backend=cfg.backend,
                             dropout=cfg.dropout if cfg.num_layers > 1 else 0.0)
-        if cfg.forget_bias:
-            init_forget_bias(self.rnn, cfg.forget_bias)
-        if cfg.chrono_init:
-            init_chrono(self.rnn, cfg.chrono_init)
+        if ic.forget_bias:
+            init_forget_bias(self.rnn, ic.forget_bias)
+        if ic.chrono_init:
+            init_chrono(self.rnn, ic.chrono_init)
         directions = 2 if cfg.bidirectional else 1
         self.drop = nn.Dropout(cfg.dropout)
         self.head = nn.Linear(directions * cfg.hidden_size, num_classes)
@@ -81,14 +77,6 @@ class SequenceClassifier(nn.Module):
         h = state[0] if isinstance(state, tuple) else state                         # (L*D, B, H)
         last = torch.cat([h[-2], h[-1]], dim=-1) if self.head.in_features != h.size(-1) else h[-1]
         return self.head(self.drop(last))
-
-
-@dataclass
-class ImageResult:
-    model: SequenceClassifier
-    history: list[dict[str, float]]
-    test: ClassificationReport
-    train_seconds: float
 
 
 @torch.no_grad()
@@ -102,64 +90,88 @@ def predict(model: nn.Module, x: Tensor, batch_size: int = 1000) -> Tensor:
     return out
 
 
-def train_image(cfg: RunConfig, run_dir: str | Path, progress: bool = False, download: bool = False) -> ImageResult:
-    """Train on MNIST (``data.path``: mnist or a folder of the IDX files), keep the best epoch by
-    accuracy on held-out training images, and score the test set (eval.json, confusion.png)."""
-    from lstmkit.train.plots import plot_confusion
+@dataclass
+class ImageData:
+    x_train: Tensor    # (N, T, F)
+    y_train: Tensor    # (N,)
+    x_valid: Tensor
+    y_valid: Tensor
+    x_test: Tensor
+    y_test: Tensor
 
-    device = device_of(cfg.train.device)
-    t, ic = cfg.train, cfg.image
-    data = load_mnist(None if cfg.data.path in ("", "mnist") else cfg.data.path, download)
-    x_all, y_all = to_sequences(data.train_images, ic), data.train_labels.long()
-    n_valid = ic.valid_size
-    x_train, y_train = x_all[: len(x_all) - n_valid], y_all[: len(x_all) - n_valid]
-    x_valid, y_valid = x_all[len(x_all) - n_valid :], y_all[len(x_all) - n_valid :]
-    x_test, y_test = to_sequences(data.test_images, ic), data.test_labels.long()
-    torch.manual_seed(t.seed)
-    model = SequenceClassifier(x_train.size(-1), 10, cfg.model).to(device)
-    optimizer = make_optimizer(model.parameters(), t)
-    generator = torch.Generator().manual_seed(t.seed)
-    logger.info("MNIST as %s: %d train / %d valid / %d test sequences of %s", ic.mode, len(x_train), len(x_valid),
-                len(x_test), tuple(x_train.shape[1:]))
 
-    def batches(epoch: int):
-        return shuffled_batches(x_train, y_train, t.batch_size, generator)
+class ImageTask(Task):
+    """MNIST as sequences: rows, pixels, or permuted pixels."""
 
-    def step(batch):
-        x, y = (b.to(device) for b in batch)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=t.bf16):
-            logits = model(x)
-        return F.cross_entropy(logits.float(), y), len(y), x.size(0) * x.size(1)
+    name = "image"
+    help = "MNIST read by an LSTM row by row (or pixel by pixel)"
+    data_help = "mnist|PATH"
+    defaults = RunConfig(
+        task="image",
+        model=ModelConfig(hidden_size=128, num_layers=1, dropout=0.0),
+        data=DataConfig(path="mnist"),
+        train=TrainConfig(epochs=10, lr=0.002, batch_size=128, clip_norm=1.0),
+    )
+    uses = COMMON_USES | {"model.bidirectional"}
+    monitor = "valid_error"
+    headline = Headline("valid_acc", "valid accuracy", percent=True)
+    log_keys = ("train_loss", "valid_acc")
+    plot = ("accuracy.png", ("valid_acc",), "validation accuracy", False)
+    flags = (Flag("--mode", "image.mode", ("rows", "pixels", "permuted")),)
 
-    def validate() -> dict[str, float]:
-        if n_valid == 0:
+    def prepare(self, cfg: RunConfig, download: bool) -> ImageData:
+        ic = cfg.image
+        data = load_mnist(None if cfg.data.path in ("", "mnist") else cfg.data.path, download)
+        x_all, y_all = to_sequences(data.train_images, ic), data.train_labels.long()
+        cut = len(x_all) - ic.valid_size
+        if cut < 1:
+            raise ConfigError(f"image.valid_size={ic.valid_size} holds out all {len(x_all)} training images; lower it")
+        out = ImageData(x_all[:cut], y_all[:cut], x_all[cut:], y_all[cut:], to_sequences(data.test_images, ic),
+                        data.test_labels.long())
+        logger.info("MNIST as %s: %d train / %d valid / %d test sequences of %s", ic.mode, cut, ic.valid_size,
+                    len(out.x_test), tuple(out.x_train.shape[1:]))
+        return out
+
+    def build(self, cfg: RunConfig, data: ImageData) -> SequenceClassifier:
+        return SequenceClassifier(data.x_train.size(-1), 10, cfg.model, cfg.image)
+
+    def batches(self, ctx: Context, data: ImageData, epoch: int):
+        return shuffled_batches(data.x_train, data.y_train, ctx.cfg.train.batch_size, ctx.generator)
+
+    def num_batches(self, ctx: Context, data: ImageData) -> int:
+        return -(-len(data.x_train) // ctx.cfg.train.batch_size)
+
+    def shard(self, batch, rank):
+        return shard_rows(rank, *batch)
+
+    def step(self, model: SequenceClassifier, ctx: Context, batch, state) -> StepResult:
+        x, y = (b.to(ctx.device) for b in batch)
+        with ctx.autocast():
+            logits = model(x)                                                   # (B, C)
+        return StepResult(F.cross_entropy(logits.float(), y), len(y), x.size(0) * x.size(1))
+
+    def validate(self, model: SequenceClassifier, ctx: Context, data: ImageData) -> dict[str, float]:
+        if len(data.x_valid) == 0:
             return {}
-        acc = float((predict(model, x_valid) == y_valid).float().mean())
+        acc = float((predict(model, data.x_valid) == data.y_valid).float().mean())
         return {"valid_acc": acc, "valid_error": 1 - acc}
 
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    monitor = "valid_error" if n_valid else "train_loss"
-    hooks = [LogEpoch(["train_loss", "valid_acc"]), MetricsFile(run_dir),
-             PlotMetrics(run_dir / "accuracy.png", ["valid_acc"], "validation accuracy"),
-             SaveBest(lambda: checkpoint.save_run(run_dir, model, cfg), monitor)]
-    hooks += [EarlyStopping(monitor, t.patience)] if t.patience > 0 else []
-    hooks += [TimeBudget(t.max_minutes, t.stop_mid_epoch)] if t.max_minutes > 0 else []
-    hooks.insert(0, LRSchedule(optimizer, t.lr_schedule, t.lr, t.epochs, t.lr_decay, t.decay_start, monitor))
-    start = time.perf_counter()
-    state = Trainer(model, optimizer, clip_norm=t.clip_norm, hooks=hooks, progress=progress).fit(
-        t.epochs, batches, step, validate)
-    seconds = time.perf_counter() - start
-    checkpoint.load_weights(run_dir, model)
-    rep = report(y_test, predict(model, x_test), [str(d) for d in range(10)])
-    (run_dir / EVAL_FILE).write_text(json.dumps(rep.to_dict(), indent=2), encoding="utf-8")
-    plot_confusion(rep.confusion, rep.labels, run_dir / "confusion.png")
-    return ImageResult(model, state.history, rep, seconds)
+    def finish(self, model: SequenceClassifier, ctx: Context, data: ImageData, run_dir: Path) -> dict:
+        from lstmkit.train.plots import plot_confusion
+
+        rep = report(data.y_test, predict(model, data.x_test), [str(d) for d in range(10)])
+        plot_confusion(rep.confusion, rep.labels, run_dir / "confusion.png")
+        return rep.to_dict()
+
+    def load(self, run_dir: str | Path, device: str = "cpu"):
+        from lstmkit.api import ImageRun
+
+        return ImageRun(run_dir, device)
 
 
 def load_image_model(run_dir: str | Path) -> tuple[SequenceClassifier, RunConfig]:
     cfg = checkpoint.read_run_config(run_dir, task="image")
-    model = SequenceClassifier(28 if cfg.image.mode == "rows" else 1, 10, cfg.model)
+    model = SequenceClassifier(28 if cfg.image.mode == "rows" else 1, 10, cfg.model, cfg.image)
     checkpoint.load_weights(run_dir, model)
     return model.eval(), cfg
 
@@ -190,19 +202,42 @@ def read_image(path: str | Path, invert: bool = False) -> Tensor:
             array = matplotlib.image.imread(path)
     except (OSError, ValueError, SyntaxError) as err:
         raise DataError(f"cannot read {str(path)!r} as an image: {err}") from None
-    array = np.asarray(array, dtype=np.float64)
-    if array.ndim == 3:
+    return check_array(array, repr(str(path)), invert, from_png=path.suffix.lower() not in (".npy", ".txt", ".csv"))
+
+
+def check_array(array, name: str, invert: bool = False, from_png: bool = False) -> Tensor:
+    """A 28x28 uint8 digit from an array of grey values in [0, 255] or [0, 1] (or a PNG's
+    colours), light on dark as MNIST.
+
+    Raises:
+        DataError: for a size other than 28x28, values that are not finite or outside
+            [0, 255], or an image that looks inverted (without ``invert``).
+    """
+    import numpy as np
+
+    try:
+        array = np.asarray(array, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise DataError(f"{name} is not an array of numbers: {err}") from None
+    if array.ndim == 3 and from_png:
         array = array[..., :3].mean(-1)                              # colour -> grey (alpha dropped)
     if array.shape != (28, 28):
-        raise DataError(f"{str(path)!r} is {array.shape[1] if array.ndim > 1 else '?'}x{array.shape[0]} "
-                        f"pixels; the model reads 28x28 MNIST-style images: resize it first "
+        shape = "x".join(str(d) for d in array.shape) or "a scalar"
+        raise DataError(f"{name} has shape {shape} (rows x columns{' x channels' if array.ndim == 3 else ''}); "
+                        "the model reads one 28x28 MNIST-style image: resize it first "
                         "(e.g. PIL's Image.resize((28, 28)))")
+    if not np.isfinite(array).all():
+        raise DataError(f"{name} has {int((~np.isfinite(array)).sum())} value(s) that are not finite (nan/inf); "
+                        "pixels must be numbers in [0, 255] or [0, 1]")
+    if array.min() < 0 or array.max() > 255:
+        raise DataError(f"{name} has values in [{array.min():.4g}, {array.max():.4g}]; pixels must be in [0, 255] "
+                        "or [0, 1]")
     if array.max() <= 1.0:
         array = array * 255
     if invert:
         array = 255 - array
     elif array.mean() > 127:
-        raise DataError(f"{str(path)!r} looks inverted (mostly light, mean {array.mean():.0f}/255); MNIST digits "
+        raise DataError(f"{name} looks inverted (mostly light, mean {array.mean():.0f}/255); MNIST digits "
                         "are light on dark: pass --invert")
     return torch.from_numpy(array.clip(0, 255).round().astype("uint8"))
 

@@ -14,17 +14,16 @@ import json
 import logging
 from collections.abc import Iterator
 from contextlib import nullcontext
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lstmkit.config import ModelConfig, RunConfig
+from lstmkit.config import LMConfig, ModelConfig, RunConfig
 from lstmkit.data.batching import SAMPLERS, num_batches, variable_batches
 from lstmkit.data.vocab import Vocab
-from lstmkit.errors import DataError
+from lstmkit.errors import ConfigError, DataError, RunDirError
 from lstmkit.nn import make_rnn
 from lstmkit.nn.regularize import (
     activation_penalty,
@@ -32,14 +31,13 @@ from lstmkit.nn.regularize import (
     embedding_dropout,
     weight_dropped_call,
 )
+from lstmkit.tasks.base import COMMON_USES, Context, Flag, Headline, Task, shard_rows
 from lstmkit.tasks.lm_data import Corpus, load_corpus, resolve_normalize
 from lstmkit.train import checkpoint
 from lstmkit.train.averaging import WeightAverager
-from lstmkit.train.build import device_of, make_optimizer
-from lstmkit.train.hooks import LogEpoch, MetricsFile, PlotMetrics, SaveBest, TimeBudget
+from lstmkit.train.build import device_of
 from lstmkit.train.metrics import bits_per_token, perplexity
-from lstmkit.train.schedule import LRSchedule
-from lstmkit.train.trainer import Trainer
+from lstmkit.train.trainer import StepResult
 
 logger = logging.getLogger(__name__)
 
@@ -59,27 +57,27 @@ class LanguageModel(nn.Module):
     Shapes: tokens (B, T) -> logits (B, T, V); state: a list of per-layer states.
 
     Example:
-        >>> model = LanguageModel(28, ModelConfig(hidden_size=16, embedding_dim=8, num_layers=2))
+        >>> model = LanguageModel(28, ModelConfig(hidden_size=16, embedding_dim=8, num_layers=2), LMConfig())
         >>> logits, state = model(torch.zeros(2, 5, dtype=torch.long))
         >>> logits.shape, len(state), state[0][0].shape
         (torch.Size([2, 5, 28]), 2, torch.Size([1, 2, 16]))
     """
 
-    def __init__(self, vocab_size: int, cfg: ModelConfig) -> None:
+    def __init__(self, vocab_size: int, cfg: ModelConfig, lm: LMConfig) -> None:
         super().__init__()
-        self.cfg = cfg
+        self.cfg, self.lm = cfg, lm
         E, H = cfg.embedding_dim, cfg.hidden_size
         self.embed = nn.Embedding(vocab_size, E)
         self.layers = nn.ModuleList(
             make_rnn(cfg.cell, E if i == 0 else H, H, batch_first=True, backend=cfg.backend)
             for i in range(cfg.num_layers)
         )
-        self.project = nn.Linear(H, E) if cfg.tie_weights and H != E else None
-        self.head = nn.Linear(E if cfg.tie_weights else H, vocab_size)
-        if cfg.init_range > 0:
+        self.project = nn.Linear(H, E) if lm.tie_weights and H != E else None
+        self.head = nn.Linear(E if lm.tie_weights else H, vocab_size)
+        if lm.init_range > 0:
             for param in self.parameters():
-                nn.init.uniform_(param, -cfg.init_range, cfg.init_range)
-        if cfg.tie_weights:
+                nn.init.uniform_(param, -lm.init_range, lm.init_range)
+        if lm.tie_weights:
             self.head.weight = self.embed.weight                             # (V, E), shared
 
     def features(self, tokens: Tensor, state: State | None = None) -> tuple[Tensor, Tensor, State]:
@@ -87,17 +85,17 @@ class LanguageModel(nn.Module):
 
         Shapes: tokens (B, T) -> raw (B, T, H), dropped (B, T, H), state
         """
-        cfg, training = self.cfg, self.training
-        x = embedding_dropout(self.embed, tokens, cfg.dropout_embed, training)      # (B, T, E)
-        x = dropout(x, cfg.input_dropout(), training, cfg.locked_dropout)
+        cfg, lm, training = self.cfg, self.lm, self.training
+        x = embedding_dropout(self.embed, tokens, lm.dropout_embed, training)       # (B, T, E)
+        x = dropout(x, lm.input_dropout(cfg.dropout), training, lm.locked_dropout)
         new_state: State = []
         for i, layer in enumerate(self.layers):
-            x, layer_state = weight_dropped_call(layer, cfg.weight_drop, training, x,
+            x, layer_state = weight_dropped_call(layer, lm.weight_drop, training, x,
                                                  None if state is None else state[i])  # (B, T, H)
             new_state.append(layer_state)
             if i < len(self.layers) - 1:
-                x = dropout(x, cfg.hidden_dropout(), training, cfg.locked_dropout)
-        return x, dropout(x, cfg.dropout, training, cfg.locked_dropout), new_state
+                x = dropout(x, lm.hidden_dropout(cfg.dropout), training, lm.locked_dropout)
+        return x, dropout(x, cfg.dropout, training, lm.locked_dropout), new_state
 
     def logits(self, features: Tensor) -> Tensor:
         """Shapes: (B, T, H) -> (B, T, V)"""
@@ -150,84 +148,100 @@ def split_scores(model: LanguageModel, ids: Tensor, prefix: str, batch_size: int
     return {f"{prefix}_loss": nll, f"{prefix}_ppl": perplexity(nll), f"{prefix}_bpt": bits_per_token(nll)}
 
 
-@dataclass
-class TrainedLM:
-    model: LanguageModel                 # the best epoch's weights (averaged when NT-ASGD ran)
-    vocab: Vocab
-    history: list[dict[str, float]]
-    scores: dict[str, float] = field(default_factory=dict)   # valid_* and test_* of the best model
-    corpus: Corpus | None = None
+class LMTask(Task):
+    """Language models: truncated BPTT with the state carried through the step contract."""
 
+    name = "lm"
+    help = "character or word language model (default: The Time Machine, shipped)"
+    data_help = "ptb|tinyshakespeare|zh-novel|timemachine|PATH"
+    defaults = RunConfig(task="lm")
+    uses = COMMON_USES | {"model.embedding_dim", "data.encoding", "data.valid_fraction", "data.tokenizer",
+                          "data.min_freq", "data.max_vocab"}
+    monitor = "valid_loss"
+    headline = Headline("valid_ppl", "valid perplexity")
+    log_keys = ("train_ppl", "valid_ppl", "lr", "tokens_per_s")
+    plot = ("perplexity.png", ("train_ppl", "valid_ppl"), "perplexity", False)
+    perplexity = True
+    needs_data = False
+    flags = (Flag("--level", "lm.level", ("char", "word")),
+             Flag("--tokenizer", "data.tokenizer", ("basic_english", "whitespace", "jieba")),
+             Flag("--sampling", "lm.sampling", ("sequential", "random")), Flag("--num-steps", "lm.num_steps"),
+             Flag("--embedding-dim", "model.embedding_dim"))
 
-def train_lm(cfg: RunConfig, run_dir: str | Path, progress: bool = False, download: bool = False) -> TrainedLM:
-    """Train a language model, save the best epoch (by validation loss) to ``run_dir`` and
-    score it on the whole validation and test parts (``eval.json``).
-    """
-    device = device_of(cfg.train.device)
-    corpus = load_corpus(cfg.data, download)
-    t = cfg.train
-    torch.manual_seed(t.seed)
-    model = LanguageModel(len(corpus.vocab), cfg.model).to(device)
-    optimizer = make_optimizer(model.parameters(), t)
-    logger.info("corpus %s (%s tokens): %d train / %d valid / %d test tokens, vocabulary %d",
-                corpus.source, corpus.tokenizer, corpus.train_ids.numel(), corpus.valid_ids.numel(),
-                corpus.test_ids.numel(), len(corpus.vocab))
-    logger.info("model: %d parameters", sum(p.numel() for p in model.parameters()))
-    has_valid = corpus.valid_ids.numel() >= 2
-    averager = WeightAverager(model, t.asgd_nonmono) if t.asgd else None
-    averaged = averager.swapped if averager is not None else nullcontext
-    carried: dict[str, State | None] = {"state": None}
+    def __init__(self) -> None:
+        self.averager: WeightAverager | None = None
 
-    def batches(epoch: int) -> Iterator[tuple[Tensor, Tensor]]:
-        carried["state"] = None                                              # a new stream each epoch
-        generator = torch.Generator().manual_seed(t.seed * 1000 + epoch)
-        if t.variable_bptt:
-            return variable_batches(corpus.train_ids, t.batch_size, t.num_steps, generator)
-        return SAMPLERS[t.sampling](corpus.train_ids, t.batch_size, t.num_steps, generator)
+    def prepare(self, cfg: RunConfig, download: bool) -> Corpus:
+        corpus = load_corpus(cfg.data, cfg.lm, download)
+        logger.info("corpus %s (%s tokens): %d train / %d valid / %d test tokens, vocabulary %d",
+                    corpus.source, corpus.tokenizer, corpus.train_ids.numel(), corpus.valid_ids.numel(),
+                    corpus.test_ids.numel(), len(corpus.vocab))
+        return corpus
 
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16) if t.bf16 else nullcontext()
+    def build(self, cfg: RunConfig, data: Corpus) -> LanguageModel:
+        model = LanguageModel(len(data.vocab), cfg.model, cfg.lm)
+        logger.info("model: %d parameters", sum(p.numel() for p in model.parameters()))
+        return model
 
-    def step(batch: tuple[Tensor, Tensor]) -> tuple[tuple[Tensor, Tensor], int]:
-        x, y = (b.to(device) for b in batch)                                 # (B, T) each
-        state = detach_state(carried["state"]) if t.sampling == "sequential" else None
-        with autocast:
-            raw, dropped, carried["state"] = model.features(x, state)        # (B, T, H)
+    def save_assets(self, run_dir: Path, cfg: RunConfig, data: Corpus) -> None:
+        data.vocab.save(run_dir / checkpoint.VOCAB)
+
+    def check_resume(self, run_dir: Path, data: Corpus) -> None:
+        _same_vocab(run_dir, data.vocab)
+
+    def hooks(self, model, optimizer, ctx: Context) -> list:
+        lm = ctx.cfg.lm
+        self.averager = WeightAverager(model, lm.asgd_nonmono) if lm.asgd else None
+        if lm.asgd and ctx.cfg.train.optimizer != "sgd":
+            raise ConfigError("lm.asgd averages SGD's weights; set train.optimizer=sgd")
+        return [self.averager] if self.averager is not None else []
+
+    def weights_for_eval(self):
+        return self.averager.swapped() if self.averager is not None else nullcontext()
+
+    def batches(self, ctx: Context, data: Corpus, epoch: int) -> Iterator[tuple[Tensor, Tensor]]:
+        t, lm = ctx.cfg.train, ctx.cfg.lm
+        generator = torch.Generator().manual_seed(t.seed * 1000 + epoch)    # the same cut after a resume
+        if lm.variable_bptt:
+            return variable_batches(data.train_ids, t.batch_size, lm.num_steps, generator)
+        return SAMPLERS[lm.sampling](data.train_ids, t.batch_size, lm.num_steps, generator)
+
+    def num_batches(self, ctx: Context, data: Corpus) -> int:
+        return num_batches(data.train_ids.numel(), ctx.cfg.train.batch_size, ctx.cfg.lm.num_steps)
+
+    def shard(self, batch, rank):
+        return shard_rows(rank, *batch)              # rows are separate streams; each rank carries its own
+
+    def step(self, model: LanguageModel, ctx: Context, batch, state) -> StepResult:
+        lm = ctx.cfg.lm
+        x, y = (b.to(ctx.device) for b in batch)                             # (B, T) each
+        with ctx.autocast():
+            raw, dropped, new_state = model.features(x, state if lm.sampling == "sequential" else None)  # (B, T, H)
             logits = model.logits(dropped)                                   # (B, T, V)
         loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), y.reshape(-1))
-        objective = loss + activation_penalty(dropped.float(), raw.float(), t.ar, t.tar)
-        if t.variable_bptt:                     # AWD scales the step by the window's length
-            objective = objective * (x.size(1) / t.num_steps)
-        return (objective, loss), y.numel()
+        objective = loss + activation_penalty(dropped.float(), raw.float(), lm.ar, lm.tar)
+        if lm.variable_bptt:                     # AWD scales the step by the window's length
+            objective = objective * (x.size(1) / lm.num_steps)
+        return StepResult(loss, y.numel(), objective=objective, state=new_state)
 
-    def evaluate() -> dict[str, float]:
-        if not has_valid:
+    def validate(self, model: LanguageModel, ctx: Context, data: Corpus) -> dict[str, float]:
+        if data.valid_ids.numel() < 2:
             return {}
-        with averaged():
-            return split_scores(model, corpus.valid_ids, "valid", t.eval_batch_size)
+        return split_scores(model, data.valid_ids, "valid", ctx.cfg.lm.eval_batch_size)
 
-    def save() -> None:
-        with averaged():
-            checkpoint.save_run(run_dir, model, cfg, corpus.vocab)
+    def finish(self, model: LanguageModel, ctx: Context, data: Corpus, run_dir: Path) -> dict[str, float]:
+        return score_run(model, data, run_dir)
 
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    corpus.vocab.save(run_dir / checkpoint.VOCAB)
-    hooks = [LRSchedule(optimizer, t.lr_schedule, t.lr, t.epochs, t.lr_decay, t.decay_start)]
-    hooks += [averager] if averager is not None else []
-    hooks += [
-        LogEpoch(["train_ppl", "valid_ppl", "lr", "tokens_per_s"]),
-        MetricsFile(run_dir),
-        PlotMetrics(run_dir / "perplexity.png", ["train_ppl", "valid_ppl"], "perplexity"),
-        SaveBest(save, "valid_loss" if has_valid else "train_loss"),
-    ]
-    if t.max_minutes > 0:
-        hooks.append(TimeBudget(t.max_minutes, t.stop_mid_epoch))
-    trainer = Trainer(model, optimizer, clip_norm=t.clip_norm, hooks=hooks, progress=progress)
-    state = trainer.fit(t.epochs, batches, step, evaluate,
-                        num_batches(corpus.train_ids.numel(), t.batch_size, t.num_steps))
-    best, _, _ = load_lm(run_dir, cfg.train.device)
-    scores = score_run(best, corpus, run_dir)
-    return TrainedLM(best, corpus.vocab, state.history, scores, corpus)
+    def load(self, run_dir: str | Path, device: str = "cpu"):
+        from lstmkit.api import LanguageModelRun
+
+        return LanguageModelRun(run_dir, device)
+
+
+def _same_vocab(run_dir: Path, vocab: Vocab) -> None:
+    if checkpoint.load_vocab(run_dir).itos != vocab.itos:
+        raise RunDirError(f"the data of {str(run_dir)!r} no longer gives the vocabulary it was trained with; "
+                          "resume with the same data and data settings")
 
 
 def score_run(model: LanguageModel, corpus: Corpus, run_dir: str | Path | None = None) -> dict[str, float]:
@@ -245,7 +259,7 @@ def load_lm(run_dir: str | Path, device: str = "cpu") -> tuple[LanguageModel, Vo
     """Rebuild a trained language model from its run directory (no unpickling)."""
     cfg = checkpoint.read_run_config(run_dir, task="lm")
     vocab = checkpoint.load_vocab(run_dir)
-    model = LanguageModel(len(vocab), cfg.model)
+    model = LanguageModel(len(vocab), cfg.model, cfg.lm)
     checkpoint.load_weights(run_dir, model)
     return model.to(device_of(device)).eval(), vocab, cfg
 
@@ -253,9 +267,9 @@ def load_lm(run_dir: str | Path, device: str = "cpu") -> tuple[LanguageModel, Vo
 def evaluate_run(run_dir: str | Path, download: bool = False) -> dict[str, float]:
     """Re-read the run's corpus with its vocabulary and score valid and test."""
     model, vocab, cfg = load_lm(run_dir)
-    corpus = load_corpus(cfg.data, download, vocab=vocab)
+    corpus = load_corpus(cfg.data, cfg.lm, download, vocab=vocab)
     return score_run(model, corpus, run_dir)
 
 
-__all__ = ["LanguageModel", "TrainedLM", "detach_state", "evaluate_nll", "evaluate_run", "load_lm",
-           "resolve_normalize", "score_run", "split_scores", "train_lm"]
+__all__ = ["LMTask", "LanguageModel", "detach_state", "evaluate_nll", "evaluate_run", "load_lm",
+           "resolve_normalize", "score_run", "split_scores"]

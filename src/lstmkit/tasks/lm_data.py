@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from lstmkit.config import DataConfig
+from lstmkit.config import DataConfig, LMConfig
 from lstmkit.data.datasets.corpora import read_corpus
 from lstmkit.data.tokenize import get_tokenizer, letters_only
 from lstmkit.data.vocab import EOS, UNK, Vocab
@@ -34,10 +34,10 @@ class Corpus:
     source: str
 
 
-def resolve_normalize(cfg: DataConfig) -> str:
+def resolve_normalize(cfg: DataConfig, lm: LMConfig) -> str:
     """``auto``: the tutorial's letters-only text for the shipped sample, raw text otherwise."""
-    if cfg.normalize != "auto":
-        return cfg.normalize
+    if lm.normalize != "auto":
+        return lm.normalize
     return "letters" if cfg.path in ("", "timemachine") else "none"
 
 
@@ -66,7 +66,7 @@ def tokens_of(text: str, level: str, tokenizer: str = "whitespace") -> list[str]
     return tokens
 
 
-def load_corpus(cfg: DataConfig, download: bool = False, vocab: Vocab | None = None) -> Corpus:
+def load_corpus(cfg: DataConfig, lm: LMConfig, download: bool = False, vocab: Vocab | None = None) -> Corpus:
     """Read the corpus named by ``data.path``, tokenise its parts and build the vocabulary on
     the training part (tokens of valid/test outside it become ``<unk>``), or use ``vocab``
     (a trained model's) as given.
@@ -75,19 +75,19 @@ def load_corpus(cfg: DataConfig, download: bool = False, vocab: Vocab | None = N
         DataError: for a missing, empty or undecodable corpus, or one too short to train on.
     """
     splits = read_corpus(cfg.path or "timemachine", cfg.valid_fraction, cfg.encoding, download)
-    normalize = resolve_normalize(cfg)
+    normalize = resolve_normalize(cfg, lm)
     parts = [splits.train, splits.valid, splits.test]
     if normalize == "letters":
         parts = [letters_only(p) for p in parts]
         if not parts[0].strip():
-            raise DataError(f"{splits.source!r} has no Latin letters; use --set data.normalize=none")
-    tokenizer = "char" if cfg.level == "char" else word_tokenizer(cfg)
-    train, valid, test = (tokens_of(p, cfg.level, tokenizer) for p in parts)
+            raise DataError(f"{splits.source!r} has no Latin letters; use --set lm.normalize=none")
+    tokenizer = "char" if lm.level == "char" else word_tokenizer(cfg)
+    train, valid, test = (tokens_of(p, lm.level, tokenizer) for p in parts)
     if len(train) < 2:
         raise DataError(f"{splits.source!r} is too short to train on ({len(train)} tokens in its training part)")
     if vocab is not None:
         pass
-    elif cfg.level == "char":
+    elif lm.level == "char":
         seen = set(train)
         unseen = any(t not in seen for t in valid) or any(t not in seen for t in test)
         vocab = Vocab.build(train, specials=(UNK,) if unseen else ())

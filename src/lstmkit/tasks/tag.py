@@ -9,9 +9,7 @@ H hidden, K tags.
 
 from __future__ import annotations
 
-import json
 import logging
-import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,23 +19,22 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lstmkit.config import ModelConfig, RunConfig
+from lstmkit.config import DataConfig, ModelConfig, RunConfig, TagConfig, TrainConfig
 from lstmkit.data.batching import padding_mask
 from lstmkit.data.datasets.treebank import TaggedSentence
 from lstmkit.data.vectors import embedding_matrix, load_vectors
 from lstmkit.data.vocab import Vocab
-from lstmkit.errors import ConfigError, DataError
+from lstmkit.errors import ConfigError, DataError, RunDirError
 from lstmkit.nn import LSTM, make_rnn
 from lstmkit.nn.crf import CRF
+from lstmkit.tasks.base import COMMON_USES, Context, Flag, Headline, Task
 from lstmkit.tasks.tag_data import (
-    TagBatch, TagSplits, TagVocabs, batches, check_sentences, encode_batch, load_splits,
+    TagBatch, TagSplits, TagVocabs, check_sentences, encode_batch, load_splits, sentence_batches,
 )
 from lstmkit.train import checkpoint
-from lstmkit.train.build import device_of, make_optimizer
+from lstmkit.train.build import device_of
 from lstmkit.train.classification_metrics import ClassificationReport, confusion_matrix
-from lstmkit.train.hooks import EarlyStopping, LogEpoch, MetricsFile, PlotMetrics, SaveBest, TimeBudget
-from lstmkit.train.schedule import LRSchedule
-from lstmkit.train.trainer import Trainer
+from lstmkit.train.trainer import StepResult
 
 logger = logging.getLogger(__name__)
 
@@ -54,14 +51,14 @@ class Tagger(nn.Module):
         >>> from lstmkit.tasks.tag_data import TagVocabs, encode_batch
         >>> s = [TaggedSentence(("The", "cat"), ("DET", "NOUN"))]
         >>> vocabs = TagVocabs.build(s)
-        >>> model = Tagger(vocabs, ModelConfig(embedding_dim=8, hidden_size=16, crf=True))
+        >>> model = Tagger(vocabs, ModelConfig(embedding_dim=8, hidden_size=16), TagConfig(crf=True))
         >>> model.emissions(encode_batch(s, vocabs)).shape
         torch.Size([1, 2, 2])
         >>> [len(tags) for tags in model.predict(encode_batch(s, vocabs))]
         [2]
     """
 
-    def __init__(self, vocabs: TagVocabs, cfg: ModelConfig, embedding: Tensor | None = None,
+    def __init__(self, vocabs: TagVocabs, cfg: ModelConfig, tag: TagConfig, embedding: Tensor | None = None,
                  freeze: bool = False) -> None:
         super().__init__()
         self.embed = nn.Embedding(len(vocabs.words), cfg.embedding_dim, padding_idx=0)
@@ -70,15 +67,15 @@ class Tagger(nn.Module):
         self.embed.weight.requires_grad_(not freeze)
         features = cfg.embedding_dim
         self.char_embed, self.char_rnn = None, None
-        if cfg.char_embedding_dim > 0:
-            self.char_embed = nn.Embedding(len(vocabs.chars), cfg.char_embedding_dim, padding_idx=0)
-            self.char_rnn = LSTM(cfg.char_embedding_dim, cfg.char_hidden_size, bidirectional=True, batch_first=True)
-            features += 2 * cfg.char_hidden_size
+        if tag.char_embedding_dim > 0:
+            self.char_embed = nn.Embedding(len(vocabs.chars), tag.char_embedding_dim, padding_idx=0)
+            self.char_rnn = LSTM(tag.char_embedding_dim, tag.char_hidden_size, bidirectional=True, batch_first=True)
+            features += 2 * tag.char_hidden_size
         self.rnn = make_rnn(cfg.cell, features, cfg.hidden_size, num_layers=cfg.num_layers, bidirectional=True,
                             batch_first=True, backend=cfg.backend, dropout=cfg.dropout if cfg.num_layers > 1 else 0.0)
         self.drop = nn.Dropout(cfg.dropout)
         self.head = nn.Linear(2 * cfg.hidden_size, len(vocabs.tags))
-        self.crf = CRF(len(vocabs.tags)) if cfg.crf else None
+        self.crf = CRF(len(vocabs.tags)) if tag.crf else None
 
     def _char_features(self, batch: TagBatch, mask: Tensor) -> Tensor:
         """Final states of the character BiLSTM, both directions, placed at each word.
@@ -205,66 +202,92 @@ def pretrained(cfg: RunConfig, vocabs: TagVocabs) -> Tensor | None:
 
 
 @dataclass
-class TrainedTagger:
-    model: Tagger
-    vocabs: TagVocabs
-    history: list[dict[str, float]]
+class TagData:
     splits: TagSplits
-    test: TagReport | None
-    train_seconds: float
+    vocabs: TagVocabs
+    embedding: Tensor | None
 
 
-def train_tagger(cfg: RunConfig, run_dir: str | Path, progress: bool = False, download: bool = False) -> TrainedTagger:
-    """Train on ``data.path``, keep the epoch with the best validation accuracy, score the test
-    part, and save the run (weights, config, the three vocabularies, metrics, eval.json)."""
-    device = device_of(cfg.train.device)
-    t = cfg.train
-    splits = load_splits(cfg.data, download, t.seed)
-    check_sentences(splits.train, f"{splits.source} (train)")
-    if not splits.valid:
-        raise DataError(f"{splits.source!r} leaves no sentences for validation; add sentences or raise "
-                        "data.valid_fraction")
-    vocabs = TagVocabs.build(splits.train, cfg.data.min_freq, cfg.data.max_vocab or None)
-    logger.info("%s: %d train / %d valid / %d test sentences; %d words, %d characters, %d tags",
-                splits.source, len(splits.train), len(splits.valid), len(splits.test), len(vocabs.words),
-                len(vocabs.chars), len(vocabs.tags))
-    torch.manual_seed(t.seed)
-    model = Tagger(vocabs, cfg.model, pretrained(cfg, vocabs), cfg.vectors.freeze).to(device)
-    optimizer = make_optimizer(model.parameters(), t)
-    generator = torch.Generator().manual_seed(t.seed)
+class TagTask(Task):
+    """Part-of-speech tagging: a BiLSTM(-CRF) over words and their characters."""
 
-    def step(batch: TagBatch) -> tuple[Tensor, int]:
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=t.bf16):
-            return model.loss(batch)
+    name = "tag"
+    help = "part-of-speech tagging (UD treebanks, word/tag files, raw Chinese via jieba)"
+    data_help = "ud-en-ewt|ud-zh|PATH"
+    defaults = RunConfig(
+        task="tag",
+        model=ModelConfig(embedding_dim=100, hidden_size=200, bidirectional=True, dropout=0.33),
+        data=DataConfig(min_freq=2),
+        train=TrainConfig(epochs=20, lr=0.002, batch_size=32, patience=4, clip_norm=5.0),
+    )
+    uses = COMMON_USES | {"model.embedding_dim"} | {
+        f"data.{f}" for f in ("valid_path", "test_path", "encoding", "valid_fraction", "min_freq", "max_vocab")} | {
+        f"vectors.{f}" for f in ("path", "freeze", "unknown_init")}
+    monitor = "valid_error"
+    headline = Headline("valid_acc", "valid accuracy", percent=True)
+    log_keys = ("train_loss", "valid_acc", "tokens_per_s")
+    plot = ("accuracy.png", ("valid_acc",), "validation accuracy", False)
+    flags = (Flag("--valid-data", "data.valid_path"), Flag("--test-data", "data.test_path"),
+             Flag("--format", "tag.format", ("auto", "conllu", "word-tag", "jieba")),
+             Flag("--tag-column", "tag.column", ("upos", "xpos")), Flag("--vectors", "vectors.path"),
+             Flag("--freeze", "vectors.freeze"), Flag("--embedding-dim", "model.embedding_dim"), Flag("--crf", "tag.crf"))
 
-    def validate() -> dict[str, float]:
-        rep = evaluate(model, splits.valid, vocabs)
+    def prepare(self, cfg: RunConfig, download: bool, splits: TagSplits | None = None) -> TagData:
+        splits = splits or load_splits(cfg.data, cfg.tag, download, cfg.train.seed)
+        check_sentences(splits.train, f"{splits.source} (train)")
+        if not splits.valid:
+            raise DataError(f"{splits.source!r} leaves no sentences for validation; add sentences, raise "
+                            "data.valid_fraction or give data.valid_path")
+        vocabs = TagVocabs.build(splits.train, cfg.data.min_freq, cfg.data.max_vocab or None)
+        logger.info("%s: %d train / %d valid / %d test sentences; %d words, %d characters, %d tags",
+                    splits.source, len(splits.train), len(splits.valid), len(splits.test), len(vocabs.words),
+                    len(vocabs.chars), len(vocabs.tags))
+        return TagData(splits, vocabs, pretrained(cfg, vocabs))
+
+    def build(self, cfg: RunConfig, data: TagData) -> Tagger:
+        self.vocabs = data.vocabs
+        return Tagger(data.vocabs, cfg.model, cfg.tag, data.embedding, cfg.vectors.freeze)
+
+    def save_assets(self, run_dir: Path, cfg: RunConfig, data: TagData) -> None:
+        save_vocabs(run_dir, data.vocabs)
+
+    def check_resume(self, run_dir: Path, data: TagData) -> None:
+        saved = Vocab.load(Path(run_dir) / VOCAB_FILES["words"])
+        if saved.itos != data.vocabs.words.itos:
+            raise RunDirError(f"the data of {str(run_dir)!r} no longer gives the vocabulary it was trained with; "
+                              "resume with the same data and data settings")
+
+    def batches(self, ctx: Context, data: TagData, epoch: int):
+        return sentence_batches(data.splits.train, ctx.cfg.train.batch_size, True, ctx.generator)
+
+    def num_batches(self, ctx: Context, data: TagData) -> int:
+        return -(-len(data.splits.train) // ctx.cfg.train.batch_size)
+
+    def shard(self, batch: list[TaggedSentence], rank):
+        return rank.slice(batch) or None
+
+    def step(self, model: Tagger, ctx: Context, batch: list[TaggedSentence], state) -> StepResult:
+        encoded = encode_batch(batch, self.vocabs)
+        with ctx.autocast():
+            loss, count = model.loss(encoded)
+        return StepResult(loss, count, int(encoded.lengths.sum()))
+
+    def validate(self, model: Tagger, ctx: Context, data: TagData) -> dict[str, float]:
+        rep = evaluate(model, data.splits.valid, data.vocabs)
         return {"valid_acc": rep.accuracy, "valid_error": 1 - rep.accuracy}
 
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    save_vocabs(run_dir, vocabs)
-    hooks = [
-        LogEpoch(["train_loss", "valid_acc", "tokens_per_s"]),
-        MetricsFile(run_dir),
-        PlotMetrics(run_dir / "accuracy.png", ["valid_acc"], "validation accuracy"),
-        SaveBest(lambda: checkpoint.save_run(run_dir, model, cfg), "valid_error"),
-    ]
-    hooks += [EarlyStopping("valid_error", t.patience)] if t.patience > 0 else []
-    hooks += [TimeBudget(t.max_minutes, t.stop_mid_epoch)] if t.max_minutes > 0 else []
-    hooks.insert(0, LRSchedule(optimizer, t.lr_schedule, t.lr, t.epochs, t.lr_decay, t.decay_start, "valid_error"))
-    start = time.perf_counter()
-    state = Trainer(model, optimizer, clip_norm=t.clip_norm, hooks=hooks, progress=progress).fit(
-        t.epochs, lambda epoch: batches(splits.train, vocabs, t.batch_size, True, generator), step, validate)
-    train_seconds = time.perf_counter() - start
-    for m in state.history:                                 # tokens_per_s counts words
-        m["sentences_per_s"] = len(splits.train) / m["epoch_s"]
-    checkpoint.save_metrics(run_dir, state.history)
-    best, _, _ = load_tagger(run_dir, cfg.train.device)
-    test = evaluate(best, splits.test, vocabs) if splits.test else None
-    if test is not None:
-        (run_dir / EVAL_FILE).write_text(json.dumps(test.to_dict(), indent=2), encoding="utf-8")
-    return TrainedTagger(best, vocabs, state.history, splits, test, train_seconds)
+    def finish(self, model: Tagger, ctx: Context, data: TagData, run_dir: Path) -> dict | None:
+        if not data.splits.test:
+            return None
+        result = evaluate(model, data.splits.test, data.vocabs).to_dict()
+        if data.splits.source == "ud-zh" or ctx.cfg.tag.format == "jieba":
+            result["end_to_end_jieba"] = end_to_end_chinese(model, data.vocabs, data.splits.test).__dict__
+        return result
+
+    def load(self, run_dir: str | Path, device: str = "cpu"):
+        from lstmkit.api import TaggerRun
+
+        return TaggerRun(run_dir, device)
 
 
 def save_vocabs(run_dir: Path, vocabs: TagVocabs) -> None:
@@ -276,7 +299,7 @@ def load_tagger(run_dir: str | Path, device: str = "cpu") -> tuple[Tagger, TagVo
     """Rebuild a trained tagger from its run directory (no unpickling)."""
     cfg = checkpoint.read_run_config(run_dir, task="tag")
     vocabs = TagVocabs(*(Vocab.load(Path(run_dir) / fname) for fname in VOCAB_FILES.values()))
-    model = Tagger(vocabs, cfg.model)
+    model = Tagger(vocabs, cfg.model, cfg.tag)
     checkpoint.load_weights(run_dir, model)
     return model.to(device_of(device)).eval(), vocabs, cfg
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from lstmkit.config import DataConfig
+from lstmkit.config import DataConfig, TagConfig
 from lstmkit.data.batching import BucketBatchSampler, pad_batch
 from lstmkit.data.datasets.treebank import (
     TREEBANKS, TaggedSentence, jieba_tagged, locate_treebank, read_conllu, read_word_tag,
@@ -59,24 +59,28 @@ def split_off(sentences: list[TaggedSentence], fraction: float, seed: int) -> tu
     return [s for i, s in enumerate(sentences) if i not in held], [s for i, s in enumerate(sentences) if i in held]
 
 
-def load_splits(cfg: DataConfig, download: bool = False, seed: int = 0) -> TagSplits:
+def load_splits(cfg: DataConfig, tag: TagConfig, download: bool = False, seed: int = 0) -> TagSplits:
     """Train/valid/test sentences for ``data.path``: a named treebank (its own dev and test), or
-    a file (valid = a seeded share of it; test = ``data.test_path`` if given).
+    a file (valid = ``data.valid_path`` if given, else a seeded share of it; test =
+    ``data.test_path`` if given).
 
     Raises:
         DataError: for a missing or malformed file.
     """
+    def read(path: str) -> list[TaggedSentence]:
+        return read_sentences(path, tag.format, tag.column, cfg.encoding) if path else []
     if cfg.path in TREEBANKS:
         paths = locate_treebank(cfg.path, download)
-        read = {s: read_conllu(p, cfg.tag_column, cfg.encoding) for s, p in paths.items()}
-        return TagSplits(read["train"], read["dev"], read["test"], cfg.path)
+        parts = {s: read_conllu(p, tag.column, cfg.encoding) for s, p in paths.items()}
+        return TagSplits(parts["train"], read(cfg.valid_path) or parts["dev"], read(cfg.test_path) or parts["test"],
+                         cfg.path)
     if not cfg.path:
         raise DataError("tagging needs --data: ud-en-ewt, ud-zh, a .conllu file, a word/tag file, "
                         "or raw Chinese text with --format jieba")
-    train = read_sentences(cfg.path, cfg.tag_format, cfg.tag_column, cfg.encoding)
-    train, valid = split_off(train, cfg.valid_fraction, seed)
-    test = read_sentences(cfg.test_path, cfg.tag_format, cfg.tag_column, cfg.encoding) if cfg.test_path else []
-    return TagSplits(train, valid, test, cfg.path)
+    train, valid = read(cfg.path), read(cfg.valid_path)
+    if not valid:
+        train, valid = split_off(train, cfg.valid_fraction, seed)
+    return TagSplits(train, valid, read(cfg.test_path), cfg.path)
 
 
 def fold_forms(word: str) -> str:
@@ -133,14 +137,21 @@ def encode_batch(sentences: Sequence[TaggedSentence], vocabs: TagVocabs) -> TagB
     return TagBatch(words, lengths, chars, char_lengths, tags)
 
 
-def batches(sentences: Sequence[TaggedSentence], vocabs: TagVocabs, batch_size: int, shuffle: bool,
-            generator: torch.Generator | None = None) -> Iterator[TagBatch]:
-    """Length-bucketed batches (sorted within pools when shuffling, in order otherwise)."""
+def sentence_batches(sentences: Sequence[TaggedSentence], batch_size: int, shuffle: bool,
+                     generator: torch.Generator | None = None) -> Iterator[list[TaggedSentence]]:
+    """Length-bucketed lists of sentences (sorted within pools when shuffling, in order otherwise)."""
     if not sentences:
         return
     sampler = BucketBatchSampler([len(s.words) for s in sentences], batch_size, shuffle=shuffle, generator=generator)
     for indices in sampler:
-        yield encode_batch([sentences[i] for i in indices], vocabs)
+        yield [sentences[i] for i in indices]
+
+
+def batches(sentences: Sequence[TaggedSentence], vocabs: TagVocabs, batch_size: int, shuffle: bool,
+            generator: torch.Generator | None = None) -> Iterator[TagBatch]:
+    """Length-bucketed, encoded batches."""
+    for chunk in sentence_batches(sentences, batch_size, shuffle, generator):
+        yield encode_batch(chunk, vocabs)
 
 
 def check_sentences(sentences: Sequence[TaggedSentence], where: str) -> None:

@@ -75,6 +75,16 @@ class WeightAverager(Hook):
                 for p, raw in zip(params, saved):
                     p.copy_(raw)
 
+    def get_state(self) -> tuple[dict, dict]:
+        tensors = {f"average.{i}": a.detach().cpu().contiguous() for i, a in enumerate(self.average or [])}
+        return {"count": self.count, "started_epoch": self.started_epoch, "active": self.active}, tensors
+
+    def set_state(self, values: dict, tensors: dict) -> None:
+        self.count, self.started_epoch = values["count"], values["started_epoch"]
+        if values["active"]:
+            params = list(self.model.parameters())
+            self.average = [tensors[f"average.{i}"].to(p.device) for i, p in enumerate(params)]
+
     def on_step_end(self, trainer: Trainer, loss: float, num_tokens: int) -> None:
         self.update()
 

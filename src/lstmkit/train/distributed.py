@@ -1,9 +1,14 @@
 """Data-parallel training across processes (``torch.distributed``, launched by ``torchrun``).
 
 Every rank draws the same global batches from the same seeded sampler and trains on its slice
-``rows[rank::world]``. Each rank's loss is its *sum* scaled by ``world / global_batch``, so the
-average of gradients that DDP takes equals the gradient of the global batch's mean loss, as in
-one process: the weights match a single-process run up to float summation order.
+``rows[rank::world]`` (each task's ``shard``). After the backward of its slice's *summed* loss,
+one all-reduce adds every gradient and the item counts of all ranks in a single flat buffer
+(:func:`average_gradients`); dividing by the global count gives the gradient of the global
+batch's mean loss, as in one process, whatever step function the task has (the tagger's CRF
+loss, the language model's carried state). The weights match a single-process run up to float
+summation order.
+
+    torchrun --standalone --nproc-per-node 2 -m lstmkit.cli train lm --run-dir runs/lm-ddp
 """
 
 from __future__ import annotations
@@ -48,10 +53,32 @@ def setup(device: torch.device) -> Rank:
     return Rank(rank, world)
 
 
-def wrap(model: nn.Module, rank: Rank) -> nn.Module:
-    if rank.world == 1:
-        return model
-    return nn.parallel.DistributedDataParallel(model)
+def broadcast_parameters(model: nn.Module) -> None:
+    """Start every rank from rank 0's weights (and buffers)."""
+    with torch.no_grad():
+        for tensor in [*model.parameters(), *model.buffers()]:
+            dist.broadcast(tensor.data, src=0)
+
+
+def average_gradients(params: list[nn.Parameter], count: int) -> None:
+    """Sum the ranks' gradients of their summed losses and divide by the global item count.
+
+    A parameter without a gradient on this rank (an empty shard, an unused branch) counts as
+    zeros, so every rank joins the same single collective.
+    """
+    device = params[0].device
+    grads = [(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1) for p in params]
+    flat = torch.cat([*grads, torch.tensor([float(count)], device=device, dtype=grads[0].dtype)])
+    dist.all_reduce(flat)
+    total = float(flat[-1])
+    if total == 0:
+        return
+    flat = flat[:-1] / total
+    offset = 0
+    for p in params:
+        n = p.numel()
+        p.grad = flat[offset : offset + n].view_as(p).clone()
+        offset += n
 
 
 class SyncStop(Hook):

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from lstmkit.train.checkpoint import save_metrics, save_training_state
+from lstmkit.train.checkpoint import save_metrics
 from lstmkit.train.plots import plot_history
 from lstmkit.train.trainer import Hook, Trainer
 
@@ -72,25 +72,12 @@ class EarlyStopping(Hook):
         trainer.state.should_stop = trainer.state.should_stop or self.wait >= self.patience
 
 
-class SaveTrainingState(Hook):
-    """Save what ``--resume`` needs after every epoch."""
-
-    def __init__(self, run_dir: str | Path, model, optimizer, generator=None) -> None:
-        self.run_dir, self.model, self.optimizer, self.generator = Path(run_dir), model, optimizer, generator
-
-    def on_epoch_end(self, trainer: Trainer) -> None:
-        save_training_state(self.run_dir, self.model, self.optimizer, trainer.state.epoch,
-                            trainer.state.history, self.generator)
-
-
 class TimeBudget(Hook):
-    """Stop after the epoch during which ``minutes`` of training have passed, or, with
-    ``mid_epoch``, at the first step past it (for epochs too long to finish over budget); the
-    partial epoch is still validated and can be kept as the best."""
+    """A hard cap on training time: stop at the first step past ``minutes`` (counted over a
+    resumed run's earlier epochs too). The partial epoch is still validated and may be kept."""
 
-    def __init__(self, minutes: float, mid_epoch: bool = False) -> None:
+    def __init__(self, minutes: float) -> None:
         self.seconds = minutes * 60
-        self.mid_epoch = mid_epoch
 
     def _check(self, trainer: Trainer, where: str) -> None:
         if not trainer.state.should_stop and time.perf_counter() - trainer.state.started >= self.seconds:
@@ -98,8 +85,7 @@ class TimeBudget(Hook):
             trainer.state.should_stop = True
 
     def on_step_end(self, trainer: Trainer, loss: float, num_tokens: int) -> None:
-        if self.mid_epoch:
-            self._check(trainer, f"during epoch {trainer.state.epoch}")
+        self._check(trainer, f"during epoch {trainer.state.epoch}")
 
     def on_epoch_end(self, trainer: Trainer) -> None:
         self._check(trainer, f"after epoch {trainer.state.epoch}")

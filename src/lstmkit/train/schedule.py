@@ -47,7 +47,15 @@ class LRSchedule(Hook):
             group["lr"] = lr
 
     def on_fit_start(self, trainer: Trainer) -> None:
-        self._set(scheduled_lr(self.kind, self.lr, 1, self.epochs, self.decay, self.decay_start))
+        if not trainer.state.history:                 # a resumed run restored its rate (set_state)
+            self._set(scheduled_lr(self.kind, self.lr, 1, self.epochs, self.decay, self.decay_start))
+
+    def get_state(self) -> tuple[dict, dict]:
+        return {"current": self.current, "best": self.best if math.isfinite(self.best) else None}, {}
+
+    def set_state(self, values: dict, tensors: dict) -> None:
+        self.best = math.inf if values.get("best") is None else values["best"]
+        self._set(values["current"])
 
     def on_epoch_end(self, trainer: Trainer) -> None:
         metrics = trainer.state.metrics

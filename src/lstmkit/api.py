@@ -1,0 +1,477 @@
+"""The Python API: train any task in one call, load any run, predict.
+
+    import lstmkit
+    run = lstmkit.train("classify", data=rows, valid=valid_rows, epochs=5, hidden_size=256)
+    lstmkit.load(run.run_dir).predict(["a moving film", "a dull mess"])
+    lstmkit.load("runs/lm-...").generate("the time", length=200, temperature=0.8)
+
+``data`` (and ``valid``, ``test``) is a dataset name or a path, as on the command line, or data
+in memory: (text, label) pairs or ``{"text": ..., "label": ...}`` rows for ``classify``;
+sentences as lists of (word, tag) pairs for ``tag``; a string for ``lm``; a pandas DataFrame
+(or a dict of columns) for ``forecast``. In-memory data is written to ``RUN_DIR/data/`` and
+read back by the same readers as files, so the run can be evaluated and resumed later.
+
+Settings are keyword arguments: a field name (``hidden_size=256``, ``crf=True``, ``epochs=5``)
+when it names one field of the task's config, else ``section__field`` (``data__min_freq=1``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from lstmkit.config import RunConfig, describe
+from lstmkit.errors import ConfigError, DataError, RunDirError
+from lstmkit.tasks import REGISTRY, get_task
+from lstmkit.train import checkpoint
+
+
+# --- training -------------------------------------------------------------------------------
+
+def _override_key(task: str, name: str) -> str:
+    """``section.field`` for a keyword argument; plain names must name one field the task reads."""
+    if "__" in name:
+        return name.replace("__", ".", 1)
+    matches = [key for key, _, _ in describe(task) if key.split(".", 1)[1] == name]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise ConfigError(f"task {task} has no setting {name!r}; see `lstmkit config {task}` for its settings")
+    raise ConfigError(f"{name!r} is ambiguous for task {task} ({', '.join(matches)}); write it as "
+                      + " or ".join(m.replace('.', '__') for m in matches))
+
+
+def _value_text(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _write_memory_data(task: str, data: Any, valid: Any, test: Any, folder: Path) -> dict[str, str]:
+    """Write in-memory data to files the task's readers take; returns data.* overrides."""
+    folder.mkdir(parents=True, exist_ok=True)
+    parts = {"path": data, "valid_path": valid, "test_path": test}
+    out: dict[str, str] = {}
+    for key, value in parts.items():
+        if value is None:
+            continue
+        if isinstance(value, (str, Path)) and not (task == "lm" and key == "path" and _looks_like_text(value)):
+            out[key] = str(Path(value).resolve()) if Path(str(value)).exists() else str(value)
+            continue
+        name = {"path": "train", "valid_path": "valid", "test_path": "test"}[key]
+        out[key] = str(_write_part(task, value, folder, name))
+    if task == "lm" and "path" in out and Path(out["path"]).parent == folder and "valid_path" in out:
+        out = {"path": str(folder)}                    # a folder of *train* / *valid* / *test* files
+    elif task == "lm":
+        out = {k: v for k, v in out.items() if k == "path"}
+    return out
+
+
+def _looks_like_text(value: Any) -> bool:
+    """An lm ``data`` string that is text to learn, not a name or a path."""
+    return isinstance(value, str) and ("\n" in value or len(value) > 255) and not Path(value[:255]).exists()
+
+
+def _write_part(task: str, value: Any, folder: Path, name: str) -> Path:
+    if task == "lm":
+        if not isinstance(value, str):
+            raise DataError(f"lm data in memory is a string of text, got {type(value).__name__}")
+        path = folder / f"{name}.txt"
+        path.write_text(value, encoding="utf-8")
+        return path
+    if task == "classify":
+        path = folder / f"{name}.jsonl"
+        with path.open("w", encoding="utf-8") as f:
+            for number, row in enumerate(value, 1):
+                if isinstance(row, Mapping):
+                    text, label = row.get("text"), row.get("label")
+                elif isinstance(row, Sequence) and not isinstance(row, str) and len(row) == 2:
+                    text, label = row
+                else:
+                    raise DataError(f"{name} row {number}: expected (text, label) or {{'text', 'label'}}, got {row!r}")
+                f.write(json.dumps({"text": str(text), "label": str(label)}, ensure_ascii=False) + "\n")
+        return path
+    if task == "tag":
+        path = folder / f"{name}.tsv"
+        lines = []
+        for number, sentence in enumerate(value, 1):
+            pairs = list(sentence)
+            if not pairs or not all(isinstance(p, Sequence) and len(p) == 2 for p in pairs):
+                raise DataError(f"{name} sentence {number}: expected a list of (word, tag) pairs, got {sentence!r}")
+            lines += [f"{w}\t{t}" for w, t in pairs] + [""]
+        path.write_text("\n".join(lines), encoding="utf-8")
+        return path
+    if task == "forecast":
+        path = folder / f"{name}.csv"
+        if hasattr(value, "to_csv"):
+            value.to_csv(path, index=False)
+        elif isinstance(value, Mapping):
+            import csv
+
+            columns = list(value)
+            with path.open("w", newline="", encoding="utf-8") as f:
+                writer = csv.writer(f)
+                writer.writerow(columns)
+                writer.writerows(zip(*(value[c] for c in columns)))
+        else:
+            raise DataError(f"forecast data in memory is a DataFrame or a dict of columns, got {type(value).__name__}")
+        return path
+    raise DataError(f"task {task} takes its data as a name or a path, not {type(value).__name__}")
+
+
+def train(task: str, data: Any = None, *, valid: Any = None, test: Any = None, run_dir: str | Path | None = None,
+          config: str | Path | None = None, resume: bool = False, download: bool = False, progress: bool = False,
+          **settings: Any) -> Run:
+    """Train ``task`` and return the trained run (see the module docstring).
+
+    Args:
+        task: lm, classify, tag, forecast or image.
+        data, valid, test: names, paths or in-memory data.
+        run_dir: where the run is saved (default ``runs/<task>-<time>``); with ``resume`` the
+            run to go on with.
+        config: a TOML file with the task's tables.
+        settings: config values by field name, e.g. ``epochs=5, hidden_size=256``.
+
+    Raises:
+        ConfigError, DataError: for settings or data the task cannot use.
+    """
+    from lstmkit.train import recipe
+
+    spec = get_task(task)
+    if resume:
+        if run_dir is None:
+            raise ConfigError("resume needs run_dir, the run to go on with")
+        cfg = recipe.resume_config(run_dir, settings.pop("epochs", None))
+        if settings:
+            raise ConfigError(f"a resumed run keeps its settings; only epochs may change, got {sorted(settings)}")
+    else:
+        run_dir = Path(run_dir) if run_dir is not None else _default_run_dir(task)
+        if (Path(run_dir) / checkpoint.CONFIG).exists():
+            raise ConfigError(f"{str(run_dir)!r} already holds a run; choose another run_dir or resume=True")
+        overrides = [f"{_override_key(task, k)}={_value_text(v)}" for k, v in settings.items()]
+        if data is not None or valid is not None or test is not None:
+            for key, value in _write_memory_data(task, data, valid, test, Path(run_dir) / "data").items():
+                overrides.append(f"data.{key}={value}")
+        from lstmkit.config import load_config
+
+        cfg = load_config(config, overrides, base=spec.defaults)
+    fitted = recipe.fit(cfg, run_dir, resume=resume, progress=progress, download=download)
+    run = load(fitted.run_dir)
+    run.history, run.test, run.best = fitted.history, fitted.test, fitted.best
+    return run
+
+
+def _default_run_dir(task: str) -> Path:
+    return Path("runs") / f"{task}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S-%f')}"
+
+
+# --- loading and predicting -----------------------------------------------------------------
+
+@dataclass
+class Evaluation:
+    scores: dict[str, Any]     # what eval.json holds
+    text: str                  # the report as the command line prints it
+
+
+class Run:
+    """A trained run: its config, history and model, ready to predict.
+
+    ``predict_options``: the options of ``lstmkit predict`` that this kind of run reads; the
+    others are refused rather than ignored.
+    """
+
+    predict_options: frozenset[str] = frozenset()
+    eval_options: frozenset[str] = frozenset({"data", "download"})
+
+    def __init__(self, run_dir: str | Path, device: str = "cpu") -> None:
+        self.run_dir = Path(run_dir)
+        self.device = device
+        self.cfg: RunConfig = checkpoint.read_run_config(self.run_dir)
+        metrics = self.run_dir / checkpoint.METRICS
+        self.history: list[dict] = json.loads(metrics.read_text(encoding="utf-8")) if metrics.is_file() else []
+        scores = self.run_dir / "eval.json"
+        self.test: dict | None = json.loads(scores.read_text(encoding="utf-8")) if scores.is_file() else None
+        self.best: dict | None = None
+
+    @property
+    def task(self) -> str:
+        return self.cfg.task
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.task} run {str(self.run_dir)!r}>"
+
+    def _save_eval(self, scores: dict[str, Any]) -> None:
+        try:
+            (self.run_dir / "eval.json").write_text(json.dumps(scores, indent=2, ensure_ascii=False), encoding="utf-8")
+        except OSError as err:
+            raise RunDirError(f"cannot write {str(self.run_dir / 'eval.json')!r}: {err.strerror}; make the run "
+                              "directory writable") from None
+
+    def predict_lines(self, inputs: list[str], **options: Any) -> list[str]:
+        raise ConfigError(f"a {self.task} run has no `lstmkit predict`")
+
+
+class ClassifierRun(Run):
+    def __init__(self, run_dir: str | Path, device: str = "cpu") -> None:
+        super().__init__(run_dir, device)
+        from lstmkit.tasks import classify
+
+        self.model, self.vocab, _ = classify.load_classifier(run_dir, device)
+        self.labels = classify.run_labels(run_dir)
+
+    def predict(self, texts: str | Iterable[str]) -> list[dict[str, Any]]:
+        """``{"text", "label", "probability", "probabilities": {label: p}}`` for each text."""
+        from lstmkit.tasks import classify
+
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        probs = classify.predict_probabilities(self.model, self.vocab, self.labels, self.cfg, texts)
+        out = []
+        for text, row in zip(texts, probs.tolist()):
+            best = max(range(len(row)), key=row.__getitem__)
+            out.append({"text": text, "label": self.labels[best], "probability": row[best],
+                        "probabilities": dict(zip(self.labels, row))})
+        return out
+
+    predict_options = frozenset({"texts", "file"})
+    eval_options = frozenset({"data", "download", "encoding"})
+
+    def evaluate(self, data: str | Path, download: bool = False, encoding: str | None = None) -> Evaluation:
+        """Accuracy, per-class P/R/F1 and confusion on ``imdb`` (its test split) or a table file."""
+        from lstmkit.tasks import classify
+        from lstmkit.train.plots import plot_confusion
+
+        rep, nll = classify.evaluate_run(self.run_dir, str(data), download, self.device, encoding)
+        png = plot_confusion(rep.confusion, rep.labels, self.run_dir / "confusion.png")
+        scores = {**rep.to_dict(), "loss": nll}
+        self._save_eval(scores)
+        return Evaluation(scores, f"{rep.as_text()}\nloss {nll:.4f}; confusion matrix plot: {png}")
+
+    def predict_lines(self, inputs: list[str], **options: Any) -> list[str]:
+        return [f"{p['label']}\t{p['probability']:.4f}\t{p['text'] if len(p['text']) <= 60 else p['text'][:57] + '...'}"
+                for p in self.predict(inputs)]
+
+
+class TaggerRun(Run):
+    def __init__(self, run_dir: str | Path, device: str = "cpu") -> None:
+        super().__init__(run_dir, device)
+        from lstmkit.tasks import tag
+
+        self.model, self.vocabs, _ = tag.load_tagger(run_dir, device)
+
+    @property
+    def chinese(self) -> bool:
+        return self.cfg.data.path == "ud-zh" or self.cfg.tag.format == "jieba"
+
+    def predict(self, texts: str | Iterable[str], tokenizer: str | None = None):
+        """(word, tag) pairs of one text, or a list of them for several texts.
+
+        ``tokenizer``: how texts are split into words (default: jieba for Chinese models,
+        else the UD-style English tokenizer).
+        """
+        from lstmkit.tasks import tag
+
+        single = isinstance(texts, str)
+        items = [texts] if single else list(texts)
+        tokenizer = tokenizer or ("jieba" if self.chinese else "ud_english")
+        tagged = tag.tag_texts(self.model, self.vocabs, items, tokenizer)
+        return tagged[0] if single else tagged
+
+    predict_options = frozenset({"texts", "file", "tokenizer"})
+    eval_options = frozenset({"data", "download", "encoding", "jieba"})
+
+    def evaluate(self, data: str | Path | None = None, download: bool = False, encoding: str | None = None,
+                 jieba: bool = False) -> Evaluation:
+        """Token accuracy, per-tag P/R/F1 and confusions on ``data`` (default: the treebank's
+        test part); for Chinese also end to end from jieba's segmentation."""
+        from lstmkit.tasks import tag
+        from lstmkit.tasks.tag_data import load_splits, read_sentences
+
+        cfg = self.cfg
+        if data is None:
+            sentences = load_splits(cfg.data, cfg.tag, download, cfg.train.seed).test
+            if not sentences:
+                raise DataError(f"the run's data {cfg.data.path!r} has no test part; pass --data FILE")
+        else:
+            sentences = read_sentences(data, cfg.tag.format, cfg.tag.column, encoding or cfg.data.encoding)
+        rep = tag.evaluate(self.model, sentences, self.vocabs)
+        scores, text = rep.to_dict(), rep.as_text()
+        if jieba or self.chinese:
+            e2e = tag.end_to_end_chinese(self.model, self.vocabs, sentences)
+            text += (f"\n\nend to end from raw text segmented by jieba: segmentation F1 {100 * e2e.segmentation_f1:.2f}%, "
+                     f"tagging F1 {100 * e2e.tagging_f1:.2f}% (P {100 * e2e.tagging_precision:.2f}, "
+                     f"R {100 * e2e.tagging_recall:.2f}; {e2e.system_words} words for {e2e.gold_words} gold)")
+            scores["end_to_end_jieba"] = e2e.__dict__
+        self._save_eval(scores)
+        return Evaluation(scores, text)
+
+    def predict_lines(self, inputs: list[str], tokenizer: str | None = None, **options: Any) -> list[str]:
+        return [" ".join(f"{w}/{t}" for w, t in pairs) for pairs in self.predict(inputs, tokenizer)]
+
+
+class LanguageModelRun(Run):
+    def __init__(self, run_dir: str | Path, device: str = "cpu") -> None:
+        super().__init__(run_dir, device)
+        from lstmkit.tasks import lm
+        from lstmkit.tasks.lm_data import resolve_normalize, word_tokenizer
+
+        self.model, self.vocab, _ = lm.load_lm(run_dir, device)
+        self.normalize = resolve_normalize(self.cfg.data, self.cfg.lm)
+        self.tokenizer = "char" if self.cfg.lm.level == "char" else word_tokenizer(self.cfg.data)
+
+    def generate(self, prefix: str, length: int = 200, temperature: float | None = None, top_k: int = 0,
+                 top_p: float = 1.0, seed: int | None = None) -> str:
+        """The prefix and ``length`` more tokens (greedy unless a sampling option is given),
+        tokenised and normalised as the model was trained."""
+        return "".join(self.stream(prefix, length, temperature, top_k, top_p, seed))
+
+    def stream(self, prefix: str, length: int = 200, temperature: float | None = None, top_k: int = 0,
+               top_p: float = 1.0, seed: int | None = None):
+        """The same text as :meth:`generate`, in pieces as they are produced."""
+        from lstmkit.tasks import generate
+
+        return generate.stream(self.model, self.vocab, prefix, length, self.normalize, self.tokenizer,
+                               temperature=temperature, top_k=top_k, top_p=top_p, seed=seed)
+
+    def perplexity(self, download: bool = False) -> dict[str, float]:
+        """Valid and test scores over the whole parts of the run's corpus."""
+        from lstmkit.tasks import lm
+
+        return lm.evaluate_run(self.run_dir, download)
+
+    eval_options = frozenset({"download"})
+
+    def evaluate(self, download: bool = False) -> Evaluation:
+        """Perplexity over the whole validation and test parts of the run's corpus."""
+        scores = self.perplexity(download)
+        return Evaluation(scores, "\n".join(f"{k}\t{v:.4f}" for k, v in scores.items()))
+
+    def predict_lines(self, inputs: list[str], **options: Any) -> list[str]:
+        raise ConfigError(f"{str(self.run_dir)!r} is a language model: it continues text, it does not label it; "
+                          f"use `lstmkit generate {self.run_dir} --prefix \"...\"`")
+
+
+class ForecasterRun(Run):
+    def __init__(self, run_dir: str | Path, device: str = "cpu") -> None:
+        super().__init__(run_dir, device)
+        if self.cfg.forecast.stateful:
+            raise ConfigError(f"{str(run_dir)!r} is the stateful sine demo; it has no CSV forecaster to load")
+
+    def predict(self, data: Any) -> list[dict[str, Any]]:
+        """Forecast the ``horizon`` steps after the last rows of ``data`` (a CSV path, a
+        DataFrame or a dict of columns); one dict per step, original units."""
+        import csv
+        import tempfile
+
+        from lstmkit.tasks import forecast
+
+        with tempfile.TemporaryDirectory() as tmp:
+            source = data if isinstance(data, (str, Path)) else _write_part("forecast", data, Path(tmp), "input")
+            out = forecast.forecast_csv(self.run_dir, source, Path(tmp) / "forecast.csv")
+            with out.open(encoding="utf-8") as f:
+                rows = list(csv.DictReader(f))
+        return [{k: (v if k in ("step", self.cfg.forecast.date_column) else float(v)) for k, v in r.items()}
+                for r in rows]
+
+    predict_options = frozenset({"data", "output"})
+
+    def evaluate(self, data: str | Path | None = None, download: bool = False) -> Evaluation:
+        """MSE/MAE (scaled and in original units) on the test part of ``data`` (default: the
+        run's own), with the forecast plot."""
+        from lstmkit.tasks import forecast
+
+        model, cfg, _ = forecast.load_forecaster(self.run_dir)
+        prepared = forecast.prepare(str(data) if data is not None else cfg.data.path, cfg.forecast, download)
+        scores = forecast.score(model, prepared, self.run_dir, cfg.forecast.plot_steps)
+        self._save_eval(scores)
+        return Evaluation(scores, "\n".join(f"{k}\t{v:.6g}" for k, v in scores.items()))
+
+    def predict_lines(self, inputs: list[str], data: str | Path | None = None, output: str | Path | None = None,
+                      **options: Any) -> list[str]:
+        from lstmkit.tasks import forecast
+
+        if data is None:
+            raise ConfigError("a forecaster predicts from a CSV: pass --data new.csv (its last input_len rows are read)")
+        target = Path(output) if output is not None else self.run_dir / "forecast.csv"
+        if target.is_dir():
+            raise ConfigError(f"--output {str(target)!r} is a directory; give a file name, e.g. {target / 'forecast.csv'}")
+        if not target.parent.is_dir():
+            raise ConfigError(f"--output {str(target)!r}: the folder {str(target.parent)!r} does not exist; create it first")
+        try:
+            out = forecast.forecast_csv(self.run_dir, data, target)
+        except PermissionError as err:
+            raise ConfigError(f"cannot write {str(target)!r}: {err.strerror}; choose another --output") from None
+        return [f"forecast written to {out}"]
+
+
+class ImageRun(Run):
+    def __init__(self, run_dir: str | Path, device: str = "cpu") -> None:
+        super().__init__(run_dir, device)
+        from lstmkit.tasks import image
+
+        self.model, _ = image.load_image_model(run_dir)
+
+    def predict(self, images: Any, invert: bool = False) -> list[dict[str, Any]]:
+        """Digits of image files (PNG/.npy/.txt) or 28x28 arrays/tensors: label and probabilities."""
+        from lstmkit.tasks import image
+
+        items = images if isinstance(images, (list, tuple)) else [images]
+        out = []
+        for item in items:
+            if isinstance(item, (str, Path)):
+                pixels = image.read_image(item, invert)
+            else:
+                pixels = image.check_array(torch.as_tensor(item).numpy(), "the array", invert)
+            label, probs = image.predict_image(self.model, self.cfg, pixels)
+            out.append({"label": label, "probability": float(probs[label]), "probabilities": probs.tolist()})
+        return out
+
+    predict_options = frozenset({"texts", "invert"})
+
+    def evaluate(self, data: str | Path | None = None, download: bool = False) -> Evaluation:
+        """Accuracy, per-class P/R/F1 and the confusion plot on MNIST's test set."""
+        from lstmkit.data.datasets.mnist import load_mnist
+        from lstmkit.tasks import image
+        from lstmkit.train.classification_metrics import report
+        from lstmkit.train.plots import plot_confusion
+
+        mnist = load_mnist(str(data) if data not in (None, "mnist") else None, download)
+        rep = report(mnist.test_labels.long(), image.predict(self.model, image.to_sequences(mnist.test_images, self.cfg.image)),
+                     [str(d) for d in range(10)])
+        png = plot_confusion(rep.confusion, rep.labels, self.run_dir / "confusion.png")
+        scores = rep.to_dict()
+        self._save_eval(scores)
+        return Evaluation(scores, f"{rep.as_text()}\nconfusion matrix plot: {png}")
+
+    def predict_lines(self, inputs: list[str], invert: bool = False, **options: Any) -> list[str]:
+        if not inputs:
+            raise ConfigError("pass one or more image files (28x28 PNG, .npy or .txt)")
+        return [f"{p['label']}\t{p['probability']:.4f}\t{path}" for path, p in zip(inputs, self.predict(inputs, invert))]
+
+
+def load(run_dir: str | Path, device: str = "cpu") -> Run:
+    """The run in ``run_dir``, whatever its task, ready to predict (nothing is unpickled).
+
+    Raises:
+        RunDirError: if ``run_dir`` is not a run directory.
+    """
+    cfg = checkpoint.read_run_config(run_dir)
+    return get_task(cfg.task).load(run_dir, device)
+
+
+def tasks() -> list[str]:
+    """The task names :func:`train` takes."""
+    return list(REGISTRY)
+
+
+def settings(task: str) -> dict[str, Any]:
+    """Every setting of ``task`` with its default, as ``section.field``."""
+    return {key: default for key, default, _ in describe(task)}
+
+
+__all__ = ["ClassifierRun", "Evaluation", "ForecasterRun", "ImageRun", "LanguageModelRun", "Run", "TaggerRun", "load",
+           "settings", "tasks", "train"]
+

@@ -1,0 +1,136 @@
+"""What a task is: the pieces the one training recipe (:mod:`lstmkit.train.recipe`) asks of it.
+
+A task declares its defaults, the shared config fields it reads, the metric that picks the
+best epoch, and how it builds data, model, loss per batch, validation, test scores and the
+files a run needs to be used again. Everything else (device, seeding, optimizer, schedule,
+early stopping, time cap, checkpoints, resume, bf16, gradient clipping, data parallelism) is
+the recipe's, written once for all tasks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from lstmkit.config import RunConfig
+from lstmkit.train.distributed import Rank
+from lstmkit.train.trainer import Hook, StepResult
+
+# Shared fields (section.field) that every task reads.
+COMMON_USES = frozenset({
+    "data.path", "model.cell", "model.backend", "model.hidden_size", "model.num_layers", "model.dropout",
+    *(f"train.{name}" for name in ("epochs", "batch_size", "lr", "optimizer", "clip_norm", "seed", "device",
+                                   "max_minutes", "patience", "weight_decay", "bf16", "lr_schedule", "lr_decay",
+                                   "decay_start", "diverge_factor")),
+})
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A command-line flag of ``lstmkit train TASK`` that sets one config field."""
+
+    flag: str                          # e.g. --hidden-size
+    key: str                           # e.g. model.hidden_size
+    choices: tuple[str, ...] | None = None
+
+
+@dataclass
+class Context:
+    """What a task's step and evaluation need from the recipe."""
+
+    cfg: RunConfig
+    device: torch.device
+    rank: Rank = field(default_factory=Rank)
+    autocast: Callable[[], AbstractContextManager] = nullcontext   # bf16 where asked for
+    generator: torch.Generator | None = None                       # the data order's random source
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The metric that chose the best epoch, as the summary line shows it."""
+
+    key: str          # e.g. valid_acc
+    label: str        # e.g. "valid accuracy"
+    percent: bool = False
+
+    def format(self, value: float) -> str:
+        return f"{100 * value:.2f}%" if self.percent else f"{value:.4g}"
+
+
+class Task:
+    """Base class of the five tasks; subclasses fill in the class attributes and methods."""
+
+    name: str = ""
+    help: str = ""                    # one line for ``lstmkit train --help``
+    data_help: str = ""               # what --data takes
+    defaults: RunConfig = RunConfig()
+    uses: frozenset[str] = COMMON_USES
+    monitor: str = "valid_loss"       # lower is better; picks the best epoch, drives early stopping
+    headline: Headline = Headline("valid_loss", "lowest valid loss")
+    log_keys: tuple[str, ...] = ("train_loss", "valid_loss")
+    plot: tuple[str, tuple[str, ...], str, bool] | None = None   # file, keys, y label, log scale
+    perplexity: bool = False          # report train_ppl (language models)
+    needs_data: bool = True           # train refuses to start without data.path
+    flags: tuple[Flag, ...] = ()      # task flags of ``lstmkit train TASK`` besides the common ones
+
+    # --- data and model ------------------------------------------------------------------
+    def prepare(self, cfg: RunConfig, download: bool) -> Any:
+        raise NotImplementedError
+
+    def build(self, cfg: RunConfig, data: Any) -> nn.Module:
+        raise NotImplementedError
+
+    def save_assets(self, run_dir: Path, cfg: RunConfig, data: Any) -> None:
+        """Files besides weights and config that loading needs (vocabularies, labels, scaler)."""
+
+    def check_resume(self, run_dir: Path, data: Any) -> None:
+        """Raise if ``data`` no longer matches what the run was trained with."""
+
+    # --- training ------------------------------------------------------------------------
+    def batches(self, ctx: Context, data: Any, epoch: int) -> Iterable[Any]:
+        raise NotImplementedError
+
+    def num_batches(self, ctx: Context, data: Any) -> int | None:
+        return None
+
+    def shard(self, batch: Any, rank: Rank) -> Any:
+        """This process's rows of a global batch (data-parallel), or None if it has none."""
+        raise NotImplementedError(f"task {self.name} cannot be trained data-parallel")
+
+    def step(self, model: nn.Module, ctx: Context, batch: Any, state: Any) -> StepResult:
+        raise NotImplementedError
+
+    def validate(self, model: nn.Module, ctx: Context, data: Any) -> dict[str, float]:
+        return {}
+
+    def hooks(self, model: nn.Module, optimizer: torch.optim.Optimizer, ctx: Context) -> list[Hook]:
+        """Task-specific hooks (NT-ASGD for language models)."""
+        return []
+
+    def weights_for_eval(self) -> AbstractContextManager:
+        """The weights validation and checkpoints use (averaged ones under NT-ASGD)."""
+        return nullcontext()
+
+    # --- after training ------------------------------------------------------------------
+    def finish(self, model: nn.Module, ctx: Context, data: Any, run_dir: Path) -> dict[str, Any] | None:
+        """Score the best model on the test part; write eval.json (and plots)."""
+        return None
+
+    def load(self, run_dir: str | Path, device: str = "cpu") -> Any:
+        """The trained model with what it needs to predict (:mod:`lstmkit.api`)."""
+        raise NotImplementedError
+
+
+def shard_rows(rank: Rank, *tensors: torch.Tensor) -> tuple[torch.Tensor, ...] | None:
+    """Rows ``rank::world`` of each tensor (dim 0), or None when this rank gets none."""
+    rows = rank.slice(list(range(tensors[0].size(0))))
+    if not rows:
+        return None
+    index = torch.tensor(rows)
+    return tuple(t.index_select(0, index) for t in tensors)

@@ -1,0 +1,274 @@
+"""The one training recipe every task goes through.
+
+Device, seeding, data parallelism, optimizer, learning-rate schedule, early stopping on the
+task's metric, a hard time cap, best-checkpoint saving, bf16 autocast (with the CPU fallback of
+:mod:`lstmkit.nn.precision`), gradient clipping, divergence checks and exact resume are written
+here once; a :class:`~lstmkit.tasks.base.Task` supplies data, model, step and evaluation.
+
+Exact resume: after every epoch the run saves the weights, the optimizer, the history, the
+random states of torch, numpy, Python and the data order, and the hooks' own states (schedule,
+weight averaging) in one safetensors file. ``resume=True`` restores them and goes on, so
+"2 epochs, then resume to 4" reaches the weights of 4 epochs in one go, dropout included.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import shutil
+import tempfile
+from contextlib import nullcontext
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from lstmkit.config import RunConfig, check_used
+from lstmkit.errors import ConfigError, LstmkitError, RunDirError
+from lstmkit.tasks import get_task
+from lstmkit.tasks.base import Context, Task
+from lstmkit.train import checkpoint, distributed
+from lstmkit.train.build import device_of, make_optimizer
+from lstmkit.train.hooks import EarlyStopping, LogEpoch, MetricsFile, PlotMetrics, SaveBest, TimeBudget
+from lstmkit.train.schedule import LRSchedule
+from lstmkit.train.trainer import Hook, Trainer
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Fitted:
+    """The outcome of :func:`fit`."""
+
+    task: str
+    run_dir: Path
+    model: nn.Module                       # the best epoch's weights, in eval mode
+    data: Any                              # what the task prepared (vocabularies, splits, ...)
+    history: list[dict[str, float]]
+    best: dict[str, float]                 # the metrics of the epoch kept
+    test: dict[str, Any] | None            # the task's test scores (also in eval.json)
+    train_seconds: float
+
+    def summary(self) -> str:
+        """One line: epochs, time, and the metric that chose the best epoch."""
+        spec = get_task(self.task)
+        head = spec.headline
+        text = f"trained {len(self.history)} epochs in {self.train_seconds / 60:.1f} min"
+        if head.key in self.best:
+            text += f"; best epoch {int(self.best['epoch'])} by {head.label}: {head.format(self.best[head.key])}"
+        return text
+
+
+def seed_everything(seed: int) -> None:
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+    random.seed(seed)
+
+
+def autocast_factory(device: torch.device, bf16: bool):
+    """A context-manager factory: bf16 autocast when asked for, else nothing."""
+    if not bf16:
+        return nullcontext
+    if device.type == "cpu":
+        from lstmkit.nn.precision import cpu_bf16_rnn_supported
+
+        if not cpu_bf16_rnn_supported():
+            logger.info("bf16: this CPU lacks bf16 recurrent kernels; LSTM/GRU layers run in float32, "
+                        "the rest in bf16")
+    return lambda: torch.autocast(device.type, dtype=torch.bfloat16)
+
+
+class SaveState(Hook):
+    """Save what ``resume`` needs after every epoch (hooks' states included)."""
+
+    def __init__(self, run_dir: Path, model: nn.Module, optimizer, generator, stateful: list[tuple[str, Hook]]):
+        self.run_dir, self.model, self.optimizer = run_dir, model, optimizer
+        self.generator, self.stateful = generator, stateful
+
+    def on_epoch_end(self, trainer: Trainer) -> None:
+        extra = {name: hook.get_state() for name, hook in self.stateful}
+        checkpoint.save_training_state(self.run_dir, self.model, self.optimizer, trainer.state.epoch,
+                                       trainer.state.history, self.generator, extra)
+
+
+class DirectoryLock:
+    """One training at a time per run directory (``.lock`` created exclusively)."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.path = run_dir / ".lock"
+
+    def __enter__(self) -> DirectoryLock:
+        import os
+
+        try:
+            fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            raise RunDirError(f"{str(self.path.parent)!r} is being trained by another process (pid in "
+                              f"{self.path.name}); wait for it, or delete {str(self.path)!r} if that process "
+                              "is gone") from None
+        os.write(fd, str(os.getpid()).encode())
+        os.close(fd)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def _stale_lock(run_dir: Path) -> None:
+    """Remove a lock whose process is gone (killed with -9)."""
+    import os
+
+    lock = run_dir / ".lock"
+    try:
+        pid = int(lock.read_text() or "0")
+    except (OSError, ValueError):
+        return
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        lock.unlink(missing_ok=True)
+    except PermissionError:
+        pass
+
+
+def fit(cfg: RunConfig, run_dir: str | Path, *, resume: bool = False, progress: bool = False,
+        download: bool = False, prepared: Any = None) -> Fitted:
+    """Train ``cfg.task`` into ``run_dir``; see the module docstring.
+
+    Args:
+        resume: go on from the last epoch saved in ``run_dir`` up to ``cfg.train.epochs``.
+        prepared: data the task already prepared (the Python API's in-memory data).
+
+    Raises:
+        ConfigError: for a value the task does not use, or data it needs and lacks.
+        DivergenceError: when the loss explodes (the run keeps the best epoch before it).
+    """
+    spec: Task = get_task(cfg.task)
+    check_used(cfg)
+    t = cfg.train
+    if spec.needs_data and not cfg.data.path and prepared is None:
+        raise ConfigError(f"train {cfg.task} needs data: pass --data {spec.data_help}, or set path in the "
+                          "[data] table of --config")
+    device = device_of(t.device)
+    rank = distributed.setup(device)
+    seed_everything(t.seed)
+    data = prepared if prepared is not None else spec.prepare(cfg, download)
+    seed_everything(t.seed)
+    model = spec.build(cfg, data).to(device)
+    if rank.world > 1:
+        distributed.broadcast_parameters(model)
+    optimizer = make_optimizer(model.parameters(), t)
+    generator = torch.Generator().manual_seed(t.seed)
+    ctx = Context(cfg, device, rank, autocast_factory(device, t.bf16), generator)
+    final_dir = Path(run_dir)
+    # Only rank 0 writes the run; the others keep a scratch directory that is removed at the end.
+    work_dir = final_dir if rank.is_main else Path(tempfile.mkdtemp(prefix=f"lstmkit-rank{rank.rank}-"))
+    work_dir.mkdir(parents=True, exist_ok=True)
+    if rank.is_main:
+        _stale_lock(work_dir)
+    lock = DirectoryLock(work_dir) if rank.is_main else nullcontext()
+    try:
+        with lock:
+            return _fit_locked(spec, cfg, final_dir, work_dir, model, optimizer, ctx, data, resume, progress)
+    finally:
+        if not rank.is_main:
+            shutil.rmtree(work_dir, ignore_errors=True)
+        if rank.world > 1:
+            distributed.teardown()
+
+
+def _fit_locked(spec: Task, cfg: RunConfig, final_dir: Path, run_dir: Path, model: nn.Module, optimizer,
+                ctx: Context, data: Any, resume: bool, progress: bool) -> Fitted:
+    t = cfg.train
+    task_hooks = spec.hooks(model, optimizer, ctx)
+    schedule = LRSchedule(optimizer, t.lr_schedule, t.lr, t.epochs, t.lr_decay, t.decay_start, spec.monitor)
+    stateful: list[tuple[str, Hook]] = [("schedule", schedule)]
+    stateful += [(f"task{i}", h) for i, h in enumerate(task_hooks)]
+    start_epoch, history = 1, []
+    if resume:
+        spec.check_resume(final_dir, data)
+        last, history, extra = checkpoint.load_training_state(final_dir, model, optimizer, ctx.generator)
+        for name, hook in stateful:
+            if name in extra:
+                hook.set_state(*extra[name])
+        start_epoch = last + 1
+        if start_epoch > t.epochs:
+            raise ConfigError(f"{str(final_dir)!r} already trained {last} epochs; pass a larger --epochs "
+                              f"(train.epochs) to go on")
+        logger.info("resuming %s after epoch %d", final_dir, last)
+    spec.save_assets(run_dir, cfg, data)
+
+    def validate() -> dict[str, float]:
+        with spec.weights_for_eval():
+            return spec.validate(model, ctx, data)
+
+    def save_best() -> None:
+        with spec.weights_for_eval():
+            checkpoint.save_run(run_dir, model, cfg)
+
+    monitor = spec.monitor
+    hooks: list[Hook] = [schedule, *task_hooks, LogEpoch(list(spec.log_keys)), MetricsFile(run_dir)]
+    if spec.plot is not None:
+        name, keys, ylabel, log_y = spec.plot
+        hooks.append(PlotMetrics(run_dir / name, keys, ylabel, log_y))
+    hooks += [_Monitored(SaveBest(save_best, monitor), monitor)]
+    hooks += [_Monitored(EarlyStopping(monitor, t.patience), monitor)] if t.patience > 0 else []
+    hooks += [TimeBudget(t.max_minutes)] if t.max_minutes > 0 else []
+    hooks += [distributed.SyncStop()] if ctx.rank.world > 1 else []
+    hooks.append(SaveState(run_dir, model, optimizer, ctx.generator, stateful))
+    params = [p for p in model.parameters() if p.requires_grad]
+    sync = (lambda count: distributed.average_gradients(params, count)) if ctx.rank.world > 1 else None
+    trainer = Trainer(model, optimizer, clip_norm=t.clip_norm, hooks=hooks, progress=progress and ctx.rank.is_main,
+                      gradient_sync=sync, diverge_factor=t.diverge_factor, perplexity=spec.perplexity)
+
+    def batches(epoch: int):
+        for batch in spec.batches(ctx, data, epoch):
+            yield spec.shard(batch, ctx.rank) if ctx.rank.world > 1 else batch
+
+    state = trainer.fit(t.epochs, batches, lambda batch, carried: spec.step(model, ctx, batch, carried), validate,
+                        spec.num_batches(ctx, data), start_epoch, history)
+    if not (run_dir / checkpoint.WEIGHTS).is_file():
+        raise LstmkitError("training ended before any epoch was kept; raise train.max_minutes or train.epochs")
+    checkpoint.load_weights(run_dir, model)
+    model.eval()
+    scored = [m for m in state.history if monitor in m]
+    best = min(scored, key=lambda m: m[monitor]) if scored else state.history[-1]
+    test = spec.finish(model, ctx, data, run_dir) if ctx.rank.is_main else None
+    if test is not None:
+        (run_dir / "eval.json").write_text(json.dumps(test, indent=2, ensure_ascii=False), encoding="utf-8")
+    return Fitted(cfg.task, final_dir, model, data, state.history, best, test, state.history[-1]["elapsed_s"])
+
+
+class _Monitored(Hook):
+    """A hook on the task's metric, falling back to the training loss when an epoch has no
+    validation metric (a corpus without a validation part)."""
+
+    def __init__(self, inner: Hook, monitor: str) -> None:
+        self.inner, self.monitor = inner, monitor
+        self.inner.monitor = monitor
+
+    def on_fit_start(self, trainer: Trainer) -> None:
+        for m in trainer.state.history:
+            m.setdefault(self.monitor, m["train_loss"])
+        self.inner.on_fit_start(trainer)
+
+    def on_step_end(self, trainer: Trainer, loss: float, num_tokens: int) -> None:
+        self.inner.on_step_end(trainer, loss, num_tokens)
+
+    def on_epoch_end(self, trainer: Trainer) -> None:
+        metrics = trainer.state.metrics
+        if self.monitor not in metrics:
+            metrics[self.monitor] = metrics["train_loss"]
+        self.inner.on_epoch_end(trainer)
+
+
+def resume_config(run_dir: str | Path, epochs: int | None = None) -> RunConfig:
+    """The config of the run in ``run_dir``, with ``epochs`` raised if given."""
+    cfg = checkpoint.read_run_config(run_dir)
+    if epochs is not None:
+        cfg = replace(cfg, train=replace(cfg.train, epochs=epochs))
+    return cfg
