@@ -1,6 +1,6 @@
 """IMDB sentiment on the official 25k/25k split: accuracy and wall time on this machine.
 
-Trains through the library (the one recipe, ``lstmkit.train.recipe.fit``) with lstmkit's set-up or the tutorial's, and
+Trains through the library (the one recipe, ``lstmkit.training.recipe.fit``) with lstmkit's set-up or the tutorial's, and
 writes ``benchmarks/results/classify_imdb_<setup>.json``.
 
     python benchmarks/bench_classify.py --setup lstmkit
@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import write_result  # noqa: E402
 
 from lstmkit.config import RunConfig, apply_overrides  # noqa: E402
-from lstmkit.train.recipe import fit  # noqa: E402
+from lstmkit.training.recipe import fit  # noqa: E402
 
 GLOVE = "../shared/data/glove/glove.6B.50d.top100k.txt.gz"
 

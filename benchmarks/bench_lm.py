@@ -24,7 +24,7 @@ from common import write_result  # noqa: E402
 
 from lstmkit.config import RunConfig, load_config  # noqa: E402
 from lstmkit.tasks import generate  # noqa: E402
-from lstmkit.train.recipe import fit  # noqa: E402
+from lstmkit.training.recipe import fit  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     from lstmkit.tasks import get_task
-    from lstmkit.train.recipe import fit
+    from lstmkit.training.recipe import fit
 
     cfg = load_config(args.config, args.overrides, base=get_task(args.task).defaults)
     with tempfile.TemporaryDirectory() as tmp:

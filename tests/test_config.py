@@ -44,3 +44,60 @@ def test_toml_unknown_field(tmp_path):
 def test_overrides_are_validated_together_in_any_order():
     cfg = apply_overrides(RunConfig(), ["model.cell=peephole", "model.backend=reference"])
     assert (cfg.model.cell, cfg.model.backend) == ("peephole", "reference")
+
+
+@pytest.mark.parametrize("toml,message", [
+    ('[model]\nhidden_size = "abc"\n', r"model.hidden_size must be an int, got 'abc' \(str\)"),
+    ("[model]\nhidden_size = 16.5\n", r"model.hidden_size must be an int, got 16.5"),
+    ('[data]\npath = ["a", "b"]\n', r"data.path must be a str, got \['a', 'b'\]"),
+    ("[train]\ndevice = 5\n", r"train.device must be a str, got 5"),
+    ("[train]\nepochs = true\n", r"train.epochs must be an int, got True"),
+    ('[train]\ndevice = "meta"\n', r"unknown train.device 'meta'; use cpu, cuda or cuda:N"),
+    ("[train]\nlr = inf\n", r"train.lr must be a finite number, got inf"),
+    ("[train]\nclip_norm = nan\n", r"train.clip_norm must be a finite number, got nan"),
+    ('[data]\nlevel = "word"\n', r"data.level is now lm.level \(config format 2\)"),
+    ("[model]\n[model.x]\n", r"unknown field\(s\) \['x'\] in \[model\]"),
+])
+def test_every_field_is_type_checked_from_the_dataclass(tmp_path, toml, message):
+    path = tmp_path / "run.toml"
+    path.write_text(toml)
+    with pytest.raises(ConfigError, match=message):
+        load_config(path)
+
+
+def test_an_integer_in_toml_takes_a_float_override(tmp_path):
+    path = tmp_path / "run.toml"
+    path.write_text("[train]\nmax_minutes = 72\n")
+    cfg = load_config(path, ["train.max_minutes=0.5"])
+    assert cfg.train.max_minutes == 0.5 and isinstance(load_config(path).train.max_minutes, float)
+
+
+def test_moved_fields_name_their_new_place():
+    with pytest.raises(ConfigError, match=r"--set model.crf: it is now tag.crf"):
+        apply_overrides(RunConfig(), ["model.crf=true"])
+
+
+def test_format_1_run_directories_are_still_read(tmp_path):
+    """A run saved before the task sections existed loads with its values in their new places."""
+    import json
+
+    from lstmkit.training.checkpoint import read_run_config
+
+    old = {"format_version": 1, "task": "lm", "model": {"hidden_size": 64, "tie_weights": True, "pooling": "last"},
+           "data": {"path": "ptb", "level": "word", "max_len": 0, "tag_column": "upos"},
+           "train": {"num_steps": 20, "stop_mid_epoch": True, "epochs": 3}}
+    (tmp_path / "config.json").write_text(json.dumps(old))
+    (tmp_path / "model.safetensors").write_bytes(b"")
+    cfg = read_run_config(tmp_path)
+    assert (cfg.lm.level, cfg.lm.num_steps, cfg.lm.tie_weights, cfg.model.hidden_size) == ("word", 20, True, 64)
+    assert json.loads(cfg.to_json())["format_version"] == 2
+
+
+def test_describe_lists_each_task_s_settings_with_defaults_and_meanings():
+    from lstmkit.config import describe
+
+    rows = {key: (default, meaning) for key, default, meaning in describe("tag")}
+    assert rows["tag.crf"][0] is False and "CRF" in rows["tag.crf"][1]
+    assert rows["model.hidden_size"][0] == 200                     # the tagger's default, not the global one
+    assert "lm.level" not in rows and "vectors.path" in rows
+    assert all(meaning for key, (_, meaning) in rows.items() if key.startswith("tag."))

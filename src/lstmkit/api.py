@@ -29,7 +29,7 @@ import torch
 from lstmkit.config import RunConfig, describe
 from lstmkit.errors import ConfigError, DataError, RunDirError
 from lstmkit.tasks import REGISTRY, get_task
-from lstmkit.train import checkpoint
+from lstmkit.training import checkpoint
 
 
 # --- training -------------------------------------------------------------------------------
@@ -139,7 +139,7 @@ def train(task: str, data: Any = None, *, valid: Any = None, test: Any = None, r
     Raises:
         ConfigError, DataError: for settings or data the task cannot use.
     """
-    from lstmkit.train import recipe
+    from lstmkit.training import recipe
 
     spec = get_task(task)
     if resume:
@@ -242,7 +242,7 @@ class ClassifierRun(Run):
     def evaluate(self, data: str | Path, download: bool = False, encoding: str | None = None) -> Evaluation:
         """Accuracy, per-class P/R/F1 and confusion on ``imdb`` (its test split) or a table file."""
         from lstmkit.tasks import classify
-        from lstmkit.train.plots import plot_confusion
+        from lstmkit.training.plots import plot_confusion
 
         rep, nll = classify.evaluate_run(self.run_dir, str(data), download, self.device, encoding)
         png = plot_confusion(rep.confusion, rep.labels, self.run_dir / "confusion.png")
@@ -296,6 +296,10 @@ class TaggerRun(Run):
             if not sentences:
                 raise DataError(f"the run's data {cfg.data.path!r} has no test part; pass --data FILE")
         else:
+            from lstmkit.data.text import check_inherited_encoding
+
+            if encoding is None:
+                check_inherited_encoding(data, cfg.data.encoding)
             sentences = read_sentences(data, cfg.tag.format, cfg.tag.column, encoding or cfg.data.encoding)
         rep = tag.evaluate(self.model, sentences, self.vocabs)
         scores, text = rep.to_dict(), rep.as_text()
@@ -373,8 +377,8 @@ class ForecasterRun(Run):
             out = forecast.forecast_csv(self.run_dir, source, Path(tmp) / "forecast.csv")
             with out.open(encoding="utf-8") as f:
                 rows = list(csv.DictReader(f))
-        return [{k: (v if k in ("step", self.cfg.forecast.date_column) else float(v)) for k, v in r.items()}
-                for r in rows]
+        date = self.cfg.forecast.date_column
+        return [{k: int(v) if k == "step" else v if k == date else float(v) for k, v in r.items()} for r in rows]
 
     predict_options = frozenset({"data", "output"})
 
@@ -435,8 +439,8 @@ class ImageRun(Run):
         """Accuracy, per-class P/R/F1 and the confusion plot on MNIST's test set."""
         from lstmkit.data.datasets.mnist import load_mnist
         from lstmkit.tasks import image
-        from lstmkit.train.classification_metrics import report
-        from lstmkit.train.plots import plot_confusion
+        from lstmkit.training.classification_metrics import report
+        from lstmkit.training.plots import plot_confusion
 
         mnist = load_mnist(str(data) if data not in (None, "mnist") else None, download)
         rep = report(mnist.test_labels.long(), image.predict(self.model, image.to_sequences(mnist.test_images, self.cfg.image)),

@@ -10,13 +10,14 @@
     lstmkit config TASK                      # every setting of a task, its default and meaning
 
 Every ``train`` subcommand is built from the task registry (:mod:`lstmkit.tasks`): its flags,
-their defaults and the training itself (:mod:`lstmkit.train.recipe`) are the task's.
+their defaults and the training itself (:mod:`lstmkit.training.recipe`) are the task's.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+from dataclasses import replace
 import logging
 import sys
 from pathlib import Path
@@ -159,20 +160,25 @@ def _train_config(args: argparse.Namespace):
     flags = [f"{dest[len('flag__'):].replace('__', '.')}={value}" for dest, value in sorted(vars(args).items())
              if dest.startswith("flag__") and value is not None]
     if args.data is not None:
-        flags.append(f"data.path={_absolute(args.data)}")
+        flags.append(f"data.path={args.data}")
     if args.flag__model__cell == "peephole" and args.flag__model__backend is None:
         flags.append("model.backend=reference")               # the peephole cell has no fused kernel
-    for key in ("data.valid_path", "data.test_path", "vectors.path"):
-        dest = "flag__" + key.replace(".", "__")
-        if getattr(args, dest, None) is not None:
-            flags.append(f"{key}={_absolute(getattr(args, dest))}")
-    return load_config(args.config, flags + args.overrides, base=spec.defaults)
+    cfg = load_config(args.config, flags + args.overrides, base=spec.defaults)
+    # Paths that exist are stored absolute, so `lstmkit eval` works from any folder.
+    data = replace(cfg.data, **{k: _absolute(getattr(cfg.data, k)) for k in ("path", "valid_path", "test_path")})
+    return replace(cfg, data=data, vectors=replace(cfg.vectors, path=_absolute(cfg.vectors.path)))
 
 
 def _absolute(value: str) -> str:
-    """A path that exists, made absolute (so eval works from any folder); names stay names."""
-    path = Path(value)
-    return str(path.resolve()) if path.exists() else value
+    """A path that exists, made absolute; names (imdb, ptb, word2vec) and empty values stay."""
+    if value in DATASET_NAMES:
+        return value
+    return str(Path(value).resolve()) if value and Path(value).exists() else value
+
+
+# Names that --data and --vectors take as datasets, never as relative paths.
+DATASET_NAMES = frozenset({"imdb", "ptb", "tinyshakespeare", "zh-novel", "timemachine", "ud-en-ewt", "ud-zh", "ett-h1",
+                           "etth1", "sine", "mnist", "word2vec"})
 
 
 def _prepare_run_dir(args: argparse.Namespace) -> Path:
@@ -193,7 +199,7 @@ def _prepare_run_dir(args: argparse.Namespace) -> Path:
 
 def _train(args: argparse.Namespace) -> int:
     from lstmkit.tasks import get_task
-    from lstmkit.train import recipe
+    from lstmkit.training import recipe
 
     spec = get_task(args.task)
     if args.resume:
@@ -294,8 +300,8 @@ def _refuse_unused(args: argparse.Namespace, allowed: frozenset[str], options: d
 
 def _load_run(args: argparse.Namespace):
     from lstmkit.api import load
-    from lstmkit.train.build import device_of
-    from lstmkit.train.checkpoint import read_run_config
+    from lstmkit.training.build import device_of
+    from lstmkit.training.checkpoint import read_run_config
 
     device_of(args.device)                                    # a clear error for a device that is not there
     args.task_of_run = read_run_config(args.run_dir).task

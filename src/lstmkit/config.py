@@ -51,8 +51,8 @@ class ModelConfig:
     cell: str = "lstm"             # a key of lstmkit.nn.CELLS: lstm, gru, peephole
     backend: str = "native"        # native (fused kernels) or reference (Python loop)
     embedding_dim: int = 64        # lm, classify, tag: word embedding size
-    hidden_size: int = 256
-    num_layers: int = 1
+    hidden_size: int = 256         # units per direction of each recurrent layer
+    num_layers: int = 1            # stacked recurrent layers
     dropout: float = 0.3           # on embeddings, between layers and before the head
     bidirectional: bool = False    # classify, image (the tagger is always bidirectional)
 
@@ -72,7 +72,7 @@ class DataConfig:
                                    # the shipped Time Machine
     valid_path: str = ""           # classify, tag: a separate validation file (else valid_fraction)
     test_path: str = ""            # classify, tag: a separate test file
-    encoding: str = "utf-8"
+    encoding: str = "utf-8"        # of the data files (a Python codec name)
     valid_fraction: float = 0.1    # lm: the tail of the text; classify, tag: a seeded share of train
     tokenizer: str = "basic_english"  # classify and word-level lm: a key of lstmkit.data.tokenize.TOKENIZERS
     min_freq: int = 1              # vocabulary: rarer tokens become <unk>
@@ -94,10 +94,10 @@ class DataConfig:
 class VectorsConfig:
     path: str = ""                 # GloVe/word2vec/fastText file, "word2vec" to train one, "" = none
     freeze: bool = False           # keep the pretrained vectors fixed
-    lowercase_fallback: bool = True
+    lowercase_fallback: bool = True  # a word without a vector takes its lower-case form's
     unknown_init: str = "normal"   # rows for words without a vector: normal or zeros
     word2vec_dim: int = 100        # when path = word2vec
-    word2vec_epochs: int = 5
+    word2vec_epochs: int = 5       # when path = word2vec
     word2vec_unlabelled: bool = True  # imdb: also train word2vec on the 50,000 unlabelled reviews
 
     def __post_init__(self) -> None:
@@ -111,26 +111,26 @@ class VectorsConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    epochs: int = 40
-    batch_size: int = 32
-    lr: float = 0.005
+    epochs: int = 40               # passes over the training data (at most; see patience, max_minutes)
+    batch_size: int = 32           # rows per step (LM: parallel streams)
+    lr: float = 0.005              # learning rate
     optimizer: str = "adam"        # adam (AdamW when weight_decay > 0) or sgd
     clip_norm: float = 1.0         # global gradient norm; 0 disables clipping
-    seed: int = 0
+    seed: int = 0                  # seeds initialisation, dropout and the data order
     device: str = "cpu"            # cpu, cuda, cuda:N
     max_minutes: float = 0.0       # a hard cap on training time; 0 = no limit
     stop_mid_epoch: bool = False   # the cap may end an epoch part-way (it is validated and may be kept)
     patience: int = 0              # early stopping on the task's validation metric; 0 = off
-    weight_decay: float = 0.0
+    weight_decay: float = 0.0      # decoupled weight decay (AdamW) or L2 (SGD)
     bf16: bool = False             # bfloat16 autocast; recurrent layers stay fp32 where the CPU lacks
                                    # bf16 kernels (detected at run time)
     lr_schedule: str = "none"      # none; step: x lr_decay per epoch after decay_start epochs
                                    # (Zaremba et al.); plateau: x lr_decay when the validation metric does
                                    # not improve; cosine: to 0 over the epochs
-    lr_decay: float = 0.5
+    lr_decay: float = 0.5          # factor of the step and plateau schedules
     decay_start: int = 0           # step schedule: epochs at the full learning rate
-    diverge_factor: float = 10.0   # stop when an epoch's training loss exceeds this many times the
-                                   # best epoch's (and on any non-finite loss); 0 = only non-finite
+    diverge_factor: float = 10.0   # stop when the smoothed training loss exceeds this many times its
+                                   # starting level (and on any non-finite loss); 0 = only non-finite
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size"):
@@ -167,8 +167,9 @@ class LMConfig:
     weight_drop: float = 0.0       # DropConnect on the hidden-to-hidden weights
     tie_weights: bool = False      # share the input embedding with the output layer
     init_range: float = 0.0        # > 0: every weight uniform in [-r, r] (Zaremba et al.); 0 = torch's
-    asgd: bool = False             # NT-ASGD (AWD-LSTM): with sgd, average the weights from the
-    asgd_nonmono: int = 5          # epoch valid loss is worse than asgd_nonmono epochs before
+    asgd: bool = False             # NT-ASGD (AWD-LSTM): with sgd, average the weights once the
+                                   # validation loss stops improving (see asgd_nonmono)
+    asgd_nonmono: int = 5          # NT-ASGD starts when valid loss is worse than asgd_nonmono epochs before
     ar: float = 0.0                # activation regularisation (alpha) on the last layer's output
     tar: float = 0.0               # temporal activation regularisation (beta)
 
@@ -228,7 +229,7 @@ class TagConfig:
 class ForecastConfig:
     target: str = ""               # comma-separated target columns; "" = every input column
     inputs: str = ""               # comma-separated input columns; "" = every column but the date
-    date_column: str = "date"
+    date_column: str = "date"      # parsed as dates, not an input; forecasts continue them
     input_len: int = 96            # steps the model reads
     horizon: int = 24              # steps it predicts
     decoder: str = "direct"        # direct: all horizon steps from one linear layer; autoregressive:
@@ -255,7 +256,7 @@ class ForecastConfig:
 class ImageConfig:
     mode: str = "rows"             # rows: 28 steps of 28 pixels; pixels: 784 steps of 1; permuted:
                                    # pixels in a fixed random order (seed permutation_seed)
-    permutation_seed: int = 0
+    permutation_seed: int = 0      # the fixed pixel order of permuted mode
     valid_size: int = 5000         # training images held out for model selection
     forget_bias: float = 0.0       # != 0 starts each LSTM forget gate at this bias; 0 = torch's init
     chrono_init: int = 0           # >= 3: chrono initialisation (Tallec & Ollivier) of the LSTM gates
@@ -497,22 +498,27 @@ def describe(task: str) -> list[tuple[str, Any, str]]:
 
 
 def _field_comments(source: str) -> dict[str, str]:
-    """The ``# comment`` after each field in a dataclass's source, continuation lines joined."""
+    """The ``# comment`` after each field in a dataclass's source, with the comment-only lines
+    right below it (indented past the field name) joined on."""
+    import io
+    import tokenize
+
     comments: dict[str, str] = {}
-    last = None
-    for line in source.splitlines():
-        stripped = line.strip()
-        if ":" in stripped and "=" in stripped and not stripped.startswith(("#", "def", "if", "raise", "for")):
-            name = stripped.split(":", 1)[0].strip()
-            if name.isidentifier():
-                last = name
-                comments[name] = stripped.split("#", 1)[1].strip() if "#" in stripped else ""
-                continue
-        if stripped.startswith("#") and last is not None and line.startswith(" " * 20):
-            comments[last] += " " + stripped.lstrip("# ").strip()
+    field_name, field_col, line_start = None, 0, True
+    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+        if tok.type == tokenize.NAME and line_start:
+            field_name, field_col = (tok.string, tok.start[1]) if tok.start[1] == 4 else (None, 0)
+            if field_name in ("def", "class"):
+                field_name = None
+        line_start = tok.type in (tokenize.NEWLINE, tokenize.NL, tokenize.INDENT, tokenize.DEDENT)
+        if tok.type != tokenize.COMMENT or field_name is None:
             continue
-        if stripped.startswith("def "):
-            last = None
+        text = tok.string.lstrip("#").strip()
+        if tok.line.strip().startswith("#"):                 # a comment-only line: a continuation?
+            if tok.start[1] > field_col + 4 and field_name in comments:
+                comments[field_name] += " " + text
+            continue
+        comments[field_name] = text
     return comments
 
 

@@ -11,7 +11,7 @@ from lstmkit.config import ModelConfig, RunConfig, apply_overrides
 from lstmkit.errors import ConfigError, DataError
 from lstmkit.tasks import classify
 from lstmkit.tasks.classify_data import encode
-from lstmkit.train.recipe import fit
+from lstmkit.training.recipe import fit
 from lstmkit.data.vocab import Vocab
 
 POS = ["great", "wonderful", "superb", "moving", "brilliant"]

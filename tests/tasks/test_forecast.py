@@ -10,7 +10,7 @@ import pytest
 from lstmkit.config import DataConfig, ForecastConfig, ModelConfig, RunConfig, TrainConfig
 from lstmkit.errors import DataError
 from lstmkit.tasks import forecast
-from lstmkit.train.recipe import fit
+from lstmkit.training.recipe import fit
 
 
 def _cfg(path, **fc):

@@ -7,7 +7,7 @@ import torch
 from lstmkit.config import DataConfig, ImageConfig, ModelConfig, RunConfig, TrainConfig
 from lstmkit.errors import DataError
 from lstmkit.tasks import image
-from lstmkit.train.recipe import fit
+from lstmkit.training.recipe import fit
 
 from conftest import fake_mnist
 

@@ -10,7 +10,7 @@ from lstmkit.config import DataConfig, LMConfig, ModelConfig, RunConfig, TrainCo
 from lstmkit.errors import DataError, RunDirError
 from lstmkit.tasks import lm
 from lstmkit.tasks.generate import generate
-from lstmkit.train.recipe import fit
+from lstmkit.training.recipe import fit
 
 SMALL = ModelConfig(embedding_dim=8, hidden_size=32)
 LM_FIELDS = {f for f in LMConfig.__dataclass_fields__}
@@ -136,7 +136,7 @@ def test_too_short_text(tmp_path):
 
 
 def test_load_lm_rejects_a_classifier_run(tmp_path):
-    from lstmkit.train.checkpoint import save_run
+    from lstmkit.training.checkpoint import save_run
 
     save_run(tmp_path, nn.Linear(1, 1), RunConfig(task="classify"))
     with pytest.raises(RunDirError, match="holds a classifier, not a language model"):

@@ -11,7 +11,7 @@ from lstmkit.data.datasets.treebank import TaggedSentence
 from lstmkit.errors import DataError
 from lstmkit.tasks import tag
 from lstmkit.tasks.tag_data import TagVocabs, encode_batch, word_key
-from lstmkit.train.recipe import fit
+from lstmkit.training.recipe import fit
 
 DETS, NOUNS, VERBS = ["the", "a", "this"], ["cat", "dog", "bird", "fish"], ["runs", "sees", "eats"]
 

@@ -58,3 +58,35 @@ def decode(raw: bytes, name: str, encoding: str = "utf-8") -> str:
         ) from None
     except LookupError:
         raise DataError(f"unknown encoding {encoding!r}; use a Python codec name such as utf-8") from None
+
+
+def check_inherited_encoding(path: str | Path, encoding: str) -> None:
+    """Refuse to read ``path`` with a non-UTF-8 ``encoding`` that was not asked for (taken
+    over from a training run) when the file is UTF-8 with non-ASCII text: the other codec would
+    turn it into mojibake without an error.
+
+    Raises:
+        DataError: naming the file, both encodings and the flag that chooses one.
+    """
+    if encoding.replace("-", "").replace("_", "").lower() in ("utf8", "utf8sig", "ascii"):
+        return
+    path = Path(path)
+    if not path.is_file():
+        return
+    raw = path.read_bytes()
+    if path.suffix == ".gz":
+        import gzip
+
+        try:
+            raw = gzip.decompress(raw)
+        except OSError:
+            return
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return                                        # not UTF-8: the run's encoding may be right
+    if raw.isascii():
+        return
+    raise DataError(f"{str(path)!r} decodes as UTF-8, but the run was trained on {encoding} text and would read it "
+                    f"as {encoding}, garbling its non-ASCII characters; pass --encoding utf-8 (or --encoding "
+                    f"{encoding} if that is right)")

@@ -1,4 +1,4 @@
-"""What a task is: the pieces the one training recipe (:mod:`lstmkit.train.recipe`) asks of it.
+"""What a task is: the pieces the one training recipe (:mod:`lstmkit.training.recipe`) asks of it.
 
 A task declares its defaults, the shared config fields it reads, the metric that picks the
 best epoch, and how it builds data, model, loss per batch, validation, test scores and the
@@ -19,8 +19,8 @@ import torch
 from torch import nn
 
 from lstmkit.config import RunConfig
-from lstmkit.train.distributed import Rank
-from lstmkit.train.trainer import Hook, StepResult
+from lstmkit.training.distributed import Rank
+from lstmkit.training.trainer import Hook, StepResult
 
 # Shared fields (section.field) that every task reads.
 COMMON_USES = frozenset({
@@ -72,6 +72,7 @@ class Task:
     defaults: RunConfig = RunConfig()
     uses: frozenset[str] = COMMON_USES
     monitor: str = "valid_loss"       # lower is better; picks the best epoch, drives early stopping
+    monitor_label: str = "lowest valid loss"
     headline: Headline = Headline("valid_loss", "lowest valid loss")
     log_keys: tuple[str, ...] = ("train_loss", "valid_loss")
     plot: tuple[str, tuple[str, ...], str, bool] | None = None   # file, keys, y label, log scale

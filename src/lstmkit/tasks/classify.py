@@ -19,6 +19,7 @@ from torch import Tensor, nn
 
 from lstmkit.config import ClassifyConfig, DataConfig, ModelConfig, RunConfig, TrainConfig
 from lstmkit.data.batching import BucketBatchSampler, pad_batch, padding_mask
+from lstmkit.data.text import check_inherited_encoding
 from lstmkit.data.tokenize import get_tokenizer
 from lstmkit.data.vectors import embedding_matrix, load_vectors, save_vectors, train_word2vec
 from lstmkit.data.vocab import PAD, UNK, Vocab
@@ -26,10 +27,10 @@ from lstmkit.errors import ConfigError, DataError, RunDirError
 from lstmkit.nn import make_rnn
 from lstmkit.tasks.base import COMMON_USES, Context, Flag, Headline, Task, shard_rows
 from lstmkit.tasks.classify_data import EncodedSplit, Prepared, batches, encode, load_examples, prepare
-from lstmkit.train import checkpoint
-from lstmkit.train.build import device_of
-from lstmkit.train.classification_metrics import ClassificationReport, report
-from lstmkit.train.trainer import StepResult
+from lstmkit.training import checkpoint
+from lstmkit.training.build import device_of
+from lstmkit.training.classification_metrics import ClassificationReport, report
+from lstmkit.training.trainer import StepResult
 
 logger = logging.getLogger(__name__)
 
@@ -161,7 +162,8 @@ class ClassifyTask(Task):
         f"vectors.{f}" for f in ("path", "freeze", "lowercase_fallback", "unknown_init", "word2vec_dim",
                                  "word2vec_epochs", "word2vec_unlabelled")}
     monitor = "valid_loss"
-    headline = Headline("valid_acc", "lowest valid loss, whose valid accuracy is", percent=True)
+    monitor_label = "lowest valid loss"
+    headline = Headline("valid_acc", "valid accuracy", percent=True)
     log_keys = ("train_loss", "valid_loss", "valid_acc", "tokens_per_s")
     plot = ("loss.png", ("train_loss", "valid_loss"), "cross-entropy", False)
     flags = (Flag("--valid-data", "data.valid_path"), Flag("--test-data", "data.test_path"),
@@ -256,6 +258,8 @@ def evaluate_run(run_dir: str | Path, data: str, download: bool = False, device:
     """
     model, vocab, cfg = load_classifier(run_dir, device)
     labels = run_labels(run_dir)
+    if encoding is None:
+        check_inherited_encoding(data, cfg.data.encoding)
     data_cfg = dataclasses.replace(cfg.data, path=data, valid_path="", test_path="",
                                    encoding=encoding or cfg.data.encoding)
     train, _, test = load_examples(data_cfg, cfg.classify, download)

@@ -23,8 +23,8 @@ from lstmkit.data.datasets.timeseries import (
 from lstmkit.errors import ConfigError, DataError
 from lstmkit.nn import make_rnn
 from lstmkit.tasks.base import COMMON_USES, Context, Flag, Headline, Task, shard_rows
-from lstmkit.train import checkpoint
-from lstmkit.train.trainer import StepResult
+from lstmkit.training import checkpoint
+from lstmkit.training.trainer import StepResult
 
 logger = logging.getLogger(__name__)
 
@@ -230,6 +230,7 @@ class ForecastTask(Task):
     )
     uses = COMMON_USES
     monitor = "valid_mse"
+    monitor_label = "lowest valid MSE"
     headline = Headline("valid_mse", "valid MSE (scaled)")
     log_keys = ("train_loss", "valid_mse", "valid_mae")
     plot = ("loss.png", ("train_loss", "valid_mse"), "MSE (scaled)", True)

@@ -20,9 +20,9 @@ from lstmkit.data.datasets.mnist import load_mnist
 from lstmkit.errors import ConfigError, DataError
 from lstmkit.nn import init_chrono, init_forget_bias, make_rnn
 from lstmkit.tasks.base import COMMON_USES, Context, Flag, Headline, Task, shard_rows
-from lstmkit.train import checkpoint
-from lstmkit.train.classification_metrics import report
-from lstmkit.train.trainer import StepResult
+from lstmkit.training import checkpoint
+from lstmkit.training.classification_metrics import report
+from lstmkit.training.trainer import StepResult
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +114,7 @@ class ImageTask(Task):
     )
     uses = COMMON_USES | {"model.bidirectional"}
     monitor = "valid_error"
+    monitor_label = "highest valid accuracy"
     headline = Headline("valid_acc", "valid accuracy", percent=True)
     log_keys = ("train_loss", "valid_acc")
     plot = ("accuracy.png", ("valid_acc",), "validation accuracy", False)
@@ -157,7 +158,7 @@ class ImageTask(Task):
         return {"valid_acc": acc, "valid_error": 1 - acc}
 
     def finish(self, model: SequenceClassifier, ctx: Context, data: ImageData, run_dir: Path) -> dict:
-        from lstmkit.train.plots import plot_confusion
+        from lstmkit.training.plots import plot_confusion
 
         rep = report(data.y_test, predict(model, data.x_test), [str(d) for d in range(10)])
         plot_confusion(rep.confusion, rep.labels, run_dir / "confusion.png")

@@ -33,11 +33,11 @@ from lstmkit.nn.regularize import (
 )
 from lstmkit.tasks.base import COMMON_USES, Context, Flag, Headline, Task, shard_rows
 from lstmkit.tasks.lm_data import Corpus, load_corpus, resolve_normalize
-from lstmkit.train import checkpoint
-from lstmkit.train.averaging import WeightAverager
-from lstmkit.train.build import device_of
-from lstmkit.train.metrics import bits_per_token, perplexity
-from lstmkit.train.trainer import StepResult
+from lstmkit.training import checkpoint
+from lstmkit.training.averaging import WeightAverager
+from lstmkit.training.build import device_of
+from lstmkit.training.metrics import bits_per_token, perplexity
+from lstmkit.training.trainer import StepResult
 
 logger = logging.getLogger(__name__)
 
@@ -158,6 +158,7 @@ class LMTask(Task):
     uses = COMMON_USES | {"model.embedding_dim", "data.encoding", "data.valid_fraction", "data.tokenizer",
                           "data.min_freq", "data.max_vocab"}
     monitor = "valid_loss"
+    monitor_label = "lowest valid loss"
     headline = Headline("valid_ppl", "valid perplexity")
     log_keys = ("train_ppl", "valid_ppl", "lr", "tokens_per_s")
     plot = ("perplexity.png", ("train_ppl", "valid_ppl"), "perplexity", False)

@@ -31,10 +31,10 @@ from lstmkit.tasks.base import COMMON_USES, Context, Flag, Headline, Task
 from lstmkit.tasks.tag_data import (
     TagBatch, TagSplits, TagVocabs, check_sentences, encode_batch, load_splits, sentence_batches,
 )
-from lstmkit.train import checkpoint
-from lstmkit.train.build import device_of
-from lstmkit.train.classification_metrics import ClassificationReport, confusion_matrix
-from lstmkit.train.trainer import StepResult
+from lstmkit.training import checkpoint
+from lstmkit.training.build import device_of
+from lstmkit.training.classification_metrics import ClassificationReport, confusion_matrix
+from lstmkit.training.trainer import StepResult
 
 logger = logging.getLogger(__name__)
 
@@ -224,6 +224,7 @@ class TagTask(Task):
         f"data.{f}" for f in ("valid_path", "test_path", "encoding", "valid_fraction", "min_freq", "max_vocab")} | {
         f"vectors.{f}" for f in ("path", "freeze", "unknown_init")}
     monitor = "valid_error"
+    monitor_label = "highest valid accuracy"
     headline = Headline("valid_acc", "valid accuracy", percent=True)
     log_keys = ("train_loss", "valid_acc", "tokens_per_s")
     plot = ("accuracy.png", ("valid_acc",), "validation accuracy", False)

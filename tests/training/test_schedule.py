@@ -3,9 +3,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from lstmkit.train.averaging import WeightAverager
-from lstmkit.train.schedule import LRSchedule, scheduled_lr
-from lstmkit.train.trainer import StepResult, Trainer
+from lstmkit.training.averaging import WeightAverager
+from lstmkit.training.schedule import LRSchedule, scheduled_lr
+from lstmkit.training.trainer import StepResult, Trainer
 
 
 def test_zaremba_step_schedule_and_cosine():

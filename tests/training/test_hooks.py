@@ -2,8 +2,8 @@ import pytest
 import torch
 from torch import nn
 
-from lstmkit.train.hooks import TimeBudget
-from lstmkit.train.trainer import StepResult, Trainer
+from lstmkit.training.hooks import TimeBudget
+from lstmkit.training.trainer import StepResult, Trainer
 
 
 def _fit(budget: TimeBudget, epochs: int = 3, batches: int = 5):
@@ -39,7 +39,7 @@ def test_an_unspent_budget_runs_every_epoch():
 
 def test_an_exploding_loss_stops_training_with_the_epoch_and_the_fix():
     """Not only NaN: a loss far above its starting level ends the run with a clear error."""
-    from lstmkit.train.trainer import DivergenceError
+    from lstmkit.training.trainer import DivergenceError
 
     model = nn.Linear(2, 1)
     data = [(torch.randn(4, 2), torch.zeros(4, 1)) for _ in range(30)]
@@ -57,8 +57,8 @@ def test_an_exploding_loss_stops_training_with_the_epoch_and_the_fix():
 def test_a_nan_loss_stops_and_metrics_json_stays_strict(tmp_path):
     import json
 
-    from lstmkit.train.checkpoint import save_metrics
-    from lstmkit.train.trainer import DivergenceError
+    from lstmkit.training.checkpoint import save_metrics
+    from lstmkit.training.trainer import DivergenceError
 
     model = nn.Linear(2, 1)
     step = lambda batch, state: StepResult(model(batch[0]).sum() * float("nan"), 4)   # noqa: E731

@@ -5,7 +5,7 @@ import torch
 
 from lstmkit.config import TrainConfig
 from lstmkit.errors import ConfigError
-from lstmkit.train.build import device_of, make_optimizer
+from lstmkit.training.build import device_of, make_optimizer
 
 
 def test_device_errors_are_config_errors():
@@ -27,7 +27,7 @@ def test_a_run_of_another_task_is_refused(tmp_path):
 
     from lstmkit.config import RunConfig
     from lstmkit.errors import RunDirError
-    from lstmkit.train.checkpoint import read_run_config, save_run
+    from lstmkit.training.checkpoint import read_run_config, save_run
 
     save_run(tmp_path, nn.Linear(1, 1), RunConfig(task="forecast"))
     assert read_run_config(tmp_path, task="forecast").task == "forecast"

@@ -8,9 +8,9 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from lstmkit.train.checkpoint import save_metrics
-from lstmkit.train.plots import plot_history
-from lstmkit.train.trainer import Hook, Trainer
+from lstmkit.training.checkpoint import save_metrics
+from lstmkit.training.plots import plot_history
+from lstmkit.training.trainer import Hook, Trainer
 
 logger = logging.getLogger(__name__)
 

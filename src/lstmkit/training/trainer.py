@@ -14,7 +14,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from lstmkit.errors import LstmkitError
-from lstmkit.train.metrics import perplexity
+from lstmkit.training.metrics import perplexity
 
 logger = logging.getLogger(__name__)
 
@@ -88,10 +88,10 @@ class Trainer:
         progress: show a tqdm progress bar per epoch.
         gradient_sync: data-parallel training: called after each backward with the step's item
             count; it averages the gradients over the processes
-            (:func:`lstmkit.train.distributed.average_gradients`). The step's objective is then
+            (:func:`lstmkit.training.distributed.average_gradients`). The step's objective is then
             scaled by its count, so the average is the global batch's mean loss.
         diverge_factor: stop when the smoothed step loss exceeds this many times the loss of the
-            first steps (0 = only on a non-finite loss).
+            first step, taken before any update (0 = only on a non-finite loss).
 
     Example:
         >>> model = nn.Linear(2, 1)
@@ -188,9 +188,8 @@ class Trainer:
         if not math.isfinite(value):
             raise DivergenceError(f"the training loss became {value} at {where}; {fix}")
         self._smoothed = value if self._smoothed is None else 0.9 * self._smoothed + 0.1 * value
-        if self._reference is None:
-            if self.state.step >= 9:                  # the loss level of the first 10 steps
-                self._reference = self._smoothed
+        if self._reference is None:                   # the loss before any update: the starting level
+            self._reference = value
             return
         if self.diverge_factor > 0 and self._smoothed > self.diverge_factor * max(self._reference, 1e-8):
             raise DivergenceError(

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
-from lstmkit.train.trainer import Hook, Trainer
+from lstmkit.training.trainer import Hook, Trainer
 
 logger = logging.getLogger(__name__)
 

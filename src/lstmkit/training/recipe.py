@@ -31,11 +31,11 @@ from lstmkit.config import RunConfig, check_used
 from lstmkit.errors import ConfigError, LstmkitError, RunDirError
 from lstmkit.tasks import get_task
 from lstmkit.tasks.base import Context, Task
-from lstmkit.train import checkpoint, distributed
-from lstmkit.train.build import device_of, make_optimizer
-from lstmkit.train.hooks import EarlyStopping, LogEpoch, MetricsFile, PlotMetrics, SaveBest, TimeBudget
-from lstmkit.train.schedule import LRSchedule
-from lstmkit.train.trainer import Hook, Trainer
+from lstmkit.training import checkpoint, distributed
+from lstmkit.training.build import device_of, make_optimizer
+from lstmkit.training.hooks import EarlyStopping, LogEpoch, MetricsFile, PlotMetrics, SaveBest, TimeBudget
+from lstmkit.training.schedule import LRSchedule
+from lstmkit.training.trainer import Hook, Trainer
 
 logger = logging.getLogger(__name__)
 
@@ -57,9 +57,10 @@ class Fitted:
         """One line: epochs, time, and the metric that chose the best epoch."""
         spec = get_task(self.task)
         head = spec.headline
-        text = f"trained {len(self.history)} epochs in {self.train_seconds / 60:.1f} min"
+        text = f"trained {len(self.history)} epochs in {self.train_seconds / 60:.1f} min; best epoch " \
+               f"{int(self.best['epoch'])} by {spec.monitor_label}"
         if head.key in self.best:
-            text += f"; best epoch {int(self.best['epoch'])} by {head.label}: {head.format(self.best[head.key])}"
+            text += f": {head.label} {head.format(self.best[head.key])}"
         return text
 
 

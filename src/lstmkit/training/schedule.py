@@ -7,7 +7,7 @@ import math
 
 import torch
 
-from lstmkit.train.trainer import Hook, Trainer
+from lstmkit.training.trainer import Hook, Trainer
 
 logger = logging.getLogger(__name__)
 

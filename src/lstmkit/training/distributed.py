@@ -21,7 +21,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from lstmkit.train.trainer import Hook, Trainer
+from lstmkit.training.trainer import Hook, Trainer
 
 logger = logging.getLogger(__name__)
 
