@@ -371,7 +371,11 @@ COMMANDS = {"train": _train, "eval": _eval, "predict": _predict, "generate": _ge
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``lstmkit`` command; returns the exit status."""
     parser = _build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command == "predict" and not any(e.startswith("-") for e in extra):
+        args.texts = [*args.texts, *extra]                     # texts after options: `predict RUN --tokenizer x "text"`
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     logging.basicConfig(level=logging.WARNING if getattr(args, "quiet", False) else logging.INFO,
                         format="%(message)s", stream=sys.stderr, force=True)
     try:
