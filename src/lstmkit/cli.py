@@ -19,6 +19,7 @@ import argparse
 import datetime as dt
 from dataclasses import replace
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -227,6 +228,8 @@ def _train(args: argparse.Namespace) -> int:
 
             shutil.rmtree(run_dir, ignore_errors=True)        # nothing half-written is left behind
         raise
+    if int(os.environ.get("RANK", "0")) != 0:
+        return 0                                              # under torchrun, rank 0 reports for all
     print(fitted.summary())
     for line in _task_report(spec.name, fitted, args):
         print(line)
@@ -376,7 +379,8 @@ def main(argv: list[str] | None = None) -> int:
         args.texts = [*args.texts, *extra]                     # texts after options: `predict RUN --tokenizer x "text"`
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    logging.basicConfig(level=logging.WARNING if getattr(args, "quiet", False) else logging.INFO,
+    quiet = getattr(args, "quiet", False) or int(os.environ.get("RANK", "0")) != 0
+    logging.basicConfig(level=logging.WARNING if quiet else logging.INFO,
                         format="%(message)s", stream=sys.stderr, force=True)
     try:
         return COMMANDS[args.command](args)
