@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from dataclasses import dataclass
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -30,6 +31,8 @@ from lstmkit.config import RunConfig, describe
 from lstmkit.errors import ConfigError, DataError, RunDirError
 from lstmkit.tasks import REGISTRY, get_task
 from lstmkit.training import checkpoint
+
+logger = logging.getLogger(__name__)
 
 
 # --- training -------------------------------------------------------------------------------
@@ -171,6 +174,21 @@ def _default_run_dir(task: str) -> Path:
 
 # --- loading and predicting -----------------------------------------------------------------
 
+def _read_record(path: Path, kind: type) -> Any:
+    """A run's metrics or scores; a damaged one is reported and skipped (the model does not need it)."""
+    if not path.is_file():
+        return None
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        logger.warning("ignoring %s: it cannot be read (%s)", path, err)
+        return None
+    if not isinstance(value, kind):
+        logger.warning("ignoring %s: it does not hold a JSON %s", path, "list" if kind is list else "object")
+        return None
+    return value
+
+
 @dataclass
 class Evaluation:
     scores: dict[str, Any]     # what eval.json holds
@@ -191,10 +209,8 @@ class Run:
         self.run_dir = Path(run_dir)
         self.device = device
         self.cfg: RunConfig = checkpoint.read_run_config(self.run_dir)
-        metrics = self.run_dir / checkpoint.METRICS
-        self.history: list[dict] = json.loads(metrics.read_text(encoding="utf-8")) if metrics.is_file() else []
-        scores = self.run_dir / "eval.json"
-        self.test: dict | None = json.loads(scores.read_text(encoding="utf-8")) if scores.is_file() else None
+        self.history: list[dict] = _read_record(self.run_dir / checkpoint.METRICS, list) or []
+        self.test: dict | None = _read_record(self.run_dir / "eval.json", dict)
         self.best: dict | None = None
 
     @property
@@ -206,7 +222,8 @@ class Run:
 
     def _save_eval(self, scores: dict[str, Any]) -> None:
         try:
-            (self.run_dir / "eval.json").write_text(json.dumps(scores, indent=2, ensure_ascii=False), encoding="utf-8")
+            text = json.dumps(checkpoint.finite_json(scores), indent=2, ensure_ascii=False, allow_nan=False)
+            (self.run_dir / "eval.json").write_text(text, encoding="utf-8")
         except OSError as err:
             raise RunDirError(f"cannot write {str(self.run_dir / 'eval.json')!r}: {err.strerror}; make the run "
                               "directory writable") from None

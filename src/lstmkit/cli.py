@@ -328,6 +328,8 @@ def _predict(args: argparse.Namespace) -> int:
     from lstmkit.data.text import read_text
 
     run = _load_run(args)
+    if run.task == "lm":
+        run.predict_lines([])                                 # a language model: points to `generate`
     options = {"texts": args.texts, "file": args.file, "data": args.data, "output": args.output,
                "invert": args.invert, "tokenizer": args.tokenizer}
     _refuse_unused(args, run.predict_options, options, "predict")

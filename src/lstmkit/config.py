@@ -13,6 +13,7 @@ format-1 run directories are still read (:data:`MOVED`).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import sys
@@ -28,6 +29,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 from lstmkit.errors import ConfigError
 
 FORMAT_VERSION = 2
+MAX_WIDTH, MAX_LAYERS = 65_536, 64     # sizes beyond any model that fits in memory
 TASKS = ("classify", "forecast", "image", "lm", "tag")
 
 
@@ -61,8 +63,11 @@ class ModelConfig:
         _choice("model.backend", self.backend, ("native", "reference"))
         if self.cell == "peephole" and self.backend == "native":
             raise ConfigError("the peephole cell has no native kernel; set model.backend=reference")
-        for name in ("embedding_dim", "hidden_size", "num_layers"):
+        for name, most in (("embedding_dim", MAX_WIDTH), ("hidden_size", MAX_WIDTH), ("num_layers", MAX_LAYERS)):
             _at_least(f"model.{name}", getattr(self, name), 1)
+            if getattr(self, name) > most:
+                raise ConfigError(f"model.{name} must be <= {most}, got {getattr(self, name)} (a layer that size "
+                                  "does not fit in memory); choose a smaller value")
         _fraction("model.dropout", self.dropout)
 
 
@@ -481,20 +486,28 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None,
 
 def describe(task: str) -> list[tuple[str, Any, str]]:
     """(section.field, default, meaning) of every field the task reads, for ``lstmkit config``."""
-    import inspect
-
     from lstmkit.tasks import get_task
 
     spec = get_task(task)
     defaults = asdict(spec.defaults)
     rows = []
     for section, section_type in _SECTION_TYPES.items():
-        comments = _field_comments(inspect.getsource(section_type))
+        comments = _class_comments(section_type.__name__)
         for f in fields(section_type):
             key = f"{section}.{f.name}"
             if section == task or key in spec.uses:
                 rows.append((key, defaults[section][f.name], comments.get(f.name, "")))
     return rows
+
+
+@functools.cache
+def _class_comments(name: str) -> dict[str, str]:
+    """The field comments of the section class ``name`` in this module (read once)."""
+    source = Path(__file__).read_text(encoding="utf-8")
+    start = source.index(f"\nclass {name}")
+    end = min((i for i in (source.find("\n@dataclass", start + 1), source.find("\nclass ", start + 1),
+                           source.find("\ndef ", start + 1)) if i > 0), default=len(source))
+    return _field_comments(source[start + 1 : end])
 
 
 def _field_comments(source: str) -> dict[str, str]:

@@ -25,7 +25,7 @@ def test_read_text_errors(tmp_path):
     with pytest.raises(DataError, match="is empty"):
         read_text(tmp_path / "empty.txt")
     (tmp_path / "latin1.txt").write_bytes("caf\xe9 au lait".encode("latin-1"))
-    with pytest.raises(DataError, match=r"not valid utf-8 \(byte 3.*data.encoding"):
+    with pytest.raises(DataError, match=r"not valid utf-8 \(byte 3.*--encoding gbk"):
         read_text(tmp_path / "latin1.txt")
     assert read_text(tmp_path / "latin1.txt", encoding="latin-1") == "café au lait"
     with pytest.raises(DataError, match="is a directory"):

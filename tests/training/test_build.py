@@ -10,7 +10,7 @@ from lstmkit.training.build import device_of, make_optimizer
 
 def test_device_errors_are_config_errors():
     assert device_of("cpu") == torch.device("cpu")
-    with pytest.raises(ConfigError, match="unknown train.device 'gpu'; use cpu or cuda"):
+    with pytest.raises(ConfigError, match="unknown device 'gpu'; lstmkit runs on cpu, cuda or cuda:N"):
         device_of("gpu")
 
 

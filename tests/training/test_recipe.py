@@ -111,7 +111,7 @@ def test_resume_of_a_finished_run_asks_for_more_epochs(tmp_path):
         fit(_cfg("forecast", tmp_path, "train.epochs=1"), tmp_path / "run", resume=True)
 
 
-@pytest.mark.parametrize("name", ["lm", "tag"])
+@pytest.mark.parametrize("name", TASKS)
 def test_kill_9_mid_training_then_resume_reaches_the_uninterrupted_weights(name, tmp_path):
     task, overrides = task_args(name, tmp_path)
     overrides = [o for o in overrides if not o.startswith("train.epochs")] + ["train.epochs=40"]
@@ -123,7 +123,7 @@ def test_kill_9_mid_training_then_resume_reaches_the_uninterrupted_weights(name,
     deadline = time.monotonic() + 120
     while not state.exists() and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.05)
-    time.sleep(random.Random(0).uniform(0.0, 0.3))          # somewhere inside a later epoch or a save
+    time.sleep(random.Random(name).uniform(0.0, 0.3))       # somewhere inside a later epoch or a save
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     assert state.exists(), proc.stderr.read().decode()[-2000:]

@@ -43,21 +43,27 @@ def read_text(path: str | Path, encoding: str = "utf-8") -> str:
     return text
 
 
-def decode(raw: bytes, name: str, encoding: str = "utf-8") -> str:
-    """Bytes to text, naming the file and the first bad byte when they do not decode.
+def is_utf8(encoding: str) -> bool:
+    return encoding.replace("-", "").replace("_", "").lower() in ("utf8", "utf8sig")
+
+
+def decode(raw: bytes, name: str, encoding: str = "utf-8",
+           fix: str = "convert it to UTF-8 or pass its encoding, e.g. --encoding gbk") -> str:
+    """Bytes to text, naming the file and the first bad byte when they do not decode; a
+    leading byte-order mark is dropped.
 
     Raises:
         DataError: for undecodable bytes or an unknown encoding.
     """
     try:
-        return raw.decode(encoding)
+        text = raw.decode(encoding)
     except UnicodeDecodeError as err:
         raise DataError(
-            f"{name!r} is not valid {encoding} (byte {err.start}: {raw[err.start:err.start + 1]!r}); "
-            "convert it to UTF-8 or pass its encoding, e.g. --set data.encoding=gbk"
+            f"{name!r} is not valid {encoding} (byte {err.start}: {raw[err.start:err.start + 1]!r}); {fix}"
         ) from None
     except LookupError:
         raise DataError(f"unknown encoding {encoding!r}; use a Python codec name such as utf-8") from None
+    return text[1:] if text.startswith("\ufeff") else text    # a byte-order mark is not text
 
 
 def check_inherited_encoding(path: str | Path, encoding: str) -> None:

@@ -77,9 +77,13 @@ def _parse_lines(path: Path, lines: Iterator[str], limit: int | None) -> WordVec
         if len(parts) - 1 != dim:
             raise DataError(f"{path}:{number}: {len(parts) - 1} numbers where the file has {dim} per word")
         try:
-            rows.append(np.asarray(parts[1:], dtype=np.float32))
+            row = np.asarray(parts[1:], dtype=np.float32)
         except ValueError:
             raise DataError(f"{path}:{number}: malformed vectors line for {parts[0]!r} (a value is not a number)") from None
+        if not np.isfinite(row).all():
+            raise DataError(f"{path}:{number}: the vector of {parts[0]!r} holds nan or inf; a vectors file must hold "
+                            "finite numbers (the file is damaged or was saved from a diverged model)")
+        rows.append(row)
         words.append(parts[0])
         if limit is not None and len(words) >= limit:
             break
@@ -113,7 +117,12 @@ def load_vectors(path: str | Path, limit: int | None = None) -> WordVectors:
             kv = KeyedVectors.load_word2vec_format(str(path), binary=True, limit=limit)
         except (ValueError, EOFError, UnicodeDecodeError) as err:
             raise DataError(f"cannot read word2vec binary {str(path)!r}: {err}") from None
-        return WordVectors(list(kv.index_to_key), np.asarray(kv.vectors, dtype=np.float32))
+        matrix = np.asarray(kv.vectors, dtype=np.float32)
+        if not np.isfinite(matrix).all():
+            row = int(np.nonzero(~np.isfinite(matrix).all(1))[0][0])
+            raise DataError(f"{str(path)!r}: the vector of {kv.index_to_key[row]!r} holds nan or inf; a vectors file "
+                            "must hold finite numbers")
+        return WordVectors(list(kv.index_to_key), matrix)
     try:
         with _open_text(path) as handle:
             return _parse_lines(path, iter(handle), limit)

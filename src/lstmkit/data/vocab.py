@@ -82,8 +82,20 @@ class Vocab:
 
     @classmethod
     def load(cls, path: str | Path) -> Vocab:
+        fix = "the run directory is damaged; train again or restore it from a copy"
         try:
             raw = json.loads(Path(path).read_text(encoding="utf-8"))
-            return cls(raw["tokens"], raw.get("specials", []))
-        except (OSError, ValueError, KeyError, TypeError) as err:
-            raise DataError(f"cannot read vocabulary {str(path)!r}: {err}") from None
+        except OSError as err:
+            raise DataError(f"cannot read vocabulary {str(path)!r}: {err.strerror}") from None
+        except ValueError as err:
+            raise DataError(f"vocabulary {str(path)!r} is not valid JSON ({err}); {fix}") from None
+        tokens = raw.get("tokens") if isinstance(raw, dict) else None
+        specials = raw.get("specials", []) if isinstance(raw, dict) else None
+        if (not isinstance(tokens, list) or not tokens or not all(isinstance(t, str) for t in tokens)
+                or not isinstance(specials, list) or not all(isinstance(t, str) and t in tokens for t in specials)):
+            raise DataError(f"vocabulary {str(path)!r} is damaged: it needs a non-empty list of strings under "
+                            f"\"tokens\" and its \"specials\" among them; {fix}")
+        try:
+            return cls(tokens, specials)
+        except DataError as err:
+            raise DataError(f"vocabulary {str(path)!r} is damaged: {err}; {fix}") from None

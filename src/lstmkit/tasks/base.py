@@ -68,7 +68,8 @@ class Task:
 
     name: str = ""
     help: str = ""                    # one line for ``lstmkit train --help``
-    data_help: str = ""               # what --data takes
+    data_help: str = ""               # what --data takes: dataset names and PATH, joined by |
+    data_aliases: tuple[str, ...] = ()  # other spellings the task's loader takes
     defaults: RunConfig = RunConfig()
     uses: frozenset[str] = COMMON_USES
     monitor: str = "valid_loss"       # lower is better; picks the best epoch, drives early stopping

@@ -235,17 +235,22 @@ def load_classifier(run_dir: str | Path, device: str = "cpu") -> tuple[TextClass
     cfg = checkpoint.read_run_config(run_dir, task="classify")
     vocab = checkpoint.load_vocab(run_dir)
     labels = run_labels(run_dir)
-    model = TextClassifier(len(vocab), len(labels), cfg.model, cfg.classify.pooling, vocab.stoi[PAD])
-    checkpoint.load_weights(run_dir, model)
+    model = checkpoint.build_and_load(
+        run_dir, lambda: TextClassifier(len(vocab), len(labels), cfg.model, cfg.classify.pooling, vocab.stoi[PAD]),
+        sizes=cfg.model)
     return model.to(device_of(device)).eval(), vocab, cfg
 
 
 def run_labels(run_dir: str | Path) -> list[str]:
     path = Path(run_dir) / "labels.json"
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        labels = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
         raise RunDirError(f"cannot read the labels of {str(run_dir)!r} ({err}); is it a classifier run?") from None
+    if (not isinstance(labels, list) or len(labels) < 2 or not all(isinstance(x, str) and x for x in labels)
+            or len(set(labels)) != len(labels)):
+        raise RunDirError(f"{str(path)!r} is damaged: it must list two or more distinct label names; train again")
+    return labels
 
 
 def evaluate_run(run_dir: str | Path, data: str, download: bool = False, device: str = "cpu",

@@ -20,7 +20,7 @@ from lstmkit.data.batching import shuffled_batches
 from lstmkit.data.datasets.timeseries import (
     Borders, Scaler, Series, fraction_borders, informer_borders, locate_ett, read_csv_series, sine_series, windows,
 )
-from lstmkit.errors import ConfigError, DataError
+from lstmkit.errors import ConfigError, DataError, RunDirError
 from lstmkit.nn import make_rnn
 from lstmkit.tasks.base import COMMON_USES, Context, Flag, Headline, Task, shard_rows
 from lstmkit.training import checkpoint
@@ -223,6 +223,7 @@ class ForecastTask(Task):
     name = "forecast"
     help = "time series: sin -> cos, or forecasting from CSV (ETTh1)"
     data_help = "ett-h1|sine|PATH"
+    data_aliases = ("etth1",)
     defaults = RunConfig(
         task="forecast",
         model=ModelConfig(hidden_size=64, dropout=0.1),
@@ -336,12 +337,46 @@ def save_scaler(run_dir: Path, data: ForecastData) -> None:
     (run_dir / SCALER_FILE).write_text(json.dumps(payload, indent=2), encoding="utf-8")
 
 
+def read_scaler(path: Path) -> dict:
+    """The forecaster's columns and training statistics, checked.
+
+    Raises:
+        RunDirError: if the file is missing or damaged.
+    """
+    import math
+
+    fix = "the run directory is damaged; train again"
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise RunDirError(f"cannot read {str(path)!r}: {err.strerror}; {fix}") from None
+    except ValueError as err:
+        raise RunDirError(f"{str(path)!r} is not valid JSON ({err}); {fix}") from None
+    try:
+        inputs, targets = meta["inputs"], meta["targets"]
+        ok = (all(isinstance(c, str) for c in [*inputs, *targets]) and len(targets) > 0 and len(inputs) > 0
+              and all(len(meta[k]) == len(inputs) for k in ("mean", "std"))
+              and all(len(meta[k]) == len(targets) for k in ("target_mean", "target_std"))
+              and all(isinstance(v, (int, float)) and math.isfinite(v) for k in ("mean", "std", "target_mean",
+                                                                                 "target_std") for v in meta[k])
+              and all(v > 0 for k in ("std", "target_std") for v in meta[k])
+              and (meta["target_index"] is None
+                   or (all(type(i) is int and 0 <= i < len(inputs) for i in meta["target_index"])
+                       and len(meta["target_index"]) == len(targets))))
+    except (KeyError, TypeError):
+        ok = False
+    if not ok:
+        raise RunDirError(f"{str(path)!r} is damaged: it needs the input and target columns with finite means and "
+                          f"positive standard deviations of matching lengths; {fix}")
+    return meta
+
+
 def load_forecaster(run_dir: str | Path) -> tuple[nn.Module, RunConfig, dict]:
     cfg = checkpoint.read_run_config(run_dir, task="forecast")
-    meta = json.loads((Path(run_dir) / SCALER_FILE).read_text(encoding="utf-8"))
-    model = Forecaster(len(meta["inputs"]), len(meta["targets"]), cfg.forecast.horizon, cfg.model, cfg.forecast,
-                       meta["target_index"])
-    checkpoint.load_weights(run_dir, model)
+    meta = read_scaler(Path(run_dir) / SCALER_FILE)
+    model = checkpoint.build_and_load(run_dir, lambda: Forecaster(
+        len(meta["inputs"]), len(meta["targets"]), cfg.forecast.horizon, cfg.model, cfg.forecast, meta["target_index"]),
+        sizes=cfg.model)
     return model.eval(), cfg, meta
 
 

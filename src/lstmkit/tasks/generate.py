@@ -114,12 +114,22 @@ def pick(logits: Tensor, temperature: float | None = None, top_k: int = 0, top_p
     return int(torch.multinomial(probs, 1, generator=generator))
 
 
+MAX_LENGTH = 1_000_000          # tokens per call: about a novel, minutes on a CPU
+MIN_TEMPERATURE = 1e-3          # logits / T stays finite in float32
+
+
 def check_sampling(length: int, temperature: float | None, top_k: int, top_p: float) -> None:
     """Raises ValueError naming the bad option and its allowed range."""
     if length < 1:
         raise ValueError(f"length must be >= 1, got {length}")
+    if length > MAX_LENGTH:
+        raise ValueError(f"length must be <= {MAX_LENGTH:,} tokens per call, got {length}; generate in several "
+                         "calls, each from the end of the last")
     if temperature is not None and not temperature > 0:
         raise ValueError(f"temperature must be > 0, got {temperature}; leave it out for greedy decoding")
+    if temperature is not None and not MIN_TEMPERATURE <= temperature <= 1e6:
+        raise ValueError(f"temperature must be in [{MIN_TEMPERATURE}, 1e6], got {temperature}; below that sampling "
+                         "is greedy decoding (leave --temperature out)")
     if top_k < 0:
         raise ValueError(f"top_k must be >= 0 (0 = no limit), got {top_k}")
     if not 0.0 < top_p <= 1.0:

@@ -172,8 +172,8 @@ class ImageTask(Task):
 
 def load_image_model(run_dir: str | Path) -> tuple[SequenceClassifier, RunConfig]:
     cfg = checkpoint.read_run_config(run_dir, task="image")
-    model = SequenceClassifier(28 if cfg.image.mode == "rows" else 1, 10, cfg.model, cfg.image)
-    checkpoint.load_weights(run_dir, model)
+    model = checkpoint.build_and_load(
+        run_dir, lambda: SequenceClassifier(28 if cfg.image.mode == "rows" else 1, 10, cfg.model, cfg.image), sizes=cfg.model)
     return model.eval(), cfg
 
 
@@ -192,17 +192,23 @@ def read_image(path: str | Path, invert: bool = False) -> Tensor:
     path = Path(path)
     if not path.is_file():
         raise DataError(f"image file {str(path)!r} not found")
-    try:
-        if path.suffix.lower() == ".npy":
-            array = np.load(path, allow_pickle=False)
-        elif path.suffix.lower() in (".txt", ".csv"):
-            array = np.loadtxt(path, delimiter="," if path.suffix.lower() == ".csv" else None)
-        else:
-            import matplotlib.image
+    import warnings
 
-            array = matplotlib.image.imread(path)
-    except (OSError, ValueError, SyntaxError) as err:
-        raise DataError(f"cannot read {str(path)!r} as an image: {err}") from None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")                    # an empty .txt: the size check below says it
+            if path.suffix.lower() == ".npy":
+                array = np.load(path, allow_pickle=False)
+            elif path.suffix.lower() in (".txt", ".csv"):
+                array = np.loadtxt(path, delimiter="," if path.suffix.lower() == ".csv" else None)
+            else:
+                import matplotlib.image
+
+                array = matplotlib.image.imread(path)
+    except Exception as err:                                   # noqa: BLE001 - numpy/Pillow raise many kinds
+        detail = str(err).splitlines()[0][:120] if str(err) else type(err).__name__
+        raise DataError(f"cannot read {str(path)!r} as an image ({detail}); give a 28x28 PNG, .npy or .txt "
+                        "of grey values") from None
     return check_array(array, repr(str(path)), invert, from_png=path.suffix.lower() not in (".npy", ".txt", ".csv"))
 
 
@@ -222,6 +228,9 @@ def check_array(array, name: str, invert: bool = False, from_png: bool = False) 
         raise DataError(f"{name} is not an array of numbers: {err}") from None
     if array.ndim == 3 and from_png:
         array = array[..., :3].mean(-1)                              # colour -> grey (alpha dropped)
+    if array.ndim == 3 and array.shape[1:] == (28, 28):
+        raise DataError(f"{name} holds {array.shape[0]} images of 28x28 (shape {tuple(array.shape)}); the model reads "
+                        "one image per file: save each digit on its own")
     if array.shape != (28, 28):
         shape = "x".join(str(d) for d in array.shape) or "a scalar"
         raise DataError(f"{name} has shape {shape} (rows x columns{' x channels' if array.ndim == 3 else ''}); "

@@ -167,7 +167,7 @@ class LMTask(Task):
     flags = (Flag("--level", "lm.level", ("char", "word")),
              Flag("--tokenizer", "data.tokenizer", ("basic_english", "whitespace", "jieba")),
              Flag("--sampling", "lm.sampling", ("sequential", "random")), Flag("--num-steps", "lm.num_steps"),
-             Flag("--embedding-dim", "model.embedding_dim"))
+             Flag("--embedding-dim", "model.embedding_dim"), Flag("--encoding", "data.encoding"))
 
     def __init__(self) -> None:
         self.averager: WeightAverager | None = None
@@ -177,6 +177,11 @@ class LMTask(Task):
         logger.info("corpus %s (%s tokens): %d train / %d valid / %d test tokens, vocabulary %d",
                     corpus.source, corpus.tokenizer, corpus.train_ids.numel(), corpus.valid_ids.numel(),
                     corpus.test_ids.numel(), len(corpus.vocab))
+        need = cfg.train.batch_size * (cfg.lm.num_steps + 1)
+        if corpus.train_ids.numel() < need:
+            raise DataError(f"{corpus.source}: the training part has {corpus.train_ids.numel()} tokens, fewer than one "
+                            f"batch needs (train.batch_size={cfg.train.batch_size} x lm.num_steps+1="
+                            f"{cfg.lm.num_steps + 1} = {need}); give more text or lower those two")
         return corpus
 
     def build(self, cfg: RunConfig, data: Corpus) -> LanguageModel:
@@ -252,7 +257,8 @@ def score_run(model: LanguageModel, corpus: Corpus, run_dir: str | Path | None =
         if ids.numel() >= 2:
             scores.update(split_scores(model, ids, name))
     if run_dir is not None:
-        (Path(run_dir) / EVAL_FILE).write_text(json.dumps(scores, indent=2), encoding="utf-8")
+        (Path(run_dir) / EVAL_FILE).write_text(json.dumps(checkpoint.finite_json(scores), indent=2, allow_nan=False),
+                                               encoding="utf-8")
     return scores
 
 
@@ -260,8 +266,8 @@ def load_lm(run_dir: str | Path, device: str = "cpu") -> tuple[LanguageModel, Vo
     """Rebuild a trained language model from its run directory (no unpickling)."""
     cfg = checkpoint.read_run_config(run_dir, task="lm")
     vocab = checkpoint.load_vocab(run_dir)
-    model = LanguageModel(len(vocab), cfg.model, cfg.lm)
-    checkpoint.load_weights(run_dir, model)
+    model = checkpoint.build_and_load(run_dir, lambda: LanguageModel(len(vocab), cfg.model, cfg.lm),
+                                      sizes=cfg.model)
     return model.to(device_of(device)).eval(), vocab, cfg
 
 

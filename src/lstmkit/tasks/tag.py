@@ -231,7 +231,8 @@ class TagTask(Task):
     flags = (Flag("--valid-data", "data.valid_path"), Flag("--test-data", "data.test_path"),
              Flag("--format", "tag.format", ("auto", "conllu", "word-tag", "jieba")),
              Flag("--tag-column", "tag.column", ("upos", "xpos")), Flag("--vectors", "vectors.path"),
-             Flag("--freeze", "vectors.freeze"), Flag("--embedding-dim", "model.embedding_dim"), Flag("--crf", "tag.crf"))
+             Flag("--freeze", "vectors.freeze"), Flag("--embedding-dim", "model.embedding_dim"), Flag("--crf", "tag.crf"),
+             Flag("--encoding", "data.encoding"))
 
     def prepare(self, cfg: RunConfig, download: bool, splits: TagSplits | None = None) -> TagData:
         splits = splits or load_splits(cfg.data, cfg.tag, download, cfg.train.seed)
@@ -300,8 +301,7 @@ def load_tagger(run_dir: str | Path, device: str = "cpu") -> tuple[Tagger, TagVo
     """Rebuild a trained tagger from its run directory (no unpickling)."""
     cfg = checkpoint.read_run_config(run_dir, task="tag")
     vocabs = TagVocabs(*(Vocab.load(Path(run_dir) / fname) for fname in VOCAB_FILES.values()))
-    model = Tagger(vocabs, cfg.model, cfg.tag)
-    checkpoint.load_weights(run_dir, model)
+    model = checkpoint.build_and_load(run_dir, lambda: Tagger(vocabs, cfg.model, cfg.tag), sizes=cfg.model)
     return model.to(device_of(device)).eval(), vocabs, cfg
 
 
@@ -365,8 +365,23 @@ def end_to_end_chinese(model: Tagger, vocabs: TagVocabs, gold: Sequence[TaggedSe
     return SpanScores(seg_f1, f1, p, r, n_gold, n_system)
 
 
+WINDOW, CONTEXT, WINDOWS_PER_BATCH = 256, 32, 64   # long texts are tagged in overlapping windows
+
+
+def _windows(n: int) -> list[tuple[int, int, int, int]]:
+    """(start, end, keep_from, keep_to) windows over ``n`` words: each keeps ``WINDOW`` words
+    and reads ``CONTEXT`` more on each side, so memory stays bounded for any text length."""
+    if n <= WINDOW + 2 * CONTEXT:
+        return [(0, n, 0, n)]
+    return [(max(0, k - CONTEXT), min(n, k + WINDOW + CONTEXT), k, min(n, k + WINDOW)) for k in range(0, n, WINDOW)]
+
+
 def tag_texts(model: Tagger, vocabs: TagVocabs, texts: Sequence[str], tokenizer: str) -> list[list[tuple[str, str]]]:
     """Tag raw texts: split into words (whitespace, basic_english or jieba) and predict.
+
+    A text longer than a few hundred words is tagged in overlapping windows (``WINDOW`` words
+    with ``CONTEXT`` words of context on each side), a batch of windows at a time, so a
+    10 MB line needs no more memory than a page.
 
     Raises:
         DataError: for an empty list or a text with no words.
@@ -376,13 +391,18 @@ def tag_texts(model: Tagger, vocabs: TagVocabs, texts: Sequence[str], tokenizer:
     if not texts:
         raise DataError("nothing to tag; pass at least one text")
     split = get_tokenizer(tokenizer)
-    sentences = []
+    words_of: list[tuple[str, ...]] = []
     for text in texts:
         words = tuple(w for w in split(text) if w.strip())
         if not words:
-            raise DataError(f"the text {text!r} has no words to tag")
-        sentences.append(TaggedSentence(words, ("X",) * len(words)))
-    out = []
-    for s, ids in zip(sentences, model.predict(encode_batch(sentences, vocabs))):
-        out.append([(w, vocabs.tags.itos[i]) for w, i in zip(s.words, ids)])
-    return out
+            shown = text if len(text) <= 60 else text[:57] + "..."
+            raise DataError(f"the text {shown!r} has no words to tag")
+        words_of.append(words)
+    pieces = [(i, w) for i, words in enumerate(words_of) for w in _windows(len(words))]
+    tags_of: list[list[str]] = [[] for _ in words_of]
+    for b in range(0, len(pieces), WINDOWS_PER_BATCH):
+        chunk = pieces[b : b + WINDOWS_PER_BATCH]
+        sentences = [TaggedSentence(words_of[i][s:e], ("X",) * (e - s)) for i, (s, e, _, _) in chunk]
+        for (i, (s, _, keep_from, keep_to)), ids in zip(chunk, model.predict(encode_batch(sentences, vocabs))):
+            tags_of[i] += [vocabs.tags.itos[t] for t in ids[keep_from - s : keep_to - s]]
+    return [list(zip(words, tags)) for words, tags in zip(words_of, tags_of)]

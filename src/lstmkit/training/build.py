@@ -17,6 +17,9 @@ def device_of(name: str) -> torch.device:
     Raises:
         ConfigError: for ``cuda`` without a CUDA device, or a name torch does not know.
     """
+    kind, _, index = name.partition(":")
+    if kind not in ("cpu", "cuda") or (index and not index.isdigit()):
+        raise ConfigError(f"unknown device {name!r}; lstmkit runs on cpu, cuda or cuda:N")
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError(f"train.device={name!r} but no CUDA device is available; use cpu")
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from safetensors.torch import load_model, save_model
@@ -23,19 +24,52 @@ from lstmkit.errors import ConfigError, RunDirError
 WEIGHTS, CONFIG, VOCAB, METRICS = "model.safetensors", "config.json", "vocab.json", "metrics.json"
 
 
+def _file_mode() -> int:
+    """What ``open()`` gives a new file under the current umask (0644 with umask 022)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _publish(tmp: Path, path: Path) -> None:
+    """Give ``tmp`` the mode every run file has, then move it to ``path`` atomically."""
+    os.chmod(tmp, _file_mode())                  # safetensors writes 0600; JSON files get the umask's mode
+    os.replace(tmp, path)
+
+
 def _atomic_write_text(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    _publish(tmp, path)
+
+
+CHECKSUM_KEY = "lstmkit_sha256"
+
+
+def weights_digest(state: dict[str, torch.Tensor]) -> str:
+    """SHA-256 over every tensor's name, dtype, shape and bytes, in name order."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name in sorted(state):
+        tensor = state[name].detach().cpu().contiguous().reshape(-1)
+        digest.update(f"{name}|{state[name].dtype}|{tuple(state[name].shape)}|".encode())
+        digest.update(tensor.view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
+    return digest.hexdigest()
+
+
+def save_weights(model: nn.Module, path: Path) -> None:
+    """``model``'s weights to ``path`` (atomically), with their checksum in the metadata."""
+    tmp = path.with_name(path.name + ".tmp")
+    save_model(model, str(tmp), metadata={CHECKSUM_KEY: weights_digest(model.state_dict())})
+    _publish(tmp, path)
 
 
 def save_run(run_dir: str | Path, model: nn.Module, cfg: RunConfig, vocab: Vocab | None = None) -> Path:
     """Write weights, config and vocabulary; each file is replaced atomically."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    tmp = run_dir / (WEIGHTS + ".tmp")
-    save_model(model, str(tmp))
-    os.replace(tmp, run_dir / WEIGHTS)
+    save_weights(model, run_dir / WEIGHTS)
     _atomic_write_text(run_dir / CONFIG, cfg.to_json())
     if vocab is not None:
         _atomic_write_text(run_dir / VOCAB, vocab.to_json())
@@ -44,6 +78,15 @@ def save_run(run_dir: str | Path, model: nn.Module, cfg: RunConfig, vocab: Vocab
 
 def _finite(value):
     return value if not isinstance(value, float) or math.isfinite(value) else None
+
+
+def finite_json(value):
+    """``value`` with every non-finite float, however deep, made None (strict JSON)."""
+    if isinstance(value, dict):
+        return {k: finite_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_json(v) for v in value]
+    return _finite(value)
 
 
 def save_metrics(run_dir: str | Path, history: list[dict[str, float]]) -> None:
@@ -74,7 +117,10 @@ def read_run_config(run_dir: str | Path, task: str | None = None) -> RunConfig:
         raw = json.loads((run_dir / CONFIG).read_text(encoding="utf-8"))
     except ValueError as err:
         raise RunDirError(f"{str(run_dir / CONFIG)!r} is not valid JSON: {err}") from None
-    version = raw.get("format_version") if isinstance(raw, dict) else None
+    if not isinstance(raw, dict):
+        raise RunDirError(f"{str(run_dir / CONFIG)!r} is damaged: it holds a JSON {type(raw).__name__}, not the "
+                          "config object; train again")
+    version = raw.get("format_version")
     if version == 1:
         raw = migrate(raw)
         raw.get("train", {}).pop("stop_mid_epoch", None)     # format 2: the time budget is always a hard cap
@@ -89,13 +135,163 @@ def read_run_config(run_dir: str | Path, task: str | None = None) -> RunConfig:
     return cfg
 
 
-def load_weights(run_dir: str | Path, model: nn.Module) -> nn.Module:
-    """Load ``model.safetensors`` into a model built from the run's config."""
-    path = Path(run_dir) / WEIGHTS
+_DTYPE_BYTES = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "I16": 2, "U16": 2, "F16": 2, "BF16": 2,
+                "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8}
+_TORCH_DTYPES = {torch.float32: "F32", torch.float64: "F64", torch.float16: "F16", torch.bfloat16: "BF16",
+                 torch.int64: "I64", torch.int32: "I32", torch.int16: "I16", torch.int8: "I8", torch.uint8: "U8",
+                 torch.bool: "BOOL"}
+MAX_HEADER_BYTES = 100 * 2**20       # safetensors' own limit
+
+
+def read_weights_header(path: str | Path) -> dict[str, tuple[str, tuple[int, ...]]]:
+    """Each tensor's dtype and shape from a safetensors file, checked against the file's size
+    before anything is allocated.
+
+    Raises:
+        RunDirError: naming the file and what is wrong with it (truncated, not safetensors,
+            a header or tensor that does not fit the file).
+    """
+    path = Path(path)
+    fix = "the run directory is damaged; train again or restore it from a copy"
+    what = f"{str(path)!r}" + (f" (a link to {os.path.realpath(path)!r})" if path.is_symlink() else "")
+    try:
+        with path.open("rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            head = f.read(8)
+            if len(head) < 8:
+                raise RunDirError(f"weights {what} are truncated ({size} bytes); {fix}")
+            length = int.from_bytes(head, "little")
+            if length > min(size - 8, MAX_HEADER_BYTES):
+                raise RunDirError(f"weights {what} are not a safetensors file or are truncated: the header claims "
+                                  f"{length:,} bytes in a {size:,}-byte file; {fix}")
+            raw = f.read(length)
+    except OSError as err:
+        raise RunDirError(f"cannot read weights {what}: {err.strerror}") from None
+    try:
+        header = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise RunDirError(f"weights {what} are not a safetensors file (the header is not JSON); {fix}") from None
+    if not isinstance(header, dict):
+        raise RunDirError(f"weights {what} are not a safetensors file (the header is not a JSON object); {fix}")
+    data_size = size - 8 - length
+    tensors: dict[str, tuple[str, tuple[int, ...]]] = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        try:
+            dtype, shape, (begin, end) = info["dtype"], info["shape"], info["data_offsets"]
+            ok = (dtype in _DTYPE_BYTES and isinstance(shape, list) and all(type(d) is int and d >= 0 for d in shape)
+                  and type(begin) is int and type(end) is int and 0 <= begin <= end <= data_size)
+        except (TypeError, KeyError, ValueError):
+            ok = False
+        if not ok:
+            raise RunDirError(f"weights {what}: the entry of tensor {name!r} is malformed or points past the end "
+                              f"of the file; {fix}")
+        if math.prod(shape) * _DTYPE_BYTES[dtype] != end - begin:
+            raise RunDirError(f"weights {what}: tensor {name!r} claims shape {shape} ({dtype}) but holds "
+                              f"{end - begin:,} bytes; {fix}")
+        tensors[name] = (dtype, tuple(shape))
+    return tensors
+
+
+def _stored_checksum(path: Path) -> str | None:
+    """The checksum in the weights' metadata (None for runs saved before checksums)."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), "pt") as f:
+        value = (f.metadata() or {}).get(CHECKSUM_KEY)
+    return value if isinstance(value, str) else None
+
+
+def build_and_load(run_dir: str | Path, build: Callable[[], nn.Module], device: str | torch.device = "cpu",
+                   sizes: object | None = None) -> nn.Module:
+    """Build the run's model with ``build`` and load ``model.safetensors`` into it, checking
+    first, without allocating, that every tensor's name, shape and dtype match what the config
+    builds, and after loading that every weight is finite.
+
+    Raises:
+        RunDirError: the weights file is damaged, does not match ``config.json``, or holds
+            non-finite values.
+    """
+    run_dir = Path(run_dir)
+    path = run_dir / WEIGHTS
+    stored = read_weights_header(path)
+    fix = "the run directory is damaged or its files come from different runs; train again"
+    try:
+        with torch.device("meta"):                           # shapes only: nothing is allocated
+            probe = build()
+            expected, aliases = _signature(probe), _alias_groups(probe)
+    except (RuntimeError, ValueError, OverflowError) as err:
+        raise RunDirError(f"{str(run_dir / CONFIG)!r} describes a model that cannot be built "
+                          f"({str(err).splitlines()[0][:100]}); {fix}") from None
+    try:
+        _check_tensors(path, stored, expected, aliases)
+    except RunDirError as err:
+        if sizes is None:
+            raise
+        m = sizes                                           # the model section of the run's config
+        raise RunDirError(f"{err} ({CONFIG} asks for model.hidden_size={m.hidden_size}, "
+                          f"model.embedding_dim={m.embedding_dim}, model.num_layers={m.num_layers})") from None
+    model = build()
+    _load_checked(path, model)
+    return model.to(device)
+
+
+def _signature(model: nn.Module) -> dict[str, tuple[str, tuple[int, ...]]]:
+    """Name -> (dtype, shape) of every tensor in ``model``'s state dict. Of tied tensors (one
+    tensor under several names) the file keeps one name; :func:`_alias_groups` lists them."""
+    return {k: (_TORCH_DTYPES.get(v.dtype, str(v.dtype)), tuple(v.shape)) for k, v in model.state_dict().items()}
+
+
+def _alias_groups(model: nn.Module) -> list[set[str]]:
+    """Sets of state-dict names that are one tensor (tied weights)."""
+    groups: dict[int, set[str]] = {}
+    for name, tensor in model.state_dict(keep_vars=True).items():
+        groups.setdefault(id(tensor), set()).add(name)
+    return [g for g in groups.values() if len(g) > 1]
+
+
+def _check_tensors(path: Path, stored: dict, expected: dict, aliases: list[set[str]] = ()) -> None:
+    fix = "the run directory is damaged or its files come from different runs; train again"
+    missing = sorted(n for n in set(expected) - set(stored)
+                     if not any(n in group and group & set(stored) for group in aliases))
+    extra = sorted(set(stored) - set(expected))
+    if missing or extra:
+        parts = ([f"missing {', '.join(missing[:3])}"] if missing else []) + \
+                ([f"unexpected {', '.join(extra[:3])}"] if extra else [])
+        raise RunDirError(f"weights {str(path)!r} do not match {CONFIG} ({'; '.join(parts)}); {fix}")
+    for name, (dtype, shape) in expected.items():
+        if name in stored and stored[name] != (dtype, shape):
+            raise RunDirError(f"weights {str(path)!r}: tensor {name!r} is {stored[name][1]} {stored[name][0]} in the "
+                              f"file but {shape} {dtype} by {CONFIG}; {fix}")
+
+
+def _load_checked(path: Path, model: nn.Module) -> None:
+    fix = "the run directory is damaged; train again or restore it from a copy"
     try:
         load_model(model, str(path), strict=True)
-    except (RuntimeError, OSError) as err:
-        raise RunDirError(f"cannot load weights {str(path)!r}: {err}") from None
+    except Exception as err:                                  # SafetensorError and kin: the header was checked
+        raise RunDirError(f"cannot load weights {str(path)!r}: {str(err).splitlines()[0][:160]}; {fix}") from None
+    state = model.state_dict()
+    try:
+        expected = _stored_checksum(path)
+    except Exception:                                         # noqa: BLE001 - it loaded a moment ago
+        expected = None
+    if expected is not None and weights_digest(state) != expected:
+        raise RunDirError(f"weights {str(path)!r} do not match their checksum: the file was changed or damaged "
+                          f"after training; {fix}")
+    for name, tensor in state.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise RunDirError(f"weights {str(path)!r}: tensor {name!r} holds NaN or infinite values; the run "
+                              "diverged or the file is damaged; train again (with a lower train.lr if it diverged)")
+
+
+def load_weights(run_dir: str | Path, model: nn.Module) -> nn.Module:
+    """Load ``model.safetensors`` into ``model`` (already built), with the checks of
+    :func:`build_and_load`."""
+    path = Path(run_dir) / WEIGHTS
+    _check_tensors(path, read_weights_header(path), _signature(model), _alias_groups(model))
+    _load_checked(path, model)
     return model
 
 
@@ -182,10 +378,8 @@ def save_training_state(run_dir: str | Path, model: nn.Module, optimizer, epoch:
                        "extra": extra_values}, allow_nan=False)
     tmp = run_dir / (TRAIN_TENSORS + ".tmp")
     save_file(tensors, str(tmp), metadata={"lstmkit_train_state": meta})
-    os.replace(tmp, run_dir / TRAIN_TENSORS)
-    tmp = run_dir / (LAST_WEIGHTS + ".tmp")
-    save_model(model, str(tmp))
-    os.replace(tmp, run_dir / LAST_WEIGHTS)
+    _publish(tmp, run_dir / TRAIN_TENSORS)
+    save_weights(model, run_dir / LAST_WEIGHTS)
 
 
 def load_training_state(run_dir: str | Path, model: nn.Module, optimizer, generator=None

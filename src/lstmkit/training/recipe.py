@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
 import shutil
 import tempfile
@@ -28,7 +29,7 @@ import torch
 from torch import nn
 
 from lstmkit.config import RunConfig, check_used
-from lstmkit.errors import ConfigError, LstmkitError, RunDirError
+from lstmkit.errors import ConfigError, DataError, LstmkitError, RunDirError
 from lstmkit.tasks import get_task
 from lstmkit.tasks.base import Context, Task
 from lstmkit.training import checkpoint, distributed
@@ -62,6 +63,37 @@ class Fitted:
         if head.key in self.best:
             text += f": {head.label} {head.format(self.best[head.key])}"
         return text
+
+
+def check_data_name(spec: Task, path: str) -> None:
+    """A ``--data`` value that is neither a file nor one of the task's dataset names, and does
+    not look like a path, is most likely a misspelled name: say so, with the nearest name."""
+    import difflib
+
+    names = [n for n in spec.data_help.split("|") if n != "PATH"]
+    if not path or path in names or path in spec.data_aliases or Path(path).exists() or "/" in path or "\\" in path or Path(path).suffix:
+        return
+    close = difflib.get_close_matches(path.lower(), names, n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    raise DataError(f"--data {path!r} is neither a file nor a dataset of task {spec.name}; {hint}"
+                    f"the names are {', '.join(names)}, or pass the path of a file")
+
+
+def check_fits_in_memory(build, cfg: RunConfig) -> None:
+    """Refuse, before allocating, a model whose training state (weights, gradients and two
+    optimizer moments, in fp32) needs more than this machine's memory."""
+    with torch.device("meta"):
+        params = sum(p.numel() for p in build().parameters())
+    need = params * 4 * 4
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (OSError, ValueError, AttributeError):
+        return
+    if need > total:
+        m = cfg.model
+        raise ConfigError(f"the model has {params:,} parameters and training it needs about {need / 2**30:.0f} GiB, "
+                          f"more than this machine's {total / 2**30:.0f} GiB (model.hidden_size={m.hidden_size}, "
+                          f"model.embedding_dim={m.embedding_dim}, model.num_layers={m.num_layers}); choose smaller sizes")
 
 
 def seed_everything(seed: int) -> None:
@@ -154,10 +186,16 @@ def fit(cfg: RunConfig, run_dir: str | Path, *, resume: bool = False, progress: 
     if spec.needs_data and not cfg.data.path and prepared is None:
         raise ConfigError(f"train {cfg.task} needs data: pass --data {spec.data_help}, or set path in the "
                           "[data] table of --config")
+    check_data_name(spec, cfg.data.path)
+    _stale_lock(Path(run_dir))
+    if (Path(run_dir) / ".lock").exists():                    # refuse before minutes of data preparation
+        with DirectoryLock(Path(run_dir)):
+            pass
     device = device_of(t.device)
     rank = distributed.setup(device)
     seed_everything(t.seed)
     data = prepared if prepared is not None else spec.prepare(cfg, download)
+    check_fits_in_memory(lambda: spec.build(cfg, data), cfg)
     seed_everything(t.seed)
     model = spec.build(cfg, data).to(device)
     if rank.world > 1:
@@ -240,7 +278,8 @@ def _fit_locked(spec: Task, cfg: RunConfig, final_dir: Path, run_dir: Path, mode
     best = min(scored, key=lambda m: m[monitor]) if scored else state.history[-1]
     test = spec.finish(model, ctx, data, run_dir) if ctx.rank.is_main else None
     if test is not None:
-        (run_dir / "eval.json").write_text(json.dumps(test, indent=2, ensure_ascii=False), encoding="utf-8")
+        (run_dir / "eval.json").write_text(json.dumps(checkpoint.finite_json(test), indent=2, ensure_ascii=False,
+                                                      allow_nan=False), encoding="utf-8")
     return Fitted(cfg.task, final_dir, model, data, state.history, best, test, state.history[-1]["elapsed_s"])
 
 

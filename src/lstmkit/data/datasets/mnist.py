@@ -98,4 +98,11 @@ def load_mnist(root: str | Path | None = None, download: bool = False) -> Mnist:
         images, labels = getattr(data, f"{split}_images"), getattr(data, f"{split}_labels")
         if len(images) != len(labels):
             raise DataError(f"MNIST {split}: {len(images)} images but {len(labels)} labels")
+        if len(labels) and int(labels.max()) > 9:
+            bad = int((labels > 9).nonzero()[0, 0])
+            raise DataError(f"{str(paths[split + '_labels'])!r}: label {int(labels[bad])} at index {bad}; MNIST labels "
+                            "are digits 0-9 (is it another dataset's label file?)")
+        if images.dim() != 3 or tuple(images.shape[1:]) != (28, 28):
+            raise DataError(f"{str(paths[split + '_images'])!r} holds images of {tuple(images.shape[1:])} pixels; "
+                            "MNIST images are 28x28")
     return data

@@ -5,11 +5,15 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import logging
+import math
 from pathlib import Path
 
 from lstmkit.data.datasets.examples import TextExample
 from lstmkit.errors import DataError
 
+logger = logging.getLogger(__name__)
+MAX_FIELD = 2**27          # characters in one cell (128 Mi); csv's default is 131,072
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl"}
 
 
@@ -35,12 +39,22 @@ def read_table(path: str | Path, text_column: str = "text", label_column: str = 
     fmt = table_format(path)
     opener = gzip.open if path.suffix == ".gz" else open
     examples: list[TextExample] = []
+    from lstmkit.data.text import is_utf8
+
+    codec = "utf-8-sig" if is_utf8(encoding) else encoding         # a byte-order mark is not part of the header
+    csv.field_size_limit(MAX_FIELD)
     try:
-        with opener(path, "rt", encoding=encoding, newline="") as handle:
+        with opener(path, "rt", encoding=codec, newline="") as handle:
             if fmt == "jsonl":
                 rows_numbered = ((n, _json_row(path, n, line)) for n, line in enumerate(handle, 1) if line.strip())
             else:
-                reader = csv.DictReader(handle, delimiter="," if fmt == "csv" else "\t")
+                delimiter = "," if fmt == "csv" else "\t"
+                header = handle.readline()
+                if fmt == "csv" and "," not in header and ";" in header:
+                    delimiter = ";"                                 # a European-style CSV
+                    logger.info("%s is separated by semicolons; reading it so", path)
+                handle.seek(0)
+                reader = csv.DictReader(handle, delimiter=delimiter)
                 missing = [c for c in (text_column, label_column) if c not in (reader.fieldnames or [])]
                 if missing:
                     raise DataError(f"{str(path)!r} has no column(s) {missing}; its columns are "
@@ -50,9 +64,29 @@ def read_table(path: str | Path, text_column: str = "text", label_column: str = 
                 examples.append(_example(path, number, row, text_column, label_column))
     except UnicodeDecodeError:
         raise DataError(f"{str(path)!r} is not valid {encoding}; pass its encoding with --encoding") from None
+    except csv.Error as err:
+        line = getattr(locals().get("reader"), "line_num", "?")
+        raise DataError(f"{path}:{line}: not a well-formed {fmt.upper()} row ({err}); a cell may hold an unclosed "
+                        f"quote or exceed {MAX_FIELD:,} characters") from None
+    except (OSError, EOFError) as err:
+        raise DataError(f"cannot read {str(path)!r}: {err}") from None
     if not examples:
         raise DataError(f"{str(path)!r} has no rows")
-    return examples
+    return _canonical_numeric_labels(examples)
+
+
+def _canonical_numeric_labels(examples: list[TextExample]) -> list[TextExample]:
+    """Labels that are all numbers are written one way: ``1`` and ``1.0`` are the same class."""
+    try:
+        values = {e.label: float(e.label) for e in examples}
+    except ValueError:
+        return examples
+    if not all(math.isfinite(v) for v in values.values()):
+        return examples
+    name = {label: str(int(v)) if v.is_integer() else repr(v) for label, v in values.items()}
+    if all(k == v for k, v in name.items()):
+        return examples
+    return [TextExample(e.text, name[e.label]) for e in examples]
 
 
 def _json_row(path: Path, number: int, line: str) -> dict:
@@ -66,6 +100,9 @@ def _json_row(path: Path, number: int, line: str) -> dict:
 
 
 def _example(path: Path, number: int, row: dict, text_column: str, label_column: str) -> TextExample:
+    if None in row or any(v is None for v in row.values()):
+        raise DataError(f"{path}:{number}: the row has {'more' if None in row else 'fewer'} fields than the header; "
+                        "a cell may hold an unclosed quote or an unquoted delimiter")
     for column in (text_column, label_column):
         if column not in row or row[column] is None:
             raise DataError(f"{path}:{number}: no {column!r} field; its fields are {sorted(row)}; "
@@ -73,4 +110,6 @@ def _example(path: Path, number: int, row: dict, text_column: str, label_column:
     text = str(row[text_column])
     if not text.strip():
         raise DataError(f"{path}:{number}: empty text; remove the line or fill it in")
+    if not str(row[label_column]).strip():
+        raise DataError(f"{path}:{number}: empty label; remove the line or give it a label")
     return TextExample(text, str(row[label_column]))

@@ -41,8 +41,12 @@ def read_csv_series(path: str | Path, columns: list[str] | None = None, date_col
     path = Path(path)
     if not path.is_file():
         raise DataError(f"CSV file {str(path)!r} not found")
-    lines = decode(path.read_bytes(), str(path), encoding).splitlines()
-    rows = list(csv.reader(lines))
+    lines = decode(path.read_bytes(), str(path), encoding, "save it as UTF-8 (CSV series are read as UTF-8)").splitlines()
+    csv.field_size_limit(2**27)
+    try:
+        rows = list(csv.reader(lines))
+    except csv.Error as err:
+        raise DataError(f"{str(path)!r} is not a well-formed CSV file ({err})") from None
     if not rows or not rows[0]:
         raise DataError(f"{str(path)!r} is empty; it needs a header line and rows")
     header = [h.strip() for h in rows[0]]

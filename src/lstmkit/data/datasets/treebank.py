@@ -122,7 +122,11 @@ def read_conllu(path: str | Path, column: str = "upos", encoding: str = "utf-8")
                                     f"use the other column (--tag-column) or fix the file")
         if words == 0:
             raise DataError(f"{path}:{start}: a sentence with no words (only comments or multi-word lines)")
-        parsed = conllu.parse("\n".join(lines) + "\n\n")[0]
+        try:
+            parsed = conllu.parse("\n".join(lines) + "\n\n")[0]
+        except (conllu.exceptions.ParseException, IndexError, ValueError) as err:
+            raise DataError(f"{path}:{start}: the sentence starting here is not valid CoNLL-U "
+                            f"({str(err).splitlines()[0][:100]})") from None
         kept = [tok for tok in parsed if isinstance(tok["id"], int)]          # syntactic words only
         sentences.append(TaggedSentence(tuple(t["form"] for t in kept), tuple(t[column] for t in kept),
                                         parsed.metadata.get("text", ""), parsed.metadata.get("sent_id", "")))
