@@ -7,7 +7,8 @@
 # - Otherwise installs torch: on a machine without an NVIDIA GPU the CPU build pinned by
 #   $LSTMKIT_TORCH (default torch==2.13.0, the CPU wheel this machine kind keeps locally;
 #   elsewhere add LSTMKIT_TORCH_INDEX=https://download.pytorch.org/whl/cpu), so no GBs of CUDA.
-# - Installs lstmkit in editable mode, with the test extras when --test is given.
+# - Installs lstmkit in editable mode, with the test extras when --test is given (and, for the
+#   web page's browser test, Debian's chromium when it is missing and apt-get can run).
 set -eu
 cd "$(dirname "$0")"
 VENV=${LSTMKIT_VENV:-.venv}
@@ -34,4 +35,16 @@ if ! "$VENV/bin/python" -c "import torch" >/dev/null 2>&1; then
     fi
 fi
 $PIP install -q -e ".$EXTRAS"
+# The web page's test drives a real headless browser: Debian's chromium, installed for --test
+# when it is missing and apt-get can run (as root or through sudo without a password).
+if [ -n "$EXTRAS" ] && ! command -v chromium >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        apt-get install -y -q chromium >/dev/null 2>&1 || (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1) \
+            || echo "install.sh: could not install chromium; the browser test will be skipped"
+    elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+        sudo -n apt-get install -y -q chromium >/dev/null 2>&1 || echo "install.sh: could not install chromium"
+    else
+        echo "install.sh: no chromium and no apt-get as root; the browser test will be skipped"
+    fi
+fi
 echo "install.sh: lstmkit is installed in $VENV (torch $("$VENV/bin/python" -c 'import torch; print(torch.__version__)'))"

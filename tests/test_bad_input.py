@@ -599,3 +599,21 @@ def test_all_unknown_words_get_a_warning(workspace: Workspace, caplog) -> None:
     with caplog.at_level("WARNING"):
         lstmkit.load(workspace.runs["classify"]).predict(["zzz qqq xxx"])
     assert "has no word the model knows" in caplog.text
+
+
+def test_a_run_directory_that_cannot_be_written_is_named(workspace: Workspace, tmp_path: Path, monkeypatch,
+                                                         capsys) -> None:
+    """Root ignores file modes, so the write failure is simulated where eval.json is written."""
+    run = tmp_path / "run"
+    shutil.copytree(workspace.runs["forecast"], run)
+    real = Path.write_text
+
+    def refuse(self: Path, *args, **kwargs):
+        if self.name == "eval.json":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", refuse)
+    assert main(["eval", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "eval.json" in err and "writable" in err, err

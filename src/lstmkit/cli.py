@@ -145,6 +145,21 @@ def _build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--device", default="cpu")
     _quiet(gen)
 
+    ex = commands.add_parser("export", help="export a run's model to ONNX or a torch.export program (.pt2)")
+    ex.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    ex.add_argument("--format", choices=["onnx", "pt2"], default="onnx", help="onnx (any batch and length; "
+                    "onnxruntime) or pt2 (torch.export.load; any batch, the exported length) (default onnx)")
+    ex.add_argument("--output", type=Path, help="where to write it (default RUN_DIR/model.onnx or model.pt2)")
+    _quiet(ex)
+
+    sv = commands.add_parser("serve", help="serve runs over HTTP: JSON API, web page with the gate inspector")
+    sv.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN_DIR")
+    sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine only)")
+    sv.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    sv.add_argument("--max-body", type=int, default=1_000_000, help="largest request body in bytes (default 1000000)")
+    sv.add_argument("--timeout", type=float, default=30.0, help="seconds a request may take (default 30)")
+    _quiet(sv)
+
     cf = commands.add_parser("config", help="every setting of a task: section.field, default, meaning")
     cf.add_argument("task", choices=list(REGISTRY))
     _quiet(cf)
@@ -359,6 +374,29 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    from lstmkit.export import export_run
+
+    path = export_run(args.run_dir, args.format, args.output)
+    print(f"exported to {path} (inputs and outputs: {path}.json)")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+
+        from lstmkit.serve.app import create_app
+    except ImportError:
+        raise LstmkitError("serving needs fastapi and uvicorn: pip install 'lstmkit[serve]'") from None
+    if not 0 < args.port < 65536:
+        raise LstmkitError(f"--port must be in 1-65535, got {args.port}")
+    app = create_app(args.run_dirs, args.max_body, args.timeout)
+    print(f"serving {len(app.state.served)} model(s) on http://{args.host}:{args.port}/ (API docs at /docs)")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
 def _config(args: argparse.Namespace) -> int:
     from lstmkit.config import describe
 
@@ -370,7 +408,8 @@ def _config(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"train": _train, "eval": _eval, "predict": _predict, "generate": _generate, "config": _config}
+COMMANDS = {"train": _train, "eval": _eval, "predict": _predict, "generate": _generate, "export": _export,
+            "serve": _serve, "config": _config}
 
 
 def main(argv: list[str] | None = None) -> int:

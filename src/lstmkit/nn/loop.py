@@ -94,12 +94,23 @@ def reverse_within_lengths(x: Tensor, lengths: Tensor) -> Tensor:
     return _Involution.apply(x, index)
 
 
+def tracing() -> bool:
+    """True while ``torch.export``, ``torch.compile`` or the ONNX exporter traces the model:
+    checks that read tensor values are skipped then (the traced graph cannot branch on data)."""
+    compiler = getattr(torch, "compiler", None)
+    return bool(torch.jit.is_tracing() or (compiler is not None and (
+        compiler.is_compiling() or getattr(compiler, "is_exporting", lambda: False)())))
+
+
 def check_lengths(lengths: Tensor | Sequence[int], batch: int, max_len: int) -> Tensor:
-    """Validate per-sequence lengths and return them as an int64 CPU tensor.
+    """Validate per-sequence lengths and return them as an int64 CPU tensor (while tracing for
+    export: as int64 where they are, unchecked, since a graph cannot branch on their values).
 
     Raises:
         ValueError: if the shape is not (batch,) or a length is < 1 or > max_len.
     """
+    if tracing() and isinstance(lengths, Tensor):
+        return lengths.long()
     lengths = torch.as_tensor(lengths).detach().cpu()
     if lengths.dtype.is_floating_point or lengths.dtype == torch.bool:
         raise ValueError(f"lengths must be integers, got dtype {lengths.dtype}")

@@ -37,7 +37,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from lstmkit.nn import functional as G
-from lstmkit.nn.loop import check_lengths, lengths_mask, reverse_within_lengths, time_loop
+from lstmkit.nn.loop import check_lengths, lengths_mask, reverse_within_lengths, time_loop, tracing
 from lstmkit.nn.precision import recurrent_needs_fp32
 
 BACKENDS = ("native", "reference")
@@ -139,6 +139,7 @@ class _Recurrent:
         hx: Tensor | tuple[Tensor, Tensor] | None = None,
         lengths: Lengths | None = None,
         need_cell_state: bool = True,
+        return_gates: bool = False,
     ):
         """Run the layer; PyTorch's signature plus ``lengths`` for padded batches.
 
@@ -148,17 +149,27 @@ class _Recurrent:
             hx: initial state, as PyTorch takes it; zeros if None.
             lengths: real length of each sequence of a padded batch (any order).
             need_cell_state: LSTM only; see the module docstring.
+            return_gates: also return a :class:`lstmkit.nn.gates.GateTrace` with every step's
+                gates, hidden and cell states, computed by the reference equations (no grad).
 
         Shapes: output (T, B, D*H) or (B, T, D*H); h_n (and c_n) (L*D, B, H). Projected LSTM
             outputs and h_n have P features.
 
         Returns:
-            ``(output, (h_n, c_n))`` for LSTM, ``(output, h_n)`` for GRU, as PyTorch.
+            ``(output, (h_n, c_n))`` for LSTM, ``(output, h_n)`` for GRU, as PyTorch; with
+            ``return_gates``, the trace as a third element.
 
         Raises:
             ValueError: on a wrong input width or dimensionality, a state of the wrong shape,
                 or lengths outside [1, T].
         """
+        if return_gates:
+            from lstmkit.nn.gates import trace_gates
+
+            if isinstance(input, PackedSequence):
+                raise ValueError("return_gates takes a padded batch with lengths=, not a PackedSequence")
+            output, state, trace = trace_gates(self, input, hx, lengths)
+            return output, (state if self.mode == "LSTM" else state[0]), trace
         data = input.data if isinstance(input, PackedSequence) else input
         if self.backend == "native" and recurrent_needs_fp32(data):
             with torch.autocast("cpu", enabled=False):             # no bf16 kernels on this CPU
@@ -176,15 +187,16 @@ class _Recurrent:
         states = self._check_state(hx, input.size(batch_dim) if batched else None)
         x = input if batched else input.unsqueeze(batch_dim)
         x = x.transpose(0, 1) if self.batch_first else x                   # (T, B, I)
+        exporting = tracing()
         if lengths is not None:
             lengths = check_lengths(lengths, x.size(1), x.size(0))
-            if bool((lengths == x.size(0)).all()):
+            if not exporting and bool((lengths == x.size(0)).all()):
                 lengths = None                                             # nothing is padded
         if self.backend == "native" and lengths is None:
             return super().forward(input, hx)  # type: ignore[misc]
         if states is not None and not batched:
             states = tuple(s.unsqueeze(1) for s in states)                  # (L*D, 1, *)
-        if self.backend == "native" and self.mode == "LSTM" and need_cell_state:
+        if self.backend == "native" and self.mode == "LSTM" and need_cell_state and not exporting:
             out, states = self._packed_fallback(x, states, lengths)
         else:
             out, states = self._run(x, states, lengths)                    # (T, B, D*H)

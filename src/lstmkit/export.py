@@ -1,0 +1,254 @@
+"""Export a trained run to ONNX or to a ``torch.export`` program (``.pt2``), with the recurrent
+state as an explicit input and output where the model streams.
+
+    lstmkit export runs/lm-... --format onnx            # runs/lm-.../model.onnx (+ model.onnx.json)
+
+What each task's exported graph takes and gives (B batch, T time; names as in the file):
+
+- ``lm``: ``tokens`` (B, T) int64 and ``state_in_h`` (+ ``state_in_c`` for an LSTM), each
+  (L, B, H) -> ``logits`` (B, T, V), ``state_out_h`` (+ ``state_out_c``). Feed a text chunk by
+  chunk, passing each chunk's ``state_out_*`` as the next ``state_in_*`` (zeros at the start):
+  the result equals one pass over the whole text (tested).
+- ``classify``: ``tokens`` (B, T) int64, right-padded with id 0 to the exported T
+  (``classify.max_len``, else 256; the ``.json`` sidecar says it), and ``lengths`` (B,) int64
+  -> ``probabilities`` (B, C); unequal lengths and both directions are exact, as in eager mode.
+- ``forecast``: ``series`` (B, input_len, F_in) in original units -> ``forecast`` (B, horizon,
+  F_out) in original units (the training scaler is inside the graph).
+- ``image``: ``pixels`` (B, 28, 28) float in [0, 255], light digit on dark -> ``probabilities``
+  (B, 10).
+
+Every graph takes any B. The language model's ONNX graph takes any T; the other graphs, and
+every ``.pt2`` program, take the T they were exported with (``torch.export`` specialises the
+time dimension of the fused recurrent kernels, and the length masks are built for it): pad or
+chunk to it. Taggers (character encoder and CRF decoding) are not exported yet. Beside the file, a
+``.json`` sidecar names the inputs and outputs and points at the run's vocabulary and labels.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from lstmkit.errors import ConfigError, LstmkitError
+
+FORMATS = ("onnx", "pt2")
+
+
+@dataclass
+class ExportSpec:
+    """A task's exportable module with its example inputs and the names of its tensors."""
+
+    module: nn.Module
+    example: tuple[Tensor, ...]
+    inputs: list[str]
+    outputs: list[str]
+    batch_axes: dict[str, int]          # input name -> its batch axis
+    time_axes: dict[str, int]           # input/output name -> its time axis (ONNX: any length)
+
+
+class LMStep(nn.Module):
+    """An LSTM language model with its state as tensors: (tokens, h, c) -> (logits, h, c).
+
+    Shapes: tokens (B, T), h and c (L, B, H) -> logits (B, T, V), h and c (L, B, H)
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, tokens: Tensor, state_in_h: Tensor, state_in_c: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        given = [(state_in_h[i : i + 1], state_in_c[i : i + 1]) for i in range(len(self.model.layers))]
+        logits, new = self.model(tokens, given)
+        return logits, torch.cat([h for h, _ in new]), torch.cat([c for _, c in new])
+
+
+class GRULMStep(nn.Module):
+    """A GRU language model with its state as a tensor: (tokens, h) -> (logits, h)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, tokens: Tensor, state_in_h: Tensor) -> tuple[Tensor, Tensor]:
+        logits, new = self.model(tokens, [state_in_h[i : i + 1] for i in range(len(self.model.layers))])
+        return logits, torch.cat(list(new))
+
+
+class Probabilities(nn.Module):
+    """softmax over a classifier's logits. Shapes: tokens (B, T), lengths (B,) -> (B, C)"""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, tokens: Tensor, lengths: Tensor) -> Tensor:
+        return torch.softmax(self.model(tokens, lengths).float(), dim=-1)
+
+
+class ScaledForecaster(nn.Module):
+    """The forecaster between the training scaler's ``scale`` and ``inverse``: original units."""
+
+    def __init__(self, model: nn.Module, mean: Sequence[float], std: Sequence[float],
+                 target_mean: Sequence[float], target_std: Sequence[float]) -> None:
+        super().__init__()
+        self.model = model
+        for name, values in (("mean", mean), ("std", std), ("target_mean", target_mean), ("target_std", target_std)):
+            self.register_buffer(name, torch.tensor(values, dtype=torch.float32))
+
+    def forward(self, series: Tensor) -> Tensor:
+        y = self.model((series - self.mean) / self.std)                     # (B, horizon, F_out)
+        return y * self.target_std + self.target_mean
+
+
+class ImagePixels(nn.Module):
+    """Raw 28x28 grey pixels in [0, 255] -> class probabilities, with the run's reading order."""
+
+    def __init__(self, model: nn.Module, image_cfg) -> None:
+        super().__init__()
+        self.model, self.image_cfg = model, image_cfg
+
+    def forward(self, pixels: Tensor) -> Tensor:
+        from lstmkit.tasks.image import to_sequences
+
+        return torch.softmax(self.model(to_sequences(pixels, self.image_cfg)), dim=-1)
+
+
+def export_spec(run_dir: str | Path) -> ExportSpec:
+    """The exportable module of a run, in eval mode on the CPU."""
+    from lstmkit.training.checkpoint import read_run_config
+
+    cfg = read_run_config(run_dir)
+    if cfg.task == "lm":
+        from lstmkit.tasks.lm import load_lm
+
+        model, vocab, _ = load_lm(run_dir)
+        if cfg.model.cell not in ("lstm", "gru"):
+            raise ConfigError(f"a {cfg.model.cell} language model has no fused kernel to export; "
+                              "export LSTM or GRU models")
+        layers, hidden, batch = cfg.model.num_layers, cfg.model.hidden_size, 2
+        lstm = cfg.model.cell == "lstm"
+        step = (LMStep(model) if lstm else GRULMStep(model)).eval()
+        names = ["h", "c"] if lstm else ["h"]
+        example = (torch.randint(0, len(vocab), (batch, cfg.lm.num_steps)),
+                   *(torch.zeros(layers, batch, hidden) for _ in names))
+        inputs = ["tokens", *(f"state_in_{n}" for n in names)]
+        outputs = ["logits", *(f"state_out_{n}" for n in names)]
+        return ExportSpec(step, example, inputs, outputs, {"tokens": 0, **{f"state_in_{n}": 1 for n in names}},
+                          {"tokens": 1, "logits": 1})
+    if cfg.task == "classify":
+        from lstmkit.tasks.classify import load_classifier
+
+        model, vocab, _ = load_classifier(run_dir)
+        length = cfg.classify.max_len or 256                            # texts are padded (or cut) to it
+        tokens = torch.randint(1, len(vocab), (3, length))
+        lengths = torch.tensor([length, max(1, length // 2), max(1, length // 3)])
+        return ExportSpec(Probabilities(model).eval(), (tokens, lengths), ["tokens", "lengths"], ["probabilities"],
+                          {"tokens": 0, "lengths": 0}, {})
+    if cfg.task == "forecast":
+        from lstmkit.tasks.forecast import load_forecaster
+
+        model, cfg, meta = load_forecaster(run_dir)
+        wrapped = ScaledForecaster(model, meta["mean"], meta["std"], meta["target_mean"], meta["target_std"]).eval()
+        example = (torch.randn(2, cfg.forecast.input_len, len(meta["inputs"])),)
+        return ExportSpec(wrapped, example, ["series"], ["forecast"], {"series": 0}, {})
+    if cfg.task == "image":
+        from lstmkit.tasks.image import load_image_model
+
+        model, _ = load_image_model(run_dir)
+        example = (torch.rand(2, 28, 28) * 255,)
+        return ExportSpec(ImagePixels(model, cfg.image).eval(), example, ["pixels"], ["probabilities"],
+                          {"pixels": 0}, {})
+    raise ConfigError(f"export of {cfg.task} runs is not supported yet (the tagger's character encoder and CRF "
+                      "decoding); export lm, classify, forecast or image runs")
+
+
+def _relax_onnx_axes(path: Path, spec: ExportSpec) -> None:
+    """Name the batch and time axes in the ONNX graph's signature, so that runtimes take any size."""
+    import onnx
+
+    model = onnx.load(str(path))
+    axes = {name: {axis: "batch"} for name, axis in spec.batch_axes.items()}
+    for name in spec.outputs:
+        axes.setdefault(name, {})[0 if not name.startswith("state_out") else 1] = "batch"
+    for name, axis in spec.time_axes.items():
+        axes.setdefault(name, {})[axis] = "time"
+    for value in [*model.graph.input, *model.graph.output]:
+        for axis, label in axes.get(value.name, {}).items():
+            dims = value.type.tensor_type.shape.dim
+            if axis < len(dims):
+                dims[axis].ClearField("dim_value")
+                dims[axis].dim_param = label
+    onnx.save(model, str(path))
+
+
+def export_run(run_dir: str | Path, fmt: str = "onnx", output: str | Path | None = None) -> Path:
+    """Export ``run_dir``'s model; returns the written file (a ``.json`` sidecar beside it).
+
+    Raises:
+        ConfigError: for an unknown format, a task that cannot be exported yet, or an output
+            path in a missing folder.
+    """
+    if fmt not in FORMATS:
+        raise ConfigError(f"unknown export format {fmt!r}; choose onnx or pt2")
+    run_dir = Path(run_dir)
+    target = Path(output) if output is not None else run_dir / f"model.{fmt}"
+    if target.is_dir():
+        raise ConfigError(f"--output {str(target)!r} is a directory; give a file name, e.g. {target / ('model.' + fmt)}")
+    if not target.parent.is_dir():
+        raise ConfigError(f"--output {str(target)!r}: the folder {str(target.parent)!r} does not exist; create it first")
+    if fmt == "onnx":
+        try:
+            import onnx  # noqa: F401
+            import onnxscript  # noqa: F401
+        except ImportError:
+            raise ConfigError("ONNX export needs the onnx and onnxscript packages: pip install 'lstmkit[export]' "
+                              "(or --format pt2, which needs only torch)") from None
+    spec = export_spec(run_dir)
+    names = spec.inputs
+    batch = torch.export.Dim("batch", min=1, max=65_536)
+    shapes = {n: {a: batch} for n, a in spec.batch_axes.items()}
+    try:
+        if fmt == "pt2":
+            torch.export.save(_export_program(spec, shapes), str(target))
+        else:
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                onnx_program = torch.onnx.export(spec.module, spec.example, dynamo=True, verbose=False,
+                                                 input_names=names, output_names=spec.outputs,
+                                                 dynamic_shapes=_shapes_for(spec, shapes))
+            onnx_program.save(str(target))
+            _relax_onnx_axes(target, spec)
+    except LstmkitError:
+        raise
+    except Exception as err:                                  # noqa: BLE001 - exporters raise many kinds
+        raise LstmkitError(f"exporting {str(run_dir)!r} to {fmt} failed: {str(err).splitlines()[0][:200]}") from None
+    sidecar = {"task": _task_of(run_dir), "format": fmt, "inputs": spec.inputs, "outputs": spec.outputs,
+               "example_shapes": {n: list(t.shape) for n, t in zip(spec.inputs, spec.example)},
+               "run_dir": str(run_dir.resolve())}
+    Path(str(target) + ".json").write_text(json.dumps(sidecar, indent=2), encoding="utf-8")
+    return target
+
+
+def _shapes_for(spec: ExportSpec, shapes: dict) -> dict:
+    """``dynamic_shapes`` by the module's argument names (they are the input names)."""
+    return {name: shapes.get(name, {}) for name in spec.inputs}
+
+
+def _export_program(spec: ExportSpec, shapes: dict):
+    return torch.export.export(spec.module, spec.example, dynamic_shapes=_shapes_for(spec, shapes))
+
+
+def _task_of(run_dir: Path) -> str:
+    from lstmkit.training.checkpoint import read_run_config
+
+    return read_run_config(run_dir).task
+
+
+__all__ = ["FORMATS", "ExportSpec", "GRULMStep", "LMStep", "export_run", "export_spec"]

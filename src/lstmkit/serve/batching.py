@@ -1,0 +1,91 @@
+"""Micro-batching: concurrent requests for one model are answered by one model call.
+
+A request puts its items on the model's queue and waits; one worker task takes what has
+arrived (up to ``max_items``, waiting at most ``max_wait_s`` after the first), runs the model
+once in a thread, and hands each request its slice of the results. Under load this turns many
+small forward passes into a few larger ones; alone, a request waits at most ``max_wait_s``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class _Pending:
+    items: list[Any]
+    done: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+class MicroBatcher:
+    """Batch calls of ``fn(items) -> results`` (one result per item, same order).
+
+    Args:
+        fn: the model call; runs in a worker thread, one call at a time.
+        max_items: the most items one call takes.
+        max_wait_s: how long the first request of a batch waits for others.
+    """
+
+    def __init__(self, fn: Callable[[list[Any]], Sequence[Any]], max_items: int = 64, max_wait_s: float = 0.003) -> None:
+        self.fn, self.max_items, self.max_wait_s = fn, max_items, max_wait_s
+        self.queue: asyncio.Queue[_Pending] | None = None
+        self.worker: asyncio.Task | None = None
+        self.calls = 0                      # model calls made (for tests and /models)
+        self.items = 0                      # items answered
+
+    async def submit(self, items: list[Any]) -> list[Any]:
+        """The results for ``items``; raises what the model call raised."""
+        if self.queue is None:
+            self.queue = asyncio.Queue()
+            self.worker = asyncio.create_task(self._run())
+        pending = _Pending(list(items))
+        await self.queue.put(pending)
+        return await pending.done
+
+    async def _run(self) -> None:
+        assert self.queue is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = [await self.queue.get()]
+            count = len(batch[0].items)
+            deadline = loop.time() + self.max_wait_s
+            while count < self.max_items:
+                timeout = deadline - loop.time()
+                if timeout <= 0:
+                    break
+                try:
+                    nxt = await asyncio.wait_for(self.queue.get(), timeout)
+                except asyncio.TimeoutError:
+                    break
+                batch.append(nxt)
+                count += len(nxt.items)
+            flat = [item for p in batch for item in p.items]
+            try:
+                results = await loop.run_in_executor(None, self.fn, flat)
+            except Exception as err:                          # noqa: BLE001 - handed to the callers
+                if len(batch) == 1:
+                    batch[0].done.set_exception(err)
+                    continue
+                for p in batch:                               # one bad request must not fail the others
+                    try:
+                        p.done.set_result(list(await loop.run_in_executor(None, self.fn, p.items)))
+                    except Exception as own:                  # noqa: BLE001
+                        p.done.set_exception(own)
+                continue
+            self.calls += 1
+            self.items += len(flat)
+            start = 0
+            for p in batch:
+                if not p.done.done():
+                    p.done.set_result(list(results[start : start + len(p.items)]))
+                start += len(p.items)
+
+    async def close(self) -> None:
+        if self.worker is not None:
+            self.worker.cancel()
+
+
+__all__ = ["MicroBatcher"]

@@ -1,0 +1,211 @@
+"""lstmkit serve: the JSON API for every task, clear JSON errors, micro-batching, and the web
+page with the gate inspector in a real headless Chromium (loopback only)."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("fastapi")
+from fastapi.testclient import TestClient  # noqa: E402
+
+SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "inspector.png"
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    from test_bad_input import build_workspace
+
+    return build_workspace(tmp_path_factory.mktemp("serve")).runs
+
+
+@pytest.fixture(scope="module")
+def client(runs):
+    from lstmkit.serve.app import create_app
+
+    app = create_app([runs[t] for t in ("classify", "tag", "lm", "forecast", "image")], max_body_bytes=200_000)
+    with TestClient(app) as c:
+        yield c
+
+
+def test_health_models_and_openapi(client):
+    assert client.get("/health").json() == {"status": "ok", "models": 5}
+    tasks = {m["name"]: m["task"] for m in client.get("/models").json()}
+    assert tasks == {"classify": "classify", "tag": "tag", "lm": "lm", "forecast": "forecast", "image": "image"}
+    assert "/predict" in client.get("/openapi.json").json()["paths"]
+    assert client.get("/docs").status_code == 200
+
+
+def test_predict_for_every_task(client):
+    import lstmkit
+
+    out = client.post("/predict", json={"model": "classify", "texts": ["the film was great 1", "dull"]}).json()
+    assert [r["text"] for r in out["results"]] == ["the film was great 1", "dull"]
+    assert all(abs(sum(r["probabilities"].values()) - 1) < 1e-5 for r in out["results"])
+    tagged = client.post("/predict", json={"model": "tag", "texts": ["the cat runs"]}).json()["results"][0]
+    assert [p["word"] for p in tagged] == ["the", "cat", "runs"]
+    rows = client.post("/predict", json={"model": "forecast", "data": {"OT": [0.1 * i for i in range(20)]}}).json()
+    assert [r["step"] for r in rows["results"]] == [1, 2]
+    digit = client.post("/predict", json={"model": "image", "images": [[[0.0] * 28] * 28]}).json()["results"][0]
+    assert 0 <= digit["label"] <= 9
+    text = client.post("/generate", json={"model": "lm", "prefix": "the ", "length": 30, "seed": 0}).text
+    assert text.startswith("the ") and len(text) == 34
+    assert text == lstmkit.load(client.app.state.served["lm"].run.run_dir).generate("the ", 30, 0.8, 0, 1.0, 0)
+
+
+@pytest.mark.parametrize("path,body,status,message", [
+    ("/predict", {"model": "nope", "texts": ["a"]}, 404, "no model named 'nope'"),
+    ("/predict", {"model": "lm", "texts": ["a"]}, 400, "use /generate"),
+    ("/predict", {"model": "classify", "texts": [""]}, 400, "text 1 is empty"),
+    ("/predict", {"model": "classify", "texts": "not a list"}, 422, "texts"),
+    ("/predict", {"model": "classify"}, 400, "give \"texts\""),
+    ("/predict", {"texts": ["a"]}, 400, "several models are served"),
+    ("/predict", {"model": "classify", "texts": ["a"] * 300}, 400, "at most 256"),
+    ("/predict", {"model": "image", "images": [[[1.0] * 32] * 32]}, 400, "32x32"),
+    ("/predict", {"model": "forecast", "data": {"x": [1.0] * 20}}, 400, "OT"),
+    ("/generate", {"model": "lm", "prefix": "the", "length": 0}, 400, "length must be >= 1"),
+    ("/generate", {"model": "lm", "prefix": "the", "temperature": 1e-40}, 400, "temperature"),
+    ("/generate", {"model": "lm", "prefix": "the 42"}, 400, "42"),
+    ("/generate", {"model": "classify", "prefix": "a"}, 400, "is a classify run"),
+    ("/inspect", {"model": "image", "text": "a"}, 400, "is a image run"),
+])
+def test_bad_requests_get_json_errors_and_the_server_goes_on(client, path, body, status, message):
+    r = client.post(path, json=body)
+    assert r.status_code == status, r.text
+    assert message in r.json()["error"]
+    assert client.get("/health").status_code == 200
+
+
+def test_oversized_and_malformed_bodies(client):
+    r = client.post("/predict", content=b"{" + b" " * 300_000 + b"}", headers={"content-type": "application/json"})
+    assert r.status_code == 413 and "over the limit of 200,000" in r.json()["error"]
+    r = client.post("/predict", content=b"{not json", headers={"content-type": "application/json"})
+    assert r.status_code == 422 and "malformed request" in r.json()["error"]
+    nan_image = '{"model": "image", "images": [[' + ",".join(["[" + ",".join(["NaN"] * 28) + "]"] * 28) + "]]}"
+    r = client.post("/predict", content=nan_image.encode(), headers={"content-type": "application/json"})
+    assert r.status_code in (400, 422) and "error" in r.json()
+
+
+def test_concurrent_requests_share_model_calls(runs):
+    from lstmkit.serve.batching import MicroBatcher
+
+    calls = []
+
+    def model(items):
+        calls.append(len(items))
+        time.sleep(0.01)
+        return [item * 2 for item in items]
+
+    async def main():
+        batcher = MicroBatcher(model, max_items=64, max_wait_s=0.005)
+        results = await asyncio.gather(*(batcher.submit([i, i + 100]) for i in range(40)))
+        await batcher.close()
+        return results
+
+    results = asyncio.run(main())
+    assert results == [[2 * i, 2 * (i + 100)] for i in range(40)]          # each gets its own answers
+    assert sum(calls) == 80 and len(calls) < 40                              # in fewer calls than requests
+
+
+def test_one_bad_request_in_a_batch_fails_alone():
+    from lstmkit.serve.batching import MicroBatcher
+
+    def model(items):
+        if "bad" in items:
+            raise ValueError("bad item")
+        return [x.upper() for x in items]
+
+    async def main():
+        batcher = MicroBatcher(model, max_wait_s=0.01)
+        return await asyncio.gather(batcher.submit(["a"]), batcher.submit(["bad"]), batcher.submit(["c"]),
+                                    return_exceptions=True)
+
+    good_a, bad, good_c = asyncio.run(main())
+    assert good_a == ["A"] and good_c == ["C"] and isinstance(bad, ValueError)
+
+
+def test_inspect_returns_gates_per_token(client):
+    out = client.post("/inspect", json={"model": "classify", "text": "the film was great"}).json()
+    assert out["tokens"] == ["the", "film", "was", "great"] and out["cell"] == "lstm"
+    forward = out["layers"][0]
+    assert forward["direction"] == "forward" and set(forward["gates"]) == {"i", "f", "g", "o"}
+    assert len(forward["h"]) == 4 and len(forward["f"][0]) == len(forward["h"][0])
+    assert all(0 <= v <= 1 for row in forward["f"] for v in row)
+    assert out["prediction"]["label"] in ("pos", "neg")
+    lm = client.post("/inspect", json={"model": "lm", "text": "the quick"}).json()
+    assert "".join(lm["tokens"]) == "the quick"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(runs):
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "lstmkit.cli", "serve", str(runs["classify"]), str(runs["lm"]),
+                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    import httpx
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail(f"server did not start: {proc.stderr.read().decode()[-2000:]}")
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_the_page_in_a_headless_browser(server):
+    """Load the page, submit a text, see the prediction and a drawn heatmap; save a screenshot."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed (sh install.sh --test installs it where apt-get can run)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1200, "height": 1400})
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(server + "/")
+        page.wait_for_function("document.querySelectorAll('#model option').length === 2")
+        page.select_option("#model", "classify")
+        page.fill("#text", "the film was great 1")
+        page.click("#run")
+        page.wait_for_function("/(pos|neg)  \\(/.test(document.querySelector('#result').textContent)")
+        page.click("#inspect")
+        page.wait_for_selector("canvas.heat[data-quantity='f']")
+        heat = page.eval_on_selector("canvas.heat[data-quantity='f']", "c => [c.width, c.height]")
+        assert heat[0] == 5 * 14 and heat[1] > 0                           # 5 tokens wide
+        painted = page.eval_on_selector("canvas.heat[data-quantity='h']", """c => {
+            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            let coloured = 0; for (let i = 0; i < d.length; i += 4) if (d[i] !== d[i + 2]) coloured++;
+            return coloured; }""")
+        assert painted > 0                                                  # not a blank canvas
+        assert page.locator("#layer option").count() == 2                   # forward and backward
+        page.click(".neuron >> nth=0")
+        assert page.is_visible("#trace")
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        page.screenshot(path=str(SCREENSHOT), full_page=True)
+        page.select_option("#model", "lm")
+        page.fill("#text", "the ")
+        page.click("#run")
+        page.wait_for_function("document.querySelector('#result').textContent.length >= 100")
+        assert page.text_content("#result").startswith("the ")
+        browser.close()
+    assert not errors, errors
