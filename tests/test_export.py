@@ -105,7 +105,39 @@ def test_window_models_export_in_original_units(runs, tmp_path, task, fmt):
 def test_export_command_and_its_errors(runs, tmp_path, capsys):
     assert main(["export", str(runs["forecast"]), "--output", str(tmp_path / "f.onnx")]) == 0
     assert "exported to" in capsys.readouterr().out and (tmp_path / "f.onnx.json").is_file()
-    assert main(["export", str(runs["tag"])]) == 2
-    assert "export of tag runs is not supported yet" in capsys.readouterr().err
+    assert main(["export", str(runs["lm"]), "--output", str(tmp_path)]) == 2
+    assert "is a directory" in capsys.readouterr().err
     assert main(["export", str(runs["image"]), "--output", str(tmp_path / "no" / "m.onnx")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("crf", [False, True])
+def test_tagger_exports_with_its_character_encoder_and_decoding(runs, tmp_path, crf):
+    import lstmkit
+    from lstmkit.export import dense_tag_inputs, export_run, export_spec
+    from lstmkit.tasks.tag_data import TaggedSentence, encode_batch
+
+    run_dir = runs["tag"]
+    if crf:
+        run_dir = tmp_path / "crf"
+        assert main(["-q", "train", "tag", "--data", str(runs["tag"].parent.parent / "data" / "tags.txt"), "--crf",
+                     "--epochs", "1", "--no-progress", "--run-dir", str(run_dir), "--set", "model.hidden_size=8",
+                     "--set", "model.embedding_dim=8"]) == 0
+    run = lstmkit.load(run_dir)
+    sentences = [["the", "cat", "runs"], ["a", "dog", "sees", "the", "unseenword"], ["bird"]]
+    want_tags = [[t for _, t in run.predict(" ".join(s), tokenizer="whitespace")] for s in sentences]
+    with torch.no_grad():
+        want_emissions = run.model.emissions(encode_batch([TaggedSentence(tuple(s), ("X",) * len(s))
+                                                           for s in sentences], run.vocabs))
+    spec = export_spec(run_dir)
+    inputs = dense_tag_inputs(sentences, run.vocabs, spec.example[0].shape[1])
+    for fmt in ("onnx", "pt2"):
+        path = export_run(run_dir, fmt, tmp_path / f"t.{fmt}")
+        if fmt == "onnx":
+            tags, emissions = _onnx(path, dict(zip(spec.inputs, inputs)))
+        else:
+            tags, emissions = torch.export.load(str(path)).module()(*inputs)
+        for b, s in enumerate(sentences):
+            n = len(s)
+            torch.testing.assert_close(emissions[b, :n], want_emissions[b, :n], atol=1e-5, rtol=1e-5)
+            assert [run.vocabs.tags.itos[i] for i in tags[b, :n].tolist()] == want_tags[b]

@@ -16,11 +16,15 @@ What each task's exported graph takes and gives (B batch, T time; names as in th
   F_out) in original units (the training scaler is inside the graph).
 - ``image``: ``pixels`` (B, 28, 28) float in [0, 255], light digit on dark -> ``probabilities``
   (B, 10).
+- ``tag``: ``words`` (B, T) and ``lengths`` (B,) int64, ``chars`` (B*T, L) and
+  ``char_lengths`` (B*T,) int64 (every position's characters, padded to 30, >= 1 also at padding; see
+  :func:`dense_tag_inputs`) -> ``tags`` (B, T) (Viterbi in the graph with a CRF, else argmax)
+  and ``emissions`` (B, T, K).
 
 Every graph takes any B. The language model's ONNX graph takes any T; the other graphs, and
 every ``.pt2`` program, take the T they were exported with (``torch.export`` specialises the
 time dimension of the fused recurrent kernels, and the length masks are built for it): pad or
-chunk to it. Taggers (character encoder and CRF decoding) are not exported yet. Beside the file, a
+chunk to it. Beside the file, a
 ``.json`` sidecar names the inputs and outputs and points at the run's vocabulary and labels.
 """
 
@@ -28,7 +32,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -49,6 +53,7 @@ class ExportSpec:
     outputs: list[str]
     batch_axes: dict[str, int]          # input name -> its batch axis
     time_axes: dict[str, int]           # input/output name -> its time axis (ONNX: any length)
+    batch_times: dict[str, int] = field(default_factory=dict)   # input -> axis of size batch x T
 
 
 class LMStep(nn.Module):
@@ -118,6 +123,50 @@ class ImagePixels(nn.Module):
         return torch.softmax(self.model(to_sequences(pixels, self.image_cfg)), dim=-1)
 
 
+class TaggerTags(nn.Module):
+    """A tagger on dense inputs: every position's characters, not only the real words'.
+
+    Shapes: words (B, T), lengths (B,), chars (B*T, L), char_lengths (B*T,) (>= 1, also at
+        padding) -> tags (B, T) int64 (Viterbi with a CRF, else argmax), emissions (B, T, K)
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, words: Tensor, lengths: Tensor, chars: Tensor, char_lengths: Tensor) -> tuple[Tensor, Tensor]:
+        from lstmkit.data.batching import padding_mask
+
+        m = self.model
+        mask = padding_mask(lengths, words.size(1))                           # (B, T)
+        x = m.embed(words)                                                    # (B, T, E)
+        if m.char_embed is not None:
+            _, (h, _) = m.char_rnn(m.char_embed(chars), lengths=char_lengths, need_cell_state=False)
+            per_word = torch.cat([h[0], h[1]], dim=-1).view(words.size(0), words.size(1), -1)  # (B, T, 2C)
+            x = torch.cat([x, per_word * mask.unsqueeze(-1)], dim=-1)
+        out, _ = m.rnn(x, lengths=lengths, need_cell_state=False)            # (B, T, 2H)
+        emissions = m.head(out)                                              # (B, T, K)
+        tags = m.crf.viterbi(emissions.float(), mask) if m.crf is not None else emissions.argmax(-1)
+        return tags, emissions
+
+
+def dense_tag_inputs(words: Sequence[Sequence[str]], vocabs, length: int) -> tuple[Tensor, ...]:
+    """The inputs of :class:`TaggerTags` for sentences of words, padded to ``length`` words."""
+    from lstmkit.tasks.tag_data import MAX_WORD_CHARS, fold_forms, word_key
+
+    batch = len(words)
+    word_ids = torch.zeros(batch, length, dtype=torch.long)
+    chars = torch.zeros(batch * length, MAX_WORD_CHARS, dtype=torch.long)          # always 30 wide
+    char_lengths = torch.ones(batch * length, dtype=torch.long)
+    for b, sentence in enumerate(words):
+        word_ids[b, : len(sentence)] = torch.tensor(vocabs.words.encode(word_key(w) for w in sentence))
+        for t, word in enumerate(sentence):
+            ids = vocabs.chars.encode(fold_forms(word)[:MAX_WORD_CHARS])
+            chars[b * length + t, : len(ids)] = torch.tensor(ids)
+            char_lengths[b * length + t] = len(ids)
+    return word_ids, torch.tensor([len(s) for s in words]), chars, char_lengths
+
+
 def export_spec(run_dir: str | Path) -> ExportSpec:
     """The exportable module of a run, in eval mode on the CPU."""
     from lstmkit.training.checkpoint import read_run_config
@@ -163,8 +212,14 @@ def export_spec(run_dir: str | Path) -> ExportSpec:
         example = (torch.rand(2, 28, 28) * 255,)
         return ExportSpec(ImagePixels(model, cfg.image).eval(), example, ["pixels"], ["probabilities"],
                           {"pixels": 0}, {})
-    raise ConfigError(f"export of {cfg.task} runs is not supported yet (the tagger's character encoder and CRF "
-                      "decoding); export lm, classify, forecast or image runs")
+    if cfg.task == "tag":
+        from lstmkit.tasks.tag import load_tagger
+
+        model, vocabs, _ = load_tagger(run_dir)
+        example = dense_tag_inputs([["the"] * 64, ["a"] * 20, ["x"] * 5], vocabs, 64)
+        return ExportSpec(TaggerTags(model).eval(), example, ["words", "lengths", "chars", "char_lengths"],
+                          ["tags", "emissions"], {"words": 0, "lengths": 0}, {}, {"chars": 0, "char_lengths": 0})
+    raise ConfigError(f"export of {cfg.task} runs is not supported")
 
 
 def _relax_onnx_axes(path: Path, spec: ExportSpec) -> None:
@@ -177,6 +232,8 @@ def _relax_onnx_axes(path: Path, spec: ExportSpec) -> None:
         axes.setdefault(name, {})[0 if not name.startswith("state_out") else 1] = "batch"
     for name, axis in spec.time_axes.items():
         axes.setdefault(name, {})[axis] = "time"
+    for name, axis in spec.batch_times.items():
+        axes.setdefault(name, {})[axis] = "batch_x_time"
     for value in [*model.graph.input, *model.graph.output]:
         for axis, label in axes.get(value.name, {}).items():
             dims = value.type.tensor_type.shape.dim
@@ -212,6 +269,8 @@ def export_run(run_dir: str | Path, fmt: str = "onnx", output: str | Path | None
     names = spec.inputs
     batch = torch.export.Dim("batch", min=1, max=65_536)
     shapes = {n: {a: batch} for n, a in spec.batch_axes.items()}
+    for name, axis in spec.batch_times.items():                   # the tagger's per-position characters
+        shapes[name] = {axis: batch * spec.example[0].shape[1]}
     try:
         if fmt == "pt2":
             torch.export.save(_export_program(spec, shapes), str(target))

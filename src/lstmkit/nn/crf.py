@@ -82,6 +82,16 @@ class CRF(nn.Module):
     def decode(self, emissions: Tensor, mask: Tensor) -> list[list[int]]:
         """The Viterbi path of each sequence, cut to its length."""
         self._check(emissions, mask)
+        paths = self.viterbi(emissions, mask)
+        lengths = mask.sum(1).tolist()
+        return [row[:n] for row, n in zip(paths.tolist(), lengths)]
+
+    def viterbi(self, emissions: Tensor, mask: Tensor) -> Tensor:
+        """The Viterbi paths as one padded tensor (no value-dependent branches: exportable).
+
+        Shapes: emissions (B, T, K), mask (B, T) -> paths (B, T); padded steps repeat the
+        last real tag.
+        """
         batch, steps, _ = emissions.shape
         best = self.start + emissions[:, 0]                                   # (B, K)
         pointers = []
@@ -96,6 +106,4 @@ class CRF(nn.Module):
         for came_from in reversed(pointers):
             tag = came_from.gather(1, tag.unsqueeze(1)).squeeze(1)
             path.append(tag)
-        paths = torch.stack(path[::-1], dim=1)                                # (B, T)
-        lengths = mask.sum(1).tolist()
-        return [row[:n] for row, n in zip(paths.tolist(), lengths)]
+        return torch.stack(path[::-1], dim=1)                                 # (B, T)
