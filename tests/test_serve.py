@@ -74,7 +74,8 @@ def test_predict_for_every_task(client):
     ("/generate", {"model": "lm", "prefix": "the", "temperature": 1e-40}, 400, "temperature"),
     ("/generate", {"model": "lm", "prefix": "the 42"}, 400, "42"),
     ("/generate", {"model": "classify", "prefix": "a"}, 400, "is a classify run"),
-    ("/inspect", {"model": "image", "text": "a"}, 400, "is a image run"),
+    ("/inspect", {"model": "image", "text": "a"}, 400, "inspected on \"images\""),
+    ("/inspect", {"model": "forecast"}, 400, "\"data\""),
 ])
 def test_bad_requests_get_json_errors_and_the_server_goes_on(client, path, body, status, message):
     r = client.post(path, json=body)
@@ -141,6 +142,10 @@ def test_inspect_returns_gates_per_token(client):
     assert out["prediction"]["label"] in ("pos", "neg")
     lm = client.post("/inspect", json={"model": "lm", "text": "the quick"}).json()
     assert "".join(lm["tokens"]) == "the quick"
+    digit = client.post("/inspect", json={"model": "image", "images": [[[0.0] * 28] * 28]}).json()
+    assert len(digit["tokens"]) == 28 and len(digit["layers"][0]["h"]) == 28 and "prediction" in digit
+    window = client.post("/inspect", json={"model": "forecast", "data": {"OT": [0.1 * i for i in range(20)]}}).json()
+    assert window["tokens"][-1] == "t-1" and set(window["layers"][0]["gates"]) == {"i", "f", "g", "o"}
 
 
 def _free_port() -> int:

@@ -95,7 +95,9 @@ def create_app(run_dirs: list[str | Path], max_body_bytes: int = 1_000_000, time
 
     class InspectRequest(BaseModel):
         model: str | None = None
-        text: str
+        text: str | None = Field(None, description="classify, tag, lm")
+        images: list[list[list[float]]] | None = Field(None, description="image: one 28x28 array")
+        data: dict[str, list[float | str]] | None = Field(None, description="forecast: columns of recent rows")
 
     def error(status: int, message: str) -> JSONResponse:
         return JSONResponse({"error": message}, status_code=status)
@@ -196,11 +198,11 @@ def create_app(run_dirs: list[str | Path], max_body_bytes: int = 1_000_000, time
 
     @app.post("/inspect")
     async def inspect(body: InspectRequest) -> dict:
-        from lstmkit.serve.inspect import inspect_text
+        from lstmkit.serve.inspect import inspect_input
 
-        s = pick(body.model, ("classify", "tag", "lm"))
-        text = _checked_texts([body.text])[0]
-        return await asyncio.get_running_loop().run_in_executor(None, inspect_text, s.run, text)
+        s = pick(body.model, ("classify", "tag", "lm", "forecast", "image"))
+        text = _checked_texts([body.text])[0] if body.text is not None else None
+        return await asyncio.get_running_loop().run_in_executor(None, inspect_input, s.run, text, body.images, body.data)
 
     @app.get("/runs/{name}/metrics")
     async def metrics(name: str) -> list[dict]:

@@ -1,7 +1,8 @@
-"""What the recurrent layers do on one text, as JSON for the web page's inspector.
+"""What the recurrent layers do on one input, as JSON for the web page's inspector.
 
 For a classify, tag or lm run: the text is tokenised as the model was trained, fed through its
-embedding (and the tagger's character encoder), and its recurrent layers are traced with
+embedding (and the tagger's character encoder); for an image run the digit's rows (or pixels),
+for a forecaster its input window, scaled as in training. The recurrent layers are traced with
 ``return_gates=True`` (:mod:`lstmkit.nn.gates`). Per layer and direction the result holds, per
 token, the hidden state ``h``, the cell state ``c`` (LSTM) and each gate, rounded to 3 decimals,
 and the neurons with the largest mean ``|h|`` (LSTMVis' "top neurons").
@@ -52,7 +53,51 @@ def _embedded(run: Any, text: str) -> tuple[list[str], Tensor, Any, dict]:
         if model.char_embed is not None:
             x = torch.cat([x, model._char_features(batch, mask)], dim=-1)
         return list(words), x, [model.rnn], {"tags": [t for _, t in pairs]}
-    raise ValueError(f"inspection shows the gates of text models (classify, tag, lm), not a {task} run")
+    raise ValueError(f"a {task} run reads images or series, not text; send \"images\" or \"data\"")
+
+
+def _numeric(run: Any, images: Any = None, data: Any = None) -> tuple[list[str], Tensor, Any, dict]:
+    """Image rows/pixels or a forecaster's input window as steps."""
+    if run.task == "image":
+        from lstmkit.tasks.image import check_array, to_sequences
+
+        if not images:
+            raise ValueError("an image model is inspected on \"images\": one 28x28 array")
+        pixels = check_array(torch.as_tensor(images[0], dtype=torch.float64).numpy(), "the image")
+        x = to_sequences(pixels[None], run.cfg.image)[:, :MAX_TOKENS * 8]                 # (1, T, F)
+        names = [f"row {t}" if run.cfg.image.mode == "rows" else f"px {t}" for t in range(x.shape[1])]
+        return names, x, [run.model.rnn], {"prediction": run.predict([images[0]])[0]}
+    if run.task == "forecast":
+        import tempfile
+        from pathlib import Path
+
+        from lstmkit.api import _write_part
+        from lstmkit.data.datasets.timeseries import read_csv_series
+        from lstmkit.tasks.forecast import Scaler, load_forecaster
+
+        if not data:
+            raise ValueError("a forecaster is inspected on \"data\": {column: [values]} of recent rows")
+        model, cfg, meta = load_forecaster(run.run_dir)
+        with tempfile.TemporaryDirectory() as tmp:
+            series = read_csv_series(_write_part("forecast", data, Path(tmp), "input"), meta["inputs"],
+                                     cfg.forecast.date_column)
+        n = cfg.forecast.input_len
+        if len(series.values) < n:
+            raise ValueError(f"the data has {len(series.values)} rows; the model reads the last {n}")
+        x = Scaler(torch.tensor(meta["mean"]), torch.tensor(meta["std"])).transform(series.values[-n:])[None]
+        return [f"t-{n - t}" for t in range(n)], x.float(), [model.rnn], {}
+    raise ValueError(f"a {run.task} run reads text; send \"text\"")
+
+
+@torch.no_grad()
+def inspect_input(run: Any, text: str | None = None, images: Any = None, data: Any = None) -> dict[str, Any]:
+    """:func:`inspect_text` for any task: text for classify/tag/lm, ``images`` for image runs,
+    ``data`` (columns of recent rows) for forecasters."""
+    if run.task in ("classify", "tag", "lm"):
+        if not text or not text.strip():
+            raise ValueError("give \"text\" to inspect")
+        return inspect_text(run, text)
+    return _trace(run, *_numeric(run, images, data))
 
 
 @torch.no_grad()
@@ -62,7 +107,13 @@ def inspect_text(run: Any, text: str) -> dict[str, Any]:
     Raises:
         ValueError, LstmkitError: for text the model cannot read, or a run without text input.
     """
-    tokens, x, stack, extra = _embedded(run, text)
+    result = _trace(run, *_embedded(run, text))
+    if run.task == "classify":
+        result["prediction"] = run.predict([text])[0]
+    return result
+
+
+def _trace(run: Any, tokens: list[str], x: Tensor, stack: list, extra: dict) -> dict[str, Any]:
     layers: list[dict[str, Any]] = []
     depth = 0
     for module in stack:
@@ -76,11 +127,8 @@ def inspect_text(run: Any, text: str) -> dict[str, Any]:
                            "top_neurons": top, "top_strength": _round(strength[top])})
         depth += max(k[0] for k in trace.steps) + 1
         x = out
-    result = {"tokens": tokens, "cell": layers[0]["gates"] and ("lstm" if "c" in layers[0] else "gru"),
-              "layers": layers, "cut": len(tokens) >= MAX_TOKENS, **extra}
-    if run.task == "classify":
-        result["prediction"] = run.predict([text])[0]
-    return result
+    return {"tokens": tokens, "cell": "lstm" if "c" in layers[0] else "gru", "layers": layers,
+            "cut": len(tokens) >= MAX_TOKENS, **extra}
 
 
-__all__ = ["MAX_TOKENS", "inspect_text"]
+__all__ = ["MAX_TOKENS", "inspect_input", "inspect_text"]
