@@ -84,8 +84,9 @@ async def load(url: str, model: str, texts: list[str], clients: int, total: int,
 
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(timeout=30, limits=limits) as client:
-        for _ in range(3):                                            # warm-up
-            await client.post(url + "/predict", json={"model": model, "texts": [texts[0]]})
+        for _ in range(3):                                            # warm-up: every connection opened
+            await asyncio.gather(*(client.post(url + "/predict", json={"model": model, "texts": [texts[k]]})
+                                   for k in range(clients)))
         start = time.perf_counter()
         await asyncio.gather(*(worker(client, k) for k in range(clients)))
         wall = time.perf_counter() - start
@@ -132,6 +133,7 @@ def main() -> None:
     best = max(results["classify"], key=lambda r: r["requests_per_s"])
     path = write_result("serve", {
         "what": "loopback HTTP load, one text per request; clients and server share the machine",
+        "server": "lstmkit serve (defaults: --threads 1, micro-batching without waiting)",
         "limits": {"requests_per_level": args.requests, "seconds_per_level": args.seconds},
         "results": results,
         "micro_batching": batching,

@@ -158,6 +158,8 @@ def _build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     sv.add_argument("--max-body", type=int, default=1_000_000, help="largest request body in bytes (default 1000000)")
     sv.add_argument("--timeout", type=float, default=30.0, help="seconds a request may take (default 30)")
+    sv.add_argument("--threads", type=int, default=1, help="torch threads per model call (default 1: small "
+                    "batches run fastest on one core, the HTTP work takes the others)")
     _quiet(sv)
 
     cf = commands.add_parser("config", help="every setting of a task: section.field, default, meaning")
@@ -391,6 +393,11 @@ def _serve(args: argparse.Namespace) -> int:
         raise LstmkitError("serving needs fastapi and uvicorn: pip install 'lstmkit[serve]'") from None
     if not 0 < args.port < 65536:
         raise LstmkitError(f"--port must be in 1-65535, got {args.port}")
+    if args.threads < 1:
+        raise LstmkitError(f"--threads must be >= 1, got {args.threads}")
+    import torch
+
+    torch.set_num_threads(args.threads)
     app = create_app(args.run_dirs, args.max_body, args.timeout)
     print(f"serving {len(app.state.served)} model(s) on http://{args.host}:{args.port}/ (API docs at /docs)")
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")

@@ -36,6 +36,45 @@ MAX_TEXTS = 256               # texts (or images) in one request
 MAX_TEXT_CHARS = 200_000      # characters in one text
 
 
+class Limits:
+    """Pure ASGI middleware (cheaper than Starlette's ``BaseHTTPMiddleware``): a body over
+    ``max_body_bytes`` gets 413, a request running past ``timeout_s`` gets 504, both as JSON."""
+
+    def __init__(self, app, max_body_bytes: int, timeout_s: float) -> None:
+        self.app, self.max_body_bytes, self.timeout_s = app, max_body_bytes, timeout_s
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        size = dict(scope["headers"]).get(b"content-length", b"")
+        if size.isdigit() and int(size) > self.max_body_bytes:
+            await _json(send, 413, f"request body of {int(size):,} bytes is over the limit of "
+                                   f"{self.max_body_bytes:,}; send fewer or shorter inputs per request")
+            return
+        started = False
+
+        async def watch(message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await asyncio.wait_for(self.app(scope, receive, watch), self.timeout_s)
+        except asyncio.TimeoutError:
+            if not started:
+                await _json(send, 504, f"the request took longer than {self.timeout_s:g} s; send less per request")
+
+
+async def _json(send, status: int, message: str) -> None:
+    import json
+
+    body = json.dumps({"error": message}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
 @dataclass
 class Served:
     name: str
@@ -121,16 +160,7 @@ def create_app(run_dirs: list[str | Path], max_body_bytes: int = 1_000_000, time
     async def _internal(request: Request, err: Exception):
         return error(500, f"internal error ({type(err).__name__}: {str(err)[:200]})")
 
-    @app.middleware("http")
-    async def limits(request: Request, call_next):
-        size = request.headers.get("content-length")
-        if size is not None and size.isdigit() and int(size) > max_body_bytes:
-            return error(413, f"request body of {int(size):,} bytes is over the limit of {max_body_bytes:,}; "
-                              "send fewer or shorter inputs per request")
-        try:
-            return await asyncio.wait_for(call_next(request), timeout_s)
-        except asyncio.TimeoutError:
-            return error(504, f"the request took longer than {timeout_s:g} s; send less per request")
+    app.add_middleware(Limits, max_body_bytes=max_body_bytes, timeout_s=timeout_s)
 
     def pick(name: str | None, tasks: tuple[str, ...]) -> Served:
         if name is None:

@@ -1,9 +1,11 @@
 """Micro-batching: concurrent requests for one model are answered by one model call.
 
 A request puts its items on the model's queue and waits; one worker task takes what has
-arrived (up to ``max_items``, waiting at most ``max_wait_s`` after the first), runs the model
-once in a thread, and hands each request its slice of the results. Under load this turns many
-small forward passes into a few larger ones; alone, a request waits at most ``max_wait_s``.
+arrived (up to ``max_items``; with ``max_wait_s`` > 0 it also waits that long after the first
+for more), runs the model once in a thread, and hands each request its slice of the results.
+With the default ``max_wait_s = 0`` a lone request never waits: batches form from the requests
+that queued up while the model was busy, so under load many small forward passes become a few
+larger ones and at low load latency is one forward pass.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ class MicroBatcher:
         max_wait_s: how long the first request of a batch waits for others.
     """
 
-    def __init__(self, fn: Callable[[list[Any]], Sequence[Any]], max_items: int = 64, max_wait_s: float = 0.003) -> None:
+    def __init__(self, fn: Callable[[list[Any]], Sequence[Any]], max_items: int = 64, max_wait_s: float = 0.0) -> None:
         self.fn, self.max_items, self.max_wait_s = fn, max_items, max_wait_s
         self.queue: asyncio.Queue[_Pending] | None = None
         self.worker: asyncio.Task | None = None
@@ -51,8 +53,12 @@ class MicroBatcher:
         while True:
             batch = [await self.queue.get()]
             count = len(batch[0].items)
+            while count < self.max_items and not self.queue.empty():           # what queued up meanwhile
+                nxt = self.queue.get_nowait()
+                batch.append(nxt)
+                count += len(nxt.items)
             deadline = loop.time() + self.max_wait_s
-            while count < self.max_items:
+            while count < self.max_items and self.max_wait_s > 0:
                 timeout = deadline - loop.time()
                 if timeout <= 0:
                     break
