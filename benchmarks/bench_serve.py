@@ -5,11 +5,11 @@ Models: the classify task's default BiLSTM (embedding 100, 128 per direction, ma
 trained one epoch on a 2,000-review IMDB slice, and the tag task's default BiLSTM with the
 character encoder, trained one epoch on UD English-EWT's dev file (the sizes are what matter
 for latency). The server runs in its own process (``lstmkit serve``, micro-batching on);
-the clients (httpx, asyncio) share the same 2 cores. Each request carries one text: a test
+the clients (a minimal asyncio HTTP/1.1 client, keep-alive) share the same 2 cores. Each request carries one text: a test
 review cut to its first 60 words, or one EWT test sentence. Writes
 ``benchmarks/results/serve.json``.
 
-    python benchmarks/bench_serve.py --requests 600 --seconds 20
+    python benchmarks/bench_serve.py --requests 3000 --seconds 20
 """
 
 from __future__ import annotations
@@ -60,36 +60,62 @@ def request_texts() -> dict[str, list[str]]:
     return {"classify": reviews, "tag": sentences}
 
 
-async def load(url: str, model: str, texts: list[str], clients: int, total: int, seconds: float) -> dict:
-    import httpx
+class Connection:
+    """A minimal keep-alive HTTP/1.1 client on asyncio streams: it costs the shared CPU far less
+    than a full client library, so the numbers measure the server."""
 
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def post(self, path: str, payload: dict) -> int:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        body = json.dumps(payload).encode()
+        self.writer.write(f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Type: application/json\r\n"
+                          f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        length = next(int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                      if line.lower().startswith(b"content-length:"))
+        await self.reader.readexactly(length)
+        return status
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+async def load(url: str, model: str, texts: list[str], clients: int, total: int, seconds: float) -> dict:
+    host, port = url.rsplit("//", 1)[1].split(":")
     latencies: list[float] = []
     errors = 0
     sent = 0
     stop_at = time.perf_counter() + seconds
+    connections = [Connection(host, int(port)) for _ in range(clients)]
 
-    async def worker(client: httpx.AsyncClient, k: int) -> None:
+    async def worker(conn: Connection, k: int) -> None:
         nonlocal sent, errors
         while sent < total and time.perf_counter() < stop_at:
             sent += 1
             text = texts[(sent * 7 + k) % len(texts)]
             start = time.perf_counter()
             try:
-                r = await client.post(url + "/predict", json={"model": model, "texts": [text]})
-                ok = r.status_code == 200
-            except httpx.HTTPError:
-                ok = False
+                ok = await conn.post("/predict", {"model": model, "texts": [text]}) == 200
+            except (OSError, asyncio.IncompleteReadError, ValueError, StopIteration):
+                ok, conn.writer = False, None
             latencies.append(time.perf_counter() - start)
             errors += not ok
 
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
-        for _ in range(3):                                            # warm-up: every connection opened
-            await asyncio.gather(*(client.post(url + "/predict", json={"model": model, "texts": [texts[k]]})
-                                   for k in range(clients)))
-        start = time.perf_counter()
-        await asyncio.gather(*(worker(client, k) for k in range(clients)))
-        wall = time.perf_counter() - start
+    for _ in range(3):                                                # warm-up: every connection opened
+        await asyncio.gather(*(c.post("/predict", {"model": model, "texts": [texts[k]]})
+                               for k, c in enumerate(connections)))
+    start = time.perf_counter()
+    await asyncio.gather(*(worker(c, k) for k, c in enumerate(connections)))
+    wall = time.perf_counter() - start
+    for c in connections:
+        c.close()
     q = statistics.quantiles(latencies, n=100) if len(latencies) >= 2 else [latencies[0]] * 99
     return {"clients": clients, "requests": len(latencies), "errors": errors, "seconds": wall,
             "requests_per_s": len(latencies) / wall, "p50_ms": 1000 * q[49], "p99_ms": 1000 * q[98]}
@@ -97,7 +123,7 @@ async def load(url: str, model: str, texts: list[str], clients: int, total: int,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=600, help="at most this many per level")
+    parser.add_argument("--requests", type=int, default=3000, help="at most this many per level")
     parser.add_argument("--seconds", type=float, default=20, help="at most this long per level")
     args = parser.parse_args()
     import httpx
@@ -122,7 +148,10 @@ def main() -> None:
             for model in ("classify", "tag"):
                 results[model] = []
                 for clients in (1, 8, 32):
+                    before = {m["name"]: m["batched_calls"] for m in httpx.get(url + "/models").json()}[model]
                     row = asyncio.run(load(url, model, texts[model], clients, args.requests, args.seconds))
+                    after = {m["name"]: m["batched_calls"] for m in httpx.get(url + "/models").json()}[model]
+                    row["model_calls"] = after - before               # warm-up requests included
                     results[model].append(row)
                     print(model, row)
             batching = {m["name"]: {"model_calls": m.get("batched_calls"), "items": m.get("batched_items")}
@@ -133,7 +162,8 @@ def main() -> None:
     best = max(results["classify"], key=lambda r: r["requests_per_s"])
     path = write_result("serve", {
         "what": "loopback HTTP load, one text per request; clients and server share the machine",
-        "server": "lstmkit serve (defaults: --threads 1, micro-batching without waiting)",
+        "server": "lstmkit serve (defaults: --threads 1, micro-batching without waiting; uvloop and httptools)",
+        "client": "minimal asyncio HTTP/1.1 keep-alive client in one process",
         "limits": {"requests_per_level": args.requests, "seconds_per_level": args.seconds},
         "results": results,
         "micro_batching": batching,

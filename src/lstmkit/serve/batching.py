@@ -34,15 +34,17 @@ class MicroBatcher:
     def __init__(self, fn: Callable[[list[Any]], Sequence[Any]], max_items: int = 64, max_wait_s: float = 0.0) -> None:
         self.fn, self.max_items, self.max_wait_s = fn, max_items, max_wait_s
         self.queue: asyncio.Queue[_Pending] | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
         self.worker: asyncio.Task | None = None
         self.calls = 0                      # model calls made (for tests and /models)
         self.items = 0                      # items answered
 
     async def submit(self, items: list[Any]) -> list[Any]:
         """The results for ``items``; raises what the model call raised."""
-        if self.queue is None:
-            self.queue = asyncio.Queue()
-            self.worker = asyncio.create_task(self._run())
+        loop = asyncio.get_running_loop()
+        if self.queue is None or self.loop is not loop:           # first use, or a new event loop
+            self.queue, self.loop = asyncio.Queue(), loop
+            self.worker = loop.create_task(self._run())
         pending = _Pending(list(items))
         await self.queue.put(pending)
         return await pending.done
