@@ -214,3 +214,12 @@ def test_the_page_in_a_headless_browser(server):
         assert page.text_content("#result").startswith("the ")
         browser.close()
     assert not errors, errors
+
+
+def test_a_request_past_the_time_limit_gets_504(runs):
+    from lstmkit.serve.app import create_app
+
+    app = create_app([runs["lm"]], timeout_s=0.001)
+    with TestClient(app) as slow:
+        r = slow.post("/inspect", json={"text": "the quick brown fox " * 4})
+        assert r.status_code == 504 and "longer than 0.001 s" in r.json()["error"]
