@@ -399,6 +399,10 @@ def _serve(args: argparse.Namespace) -> int:
 
     torch.set_num_threads(args.threads)
     app = create_app(args.run_dirs, args.max_body, args.timeout)
+    import gc
+
+    gc.collect()
+    gc.freeze()                              # the loaded models never need collecting: shorter GC pauses
     print(f"serving {len(app.state.served)} model(s) on http://{args.host}:{args.port}/ (API docs at /docs)")
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
