@@ -8,6 +8,8 @@
     lstmkit predict RUN_DIR "a wonderful, moving film"
     lstmkit generate RUN_DIR --prefix "the time" --length 200 --top-p 0.9 --seed 1
     lstmkit config TASK                      # every setting of a task, its default and meaning
+    lstmkit export RUN_DIR --format onnx     # or pt2; the LM's state as explicit inputs and outputs
+    lstmkit serve RUN_DIR [RUN_DIR ...]      # HTTP JSON API and the web page with the gate inspector
 
 Every ``train`` subcommand is built from the task registry (:mod:`lstmkit.tasks`): its flags,
 their defaults and the training itself (:mod:`lstmkit.training.recipe`) are the task's.
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 from dataclasses import replace
+import gc
 import logging
 import os
 import sys
@@ -399,8 +402,6 @@ def _serve(args: argparse.Namespace) -> int:
 
     torch.set_num_threads(args.threads)
     app = create_app(args.run_dirs, args.max_body, args.timeout)
-    import gc
-
     gc.collect()
     gc.freeze()                              # the loaded models never need collecting: shorter GC pauses
     print(f"serving {len(app.state.served)} model(s) on http://{args.host}:{args.port}/ (API docs at /docs)")
