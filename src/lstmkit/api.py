@@ -210,7 +210,7 @@ class Run:
         self.device = device
         self.cfg: RunConfig = checkpoint.read_run_config(self.run_dir)
         self.history: list[dict] = _read_record(self.run_dir / checkpoint.METRICS, list) or []
-        self.test: dict | None = _read_record(self.run_dir / "eval.json", dict)
+        self.test: dict | None = _read_record(self.run_dir / checkpoint.SCORES, dict)
         self.best: dict | None = None
 
     @property
@@ -222,10 +222,9 @@ class Run:
 
     def _save_eval(self, scores: dict[str, Any]) -> None:
         try:
-            text = json.dumps(checkpoint.finite_json(scores), indent=2, ensure_ascii=False, allow_nan=False)
-            (self.run_dir / "eval.json").write_text(text, encoding="utf-8")
+            checkpoint.save_scores(self.run_dir, scores)
         except OSError as err:
-            raise RunDirError(f"cannot write {str(self.run_dir / 'eval.json')!r}: {err.strerror}; make the run "
+            raise RunDirError(f"cannot write {str(self.run_dir / checkpoint.SCORES)!r}: {err.strerror}; make the run "
                               "directory writable") from None
 
     def predict_lines(self, inputs: list[str], **options: Any) -> list[str]:

@@ -28,7 +28,7 @@ from lstmkit.training.trainer import StepResult
 
 logger = logging.getLogger(__name__)
 
-SCALER_FILE, EVAL_FILE = "scaler.json", "eval.json"
+SCALER_FILE, EVAL_FILE = "scaler.json", checkpoint.SCORES
 
 
 class Forecaster(nn.Module):

@@ -27,7 +27,7 @@ from lstmkit.training.trainer import StepResult
 logger = logging.getLogger(__name__)
 
 MEAN, STD = 0.1307, 0.3081        # MNIST training-set pixel statistics (on [0, 1])
-EVAL_FILE = "eval.json"
+EVAL_FILE = checkpoint.SCORES
 
 
 def to_sequences(images: Tensor, cfg: ImageConfig) -> Tensor:

@@ -10,7 +10,6 @@ carried. Legend: B batch, T time, E embedding, H hidden, V vocabulary.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator
 from contextlib import nullcontext
@@ -43,7 +42,7 @@ logger = logging.getLogger(__name__)
 
 LayerState = Tensor | tuple[Tensor, ...]
 State = list[LayerState]          # one entry per layer, each as that layer returns it
-EVAL_FILE = "eval.json"
+EVAL_FILE = checkpoint.SCORES
 
 
 class LanguageModel(nn.Module):
@@ -257,8 +256,7 @@ def score_run(model: LanguageModel, corpus: Corpus, run_dir: str | Path | None =
         if ids.numel() >= 2:
             scores.update(split_scores(model, ids, name))
     if run_dir is not None:
-        (Path(run_dir) / EVAL_FILE).write_text(json.dumps(checkpoint.finite_json(scores), indent=2, allow_nan=False),
-                                               encoding="utf-8")
+        checkpoint.save_scores(run_dir, scores)
     return scores
 
 

@@ -39,7 +39,7 @@ from lstmkit.training.trainer import StepResult
 logger = logging.getLogger(__name__)
 
 VOCAB_FILES = {"words": "vocab.json", "chars": "chars.json", "tags": "tags.json"}
-EVAL_FILE = "eval.json"
+EVAL_FILE = checkpoint.SCORES
 
 
 class Tagger(nn.Module):

@@ -15,17 +15,14 @@ def device_of(name: str) -> torch.device:
     """The torch device for ``train.device``, with a clear error for one that is not there.
 
     Raises:
-        ConfigError: for ``cuda`` without a CUDA device, or a name torch does not know.
+        ConfigError: for a name other than cpu/cuda[:N], or ``cuda`` without a CUDA device.
     """
     kind, _, index = name.partition(":")
     if kind not in ("cpu", "cuda") or (index and not index.isdigit()):
         raise ConfigError(f"unknown device {name!r}; lstmkit runs on cpu, cuda or cuda:N")
-    if name.startswith("cuda") and not torch.cuda.is_available():
+    if kind == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"train.device={name!r} but no CUDA device is available; use cpu")
-    try:
-        return torch.device(name)
-    except RuntimeError:
-        raise ConfigError(f"unknown train.device {name!r}; use cpu or cuda") from None
+    return torch.device(name)                                       # cpu, cpu:N, cuda, cuda:N: all valid
 
 
 def make_optimizer(params: Iterable[nn.Parameter], cfg: TrainConfig) -> torch.optim.Optimizer:

@@ -21,7 +21,7 @@ from lstmkit.config import FORMAT_VERSION, RunConfig, migrate
 from lstmkit.data.vocab import Vocab
 from lstmkit.errors import ConfigError, RunDirError
 
-WEIGHTS, CONFIG, VOCAB, METRICS = "model.safetensors", "config.json", "vocab.json", "metrics.json"
+WEIGHTS, CONFIG, VOCAB, METRICS, SCORES = "model.safetensors", "config.json", "vocab.json", "metrics.json", "eval.json"
 
 
 def _file_mode() -> int:
@@ -89,10 +89,18 @@ def finite_json(value):
     return _finite(value)
 
 
+def _strict_json(value) -> str:
+    return json.dumps(finite_json(value), indent=2, ensure_ascii=False, allow_nan=False)
+
+
 def save_metrics(run_dir: str | Path, history: list[dict[str, float]]) -> None:
     """``metrics.json``, strict JSON: a non-finite value is written as null."""
-    clean = [{k: _finite(v) for k, v in m.items()} for m in history]
-    _atomic_write_text(Path(run_dir) / METRICS, json.dumps(clean, indent=2, allow_nan=False))
+    _atomic_write_text(Path(run_dir) / METRICS, _strict_json(history))
+
+
+def save_scores(run_dir: str | Path, scores: dict) -> None:
+    """``eval.json`` (test or evaluation scores), strict JSON: a non-finite value is written as null."""
+    _atomic_write_text(Path(run_dir) / SCORES, _strict_json(scores))
 
 
 _MODEL_NAMES = {"classify": "a classifier", "forecast": "a forecaster", "image": "an image classifier",
@@ -151,6 +159,12 @@ def read_weights_header(path: str | Path) -> dict[str, tuple[str, tuple[int, ...
         RunDirError: naming the file and what is wrong with it (truncated, not safetensors,
             a header or tensor that does not fit the file).
     """
+    return _read_header(path)[0]
+
+
+def _read_header(path: str | Path) -> tuple[dict[str, tuple[str, tuple[int, ...]]], str | None]:
+    """:func:`read_weights_header` and the checksum stored in the metadata (None for runs
+    saved before checksums), from one read of the header."""
     path = Path(path)
     fix = "the run directory is damaged; train again or restore it from a copy"
     what = f"{str(path)!r}" + (f" (a link to {os.path.realpath(path)!r})" if path.is_symlink() else "")
@@ -191,16 +205,9 @@ def read_weights_header(path: str | Path) -> dict[str, tuple[str, tuple[int, ...
             raise RunDirError(f"weights {what}: tensor {name!r} claims shape {shape} ({dtype}) but holds "
                               f"{end - begin:,} bytes; {fix}")
         tensors[name] = (dtype, tuple(shape))
-    return tensors
-
-
-def _stored_checksum(path: Path) -> str | None:
-    """The checksum in the weights' metadata (None for runs saved before checksums)."""
-    from safetensors import safe_open
-
-    with safe_open(str(path), "pt") as f:
-        value = (f.metadata() or {}).get(CHECKSUM_KEY)
-    return value if isinstance(value, str) else None
+    metadata = header.get("__metadata__")
+    checksum = metadata.get(CHECKSUM_KEY) if isinstance(metadata, dict) else None
+    return tensors, checksum if isinstance(checksum, str) else None
 
 
 def build_and_load(run_dir: str | Path, build: Callable[[], nn.Module], device: str | torch.device = "cpu",
@@ -215,7 +222,7 @@ def build_and_load(run_dir: str | Path, build: Callable[[], nn.Module], device: 
     """
     run_dir = Path(run_dir)
     path = run_dir / WEIGHTS
-    stored = read_weights_header(path)
+    stored, checksum = _read_header(path)
     fix = "the run directory is damaged or its files come from different runs; train again"
     try:
         with torch.device("meta"):                           # shapes only: nothing is allocated
@@ -233,7 +240,7 @@ def build_and_load(run_dir: str | Path, build: Callable[[], nn.Module], device: 
         raise RunDirError(f"{err} ({CONFIG} asks for model.hidden_size={m.hidden_size}, "
                           f"model.embedding_dim={m.embedding_dim}, model.num_layers={m.num_layers})") from None
     model = build()
-    _load_checked(path, model)
+    _load_checked(path, model, checksum)
     return model.to(device)
 
 
@@ -266,18 +273,14 @@ def _check_tensors(path: Path, stored: dict, expected: dict, aliases: list[set[s
                               f"file but {shape} {dtype} by {CONFIG}; {fix}")
 
 
-def _load_checked(path: Path, model: nn.Module) -> None:
+def _load_checked(path: Path, model: nn.Module, checksum: str | None) -> None:
     fix = "the run directory is damaged; train again or restore it from a copy"
     try:
         load_model(model, str(path), strict=True)
     except Exception as err:                                  # SafetensorError and kin: the header was checked
         raise RunDirError(f"cannot load weights {str(path)!r}: {str(err).splitlines()[0][:160]}; {fix}") from None
     state = model.state_dict()
-    try:
-        expected = _stored_checksum(path)
-    except Exception:                                         # noqa: BLE001 - it loaded a moment ago
-        expected = None
-    if expected is not None and weights_digest(state) != expected:
+    if checksum is not None and weights_digest(state) != checksum:
         raise RunDirError(f"weights {str(path)!r} do not match their checksum: the file was changed or damaged "
                           f"after training; {fix}")
     for name, tensor in state.items():
@@ -290,8 +293,9 @@ def load_weights(run_dir: str | Path, model: nn.Module) -> nn.Module:
     """Load ``model.safetensors`` into ``model`` (already built), with the checks of
     :func:`build_and_load`."""
     path = Path(run_dir) / WEIGHTS
-    _check_tensors(path, read_weights_header(path), _signature(model), _alias_groups(model))
-    _load_checked(path, model)
+    stored, checksum = _read_header(path)
+    _check_tensors(path, stored, _signature(model), _alias_groups(model))
+    _load_checked(path, model, checksum)
     return model
 
 
@@ -373,7 +377,7 @@ def save_training_state(run_dir: str | Path, model: nn.Module, optimizer, epoch:
     for name, (values, extra_tensors) in (extra or {}).items():
         extra_values[name] = values
         tensors.update({f"extra.{name}.{k}": v.detach().cpu().contiguous() for k, v in extra_tensors.items()})
-    meta = json.dumps({"epoch": epoch, "history": [{k: _finite(v) for k, v in m.items()} for m in history],
+    meta = json.dumps({"epoch": epoch, "history": finite_json(history),
                        "param_groups": state["param_groups"], "plain_state": plain_state, "rng": rng_values,
                        "extra": extra_values}, allow_nan=False)
     tmp = run_dir / (TRAIN_TENSORS + ".tmp")

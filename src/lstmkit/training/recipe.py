@@ -13,7 +13,6 @@ weight averaging) in one safetensors file. ``resume=True`` restores them and goe
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import random
@@ -278,8 +277,7 @@ def _fit_locked(spec: Task, cfg: RunConfig, final_dir: Path, run_dir: Path, mode
     best = min(scored, key=lambda m: m[monitor]) if scored else state.history[-1]
     test = spec.finish(model, ctx, data, run_dir) if ctx.rank.is_main else None
     if test is not None:
-        (run_dir / "eval.json").write_text(json.dumps(checkpoint.finite_json(test), indent=2, ensure_ascii=False,
-                                                      allow_nan=False), encoding="utf-8")
+        checkpoint.save_scores(run_dir, test)
     return Fitted(cfg.task, final_dir, model, data, state.history, best, test, state.history[-1]["elapsed_s"])
 
 
