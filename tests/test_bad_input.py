@@ -265,6 +265,9 @@ def _locked(tmp: Path) -> None:
 for _task in TASKS:
     case(f"run-dir-locked-{_task}", ["train", _task, "--data", "{data:%s}" % _task, "--run-dir", "{tmp}/locked"],
          "being trained by another process", setup=_locked)
+case("overwrite-locked-run", ["train", "lm", "--data", "{data:lm}", "--run-dir", "{copy}", "--overwrite"],
+     "being trained by another process", copy_of="lm",
+     damage=lambda r: (r / ".lock").write_text(str(os.getpid())))
 case("resume-other-task", ["train", "tag", "--resume", "--run-dir", "{run:lm}"], "lm")
 case("resume-other-settings", ["train", "lm", "--resume", "--run-dir", "{run:lm}", "--set", "train.lr=0.1"],
      "only --epochs")
@@ -617,3 +620,19 @@ def test_a_run_directory_that_cannot_be_written_is_named(workspace: Workspace, t
     assert main(["eval", str(run)]) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and "eval.json" in err and "writable" in err, err
+
+
+def test_a_stale_lock_does_not_block_overwrite(workspace: Workspace, tmp_path: Path, capsys) -> None:
+    """A lock left by a process killed with -9 is cleared, for --overwrite as for training."""
+    import subprocess
+    import sys
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    run = tmp_path / "run"
+    shutil.copytree(workspace.runs["lm"], run)
+    (run / ".lock").write_text(str(dead.pid))
+    argv = ["train", "lm", "--data", str(workspace.data["lm"]), "--run-dir", str(run), "--overwrite", "--epochs", "1",
+            "-q", "--no-progress", "--set", "model.hidden_size=8", *TRAIN_FLAGS["lm"]]
+    assert main(argv) == 0, capsys.readouterr().err
+    assert not (run / ".lock").exists() and (run / "model.safetensors").is_file()

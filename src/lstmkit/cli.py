@@ -212,8 +212,9 @@ def _prepare_run_dir(args: argparse.Namespace) -> Path:
         if not args.overwrite:
             raise LstmkitError(f"{str(run_dir)!r} already holds a run; choose another --run-dir, pass --overwrite, "
                                "or --resume to go on with it")
-        if (run_dir / ".lock").exists():
-            raise LstmkitError(f"{str(run_dir)!r} is being trained by another process; it cannot be overwritten now")
+        from lstmkit.training.recipe import DirectoryLock
+
+        DirectoryLock(run_dir).check_free()                  # a live training is never deleted under it
         shutil.rmtree(run_dir)                                # --overwrite starts clean: no old eval.json or plots
     return run_dir
 

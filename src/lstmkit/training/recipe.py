@@ -128,43 +128,46 @@ class SaveState(Hook):
 
 
 class DirectoryLock:
-    """One training at a time per run directory (``.lock`` created exclusively)."""
+    """One training at a time per run directory (``.lock`` created exclusively, holding the
+    pid); a lock whose process is gone (killed with -9) is removed first."""
 
     def __init__(self, run_dir: Path) -> None:
-        self.path = run_dir / ".lock"
+        self.path = Path(run_dir) / ".lock"
+
+    def _busy(self) -> RunDirError:
+        return RunDirError(f"{str(self.path.parent)!r} is being trained by another process (pid in "
+                           f"{self.path.name}); wait for it, or delete {str(self.path)!r} if that process is gone")
+
+    def _clear_stale(self) -> None:
+        try:
+            pid = int(self.path.read_text() or "0")
+        except (OSError, ValueError):
+            return
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            self.path.unlink(missing_ok=True)
+        except PermissionError:
+            pass
+
+    def check_free(self) -> None:
+        """Raise now, without taking the lock, if another live process holds it."""
+        self._clear_stale()
+        if self.path.exists():
+            raise self._busy()
 
     def __enter__(self) -> DirectoryLock:
-        import os
-
+        self._clear_stale()
         try:
             fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
         except FileExistsError:
-            raise RunDirError(f"{str(self.path.parent)!r} is being trained by another process (pid in "
-                              f"{self.path.name}); wait for it, or delete {str(self.path)!r} if that process "
-                              "is gone") from None
+            raise self._busy() from None
         os.write(fd, str(os.getpid()).encode())
         os.close(fd)
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.path.unlink(missing_ok=True)
-
-
-def _stale_lock(run_dir: Path) -> None:
-    """Remove a lock whose process is gone (killed with -9)."""
-    import os
-
-    lock = run_dir / ".lock"
-    try:
-        pid = int(lock.read_text() or "0")
-    except (OSError, ValueError):
-        return
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        lock.unlink(missing_ok=True)
-    except PermissionError:
-        pass
 
 
 def fit(cfg: RunConfig, run_dir: str | Path, *, resume: bool = False, progress: bool = False,
@@ -186,10 +189,7 @@ def fit(cfg: RunConfig, run_dir: str | Path, *, resume: bool = False, progress: 
         raise ConfigError(f"train {cfg.task} needs data: pass --data {spec.data_help}, or set path in the "
                           "[data] table of --config")
     check_data_name(spec, cfg.data.path)
-    _stale_lock(Path(run_dir))
-    if (Path(run_dir) / ".lock").exists():                    # refuse before minutes of data preparation
-        with DirectoryLock(Path(run_dir)):
-            pass
+    DirectoryLock(run_dir).check_free()                      # refuse before minutes of data preparation
     device = device_of(t.device)
     rank = distributed.setup(device)
     seed_everything(t.seed)
@@ -206,8 +206,6 @@ def fit(cfg: RunConfig, run_dir: str | Path, *, resume: bool = False, progress: 
     # Only rank 0 writes the run; the others keep a scratch directory that is removed at the end.
     work_dir = final_dir if rank.is_main else Path(tempfile.mkdtemp(prefix=f"lstmkit-rank{rank.rank}-"))
     work_dir.mkdir(parents=True, exist_ok=True)
-    if rank.is_main:
-        _stale_lock(work_dir)
     lock = DirectoryLock(work_dir) if rank.is_main else nullcontext()
     try:
         with lock:
