@@ -273,7 +273,8 @@ def export_run(run_dir: str | Path, fmt: str = "onnx", output: str | Path | None
         shapes[name] = {axis: batch * spec.example[0].shape[1]}
     try:
         if fmt == "pt2":
-            torch.export.save(_export_program(spec, shapes), str(target))
+            torch.export.save(torch.export.export(spec.module, spec.example, dynamic_shapes=_shapes_for(spec, shapes)),
+                              str(target))
         else:
             import warnings
 
@@ -298,10 +299,6 @@ def export_run(run_dir: str | Path, fmt: str = "onnx", output: str | Path | None
 def _shapes_for(spec: ExportSpec, shapes: dict) -> dict:
     """``dynamic_shapes`` by the module's argument names (they are the input names)."""
     return {name: shapes.get(name, {}) for name in spec.inputs}
-
-
-def _export_program(spec: ExportSpec, shapes: dict):
-    return torch.export.export(spec.module, spec.example, dynamic_shapes=_shapes_for(spec, shapes))
 
 
 def _task_of(run_dir: Path) -> str:

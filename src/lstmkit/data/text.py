@@ -43,8 +43,12 @@ def read_text(path: str | Path, encoding: str = "utf-8") -> str:
     return text
 
 
+def _codec_key(encoding: str) -> str:
+    return encoding.replace("-", "").replace("_", "").lower()
+
+
 def is_utf8(encoding: str) -> bool:
-    return encoding.replace("-", "").replace("_", "").lower() in ("utf8", "utf8sig")
+    return _codec_key(encoding) in ("utf8", "utf8sig")
 
 
 def decode(raw: bytes, name: str, encoding: str = "utf-8",
@@ -74,7 +78,7 @@ def check_inherited_encoding(path: str | Path, encoding: str) -> None:
     Raises:
         DataError: naming the file, both encodings and the flag that chooses one.
     """
-    if encoding.replace("-", "").replace("_", "").lower() in ("utf8", "utf8sig", "ascii"):
+    if is_utf8(encoding) or _codec_key(encoding) == "ascii":
         return
     path = Path(path)
     if not path.is_file():

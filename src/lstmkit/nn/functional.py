@@ -18,6 +18,18 @@ import torch.nn.functional as F
 from torch import Tensor
 
 
+def lstm_gates(
+    x_proj: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None = None
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """The input, forget and output gates and the cell candidate of one LSTM step.
+
+    Shapes: x_proj (B, 4H), h (B, P or H) -> i, f, g, o each (B, H)
+    """
+    gates = x_proj + F.linear(h, weight_hh, bias_hh)     # (B, 4H)
+    i, f, g, o = gates.chunk(4, dim=-1)                   # each (B, H), PyTorch's order
+    return torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
+
+
 def lstm_step(
     x_proj: Tensor,
     h: Tensor,
@@ -30,10 +42,8 @@ def lstm_step(
 
     Shapes: x_proj (B, 4H), h (B, P or H), c (B, H) -> h (B, P or H), c (B, H)
     """
-    gates = x_proj + F.linear(h, weight_hh, bias_hh)     # (B, 4H)
-    i, f, g, o = gates.chunk(4, dim=-1)                   # each (B, H), PyTorch's order
-    i, f, o = torch.sigmoid(i), torch.sigmoid(f), torch.sigmoid(o)
-    c = f * c + i * torch.tanh(g)
+    i, f, g, o = lstm_gates(x_proj, h, weight_hh, bias_hh)
+    c = f * c + i * g
     h = o * torch.tanh(c)
     if weight_hr is not None:
         h = F.linear(h, weight_hr)                        # (B, H) -> (B, P)
@@ -91,13 +101,24 @@ def gru_step(
 
     Shapes: x_proj (B, 3H), h (B, H) -> h (B, H)
     """
+    _, z, n = gru_gates(x_proj, h, weight_hh, bias_hh)
+    return (1 - z) * n + z * h
+
+
+def gru_gates(
+    x_proj: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None = None
+) -> tuple[Tensor, Tensor, Tensor]:
+    """The reset and update gates and the candidate of one GRU step.
+
+    Shapes: x_proj (B, 3H), h (B, H) -> r, z, n each (B, H)
+    """
     h_proj = F.linear(h, weight_hh, bias_hh)              # (B, 3H)
     x_r, x_z, x_n = x_proj.chunk(3, dim=-1)               # each (B, H), PyTorch's order
     h_r, h_z, h_n = h_proj.chunk(3, dim=-1)
     r = torch.sigmoid(x_r + h_r)
     z = torch.sigmoid(x_z + h_z)
     n = torch.tanh(x_n + r * h_n)                         # reset gate applied after W_hn h + b_hn
-    return (1 - z) * n + z * h
+    return r, z, n
 
 
 def gru_cell(

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from lstmkit.nn.functional import gru_gates, lstm_gates
 from lstmkit.nn.loop import lengths_mask, reverse_within_lengths
 
 LSTM_GATES = ("i", "f", "g", "o")        # input, forget, cell candidate, output
@@ -42,9 +43,8 @@ class GateTrace:
 
 
 def _lstm_step(x_proj, h, c, weight_hh, bias_hh, weight_hr):
-    gates = x_proj + F.linear(h, weight_hh, bias_hh)                    # (B, 4H)
-    i, f, g, o = gates.chunk(4, dim=-1)
-    i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
+    """:func:`~lstmkit.nn.functional.lstm_step`, keeping the gates."""
+    i, f, g, o = lstm_gates(x_proj, h, weight_hh, bias_hh)
     c = f * c + i * g
     h = o * torch.tanh(c)
     if weight_hr is not None:
@@ -53,11 +53,8 @@ def _lstm_step(x_proj, h, c, weight_hh, bias_hh, weight_hr):
 
 
 def _gru_step(x_proj, h, weight_hh, bias_hh):
-    x_r, x_z, x_n = x_proj.chunk(3, dim=-1)
-    h_r, h_z, h_n = F.linear(h, weight_hh, bias_hh).chunk(3, dim=-1)
-    r = torch.sigmoid(x_r + h_r)
-    z = torch.sigmoid(x_z + h_z)
-    n = torch.tanh(x_n + r * h_n)
+    """:func:`~lstmkit.nn.functional.gru_step`, keeping the gates."""
+    r, z, n = gru_gates(x_proj, h, weight_hh, bias_hh)
     return (1 - z) * n + z * h, {"r": r, "z": z, "n": n}
 
 

@@ -91,9 +91,7 @@ def _load(run_dirs: list[str | Path]) -> dict[str, Served]:
         name = Path(run_dir).resolve().name
         while name in served:
             name += "-2"
-        batcher = None
-        if run.task in ("classify", "tag"):
-            batcher = MicroBatcher(run.predict if run.task == "classify" else (lambda texts, r=run: r.predict(texts)))
+        batcher = MicroBatcher(run.predict) if run.task in ("classify", "tag") else None   # list in, list out
         served[name] = Served(name, run, batcher)
     return served
 

@@ -10,6 +10,7 @@ import math
 from pathlib import Path
 
 from lstmkit.data.datasets.examples import TextExample
+from lstmkit.data.text import is_utf8
 from lstmkit.errors import DataError
 
 logger = logging.getLogger(__name__)
@@ -39,10 +40,9 @@ def read_table(path: str | Path, text_column: str = "text", label_column: str = 
     fmt = table_format(path)
     opener = gzip.open if path.suffix == ".gz" else open
     examples: list[TextExample] = []
-    from lstmkit.data.text import is_utf8
-
     codec = "utf-8-sig" if is_utf8(encoding) else encoding         # a byte-order mark is not part of the header
     csv.field_size_limit(MAX_FIELD)
+    reader: csv.DictReader | None = None
     try:
         with opener(path, "rt", encoding=codec, newline="") as handle:
             if fmt == "jsonl":
@@ -65,7 +65,7 @@ def read_table(path: str | Path, text_column: str = "text", label_column: str = 
     except UnicodeDecodeError:
         raise DataError(f"{str(path)!r} is not valid {encoding}; pass its encoding with --encoding") from None
     except csv.Error as err:
-        line = getattr(locals().get("reader"), "line_num", "?")
+        line = reader.line_num if reader is not None else "?"
         raise DataError(f"{path}:{line}: not a well-formed {fmt.upper()} row ({err}); a cell may hold an unclosed "
                         f"quote or exceed {MAX_FIELD:,} characters") from None
     except (OSError, EOFError) as err:

@@ -15,6 +15,7 @@ import torch
 from torch import Tensor
 
 from lstmkit.data.datasets.fetch import candidates, fetch
+from lstmkit.data.datasets.table import MAX_FIELD
 from lstmkit.data.text import decode
 from lstmkit.errors import DataError
 
@@ -42,7 +43,7 @@ def read_csv_series(path: str | Path, columns: list[str] | None = None, date_col
     if not path.is_file():
         raise DataError(f"CSV file {str(path)!r} not found")
     lines = decode(path.read_bytes(), str(path), encoding, "save it as UTF-8 (CSV series are read as UTF-8)").splitlines()
-    csv.field_size_limit(2**27)
+    csv.field_size_limit(MAX_FIELD)
     try:
         rows = list(csv.reader(lines))
     except csv.Error as err:
