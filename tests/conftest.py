@@ -19,6 +19,22 @@ def tiny_text_file(tmp_path: Path) -> Path:
     return path
 
 
+def sentiment_jsonl(path: Path, n: int, seed: int, max_words: int) -> Path:
+    """Toy sentiment rows: filler words and one telling word (great/superb or awful/dull)."""
+    import json
+    import random
+
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        good = i % 2 == 1
+        words = rng.choices(["the", "film", "plot", "was", "a"], k=rng.randint(2, max_words))
+        words.append(rng.choice(["great", "superb"] if good else ["awful", "dull"]))
+        rows.append(json.dumps({"text": " ".join(words), "label": "pos" if good else "neg"}))
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
 def write_idx(path, array: torch.Tensor, magic: int, compress: bool = True) -> None:
     header = struct.pack(">i", magic) + struct.pack(f">{array.dim()}i", *array.shape)
     raw = header + array.to(torch.uint8).numpy().tobytes()

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import os
-import random
 import subprocess
 import sys
 
@@ -12,19 +10,12 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from conftest import sentiment_jsonl
 from lstmkit.cli import main
 
 
 def _table(path, n, seed):
-    rng = random.Random(seed)
-    rows = []
-    for i in range(n):
-        good = i % 2 == 1
-        words = rng.choices(["the", "film", "plot", "was", "a"], k=rng.randint(2, 12))
-        words.append(rng.choice(["great", "superb"] if good else ["awful", "dull"]))
-        rows.append(json.dumps({"text": " ".join(words), "label": "pos" if good else "neg"}))
-    path.write_text("\n".join(rows) + "\n")
-    return path
+    return sentiment_jsonl(path, n, seed, max_words=12)
 
 
 ARGS = ["--epochs", "2", "--embedding-dim", "8", "--no-progress", "--set", "model.hidden_size=8",

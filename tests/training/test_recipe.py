@@ -16,7 +16,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from conftest import TINY_TEXT, fake_mnist
+from conftest import TINY_TEXT, fake_mnist, sentiment_jsonl
 from lstmkit.cli import main
 from lstmkit.config import apply_overrides
 from lstmkit.errors import ConfigError
@@ -28,15 +28,7 @@ TASKS = ["lm", "classify", "tag", "forecast", "sine", "image"]
 
 
 def _classify_file(path):
-    rng = random.Random(0)
-    rows = []
-    for i in range(160):
-        good = i % 2 == 1
-        words = rng.choices(["the", "film", "plot", "was", "a"], k=rng.randint(2, 10))
-        words.append(rng.choice(["great", "superb"] if good else ["awful", "dull"]))
-        rows.append(json.dumps({"text": " ".join(words), "label": "pos" if good else "neg"}))
-    path.write_text("\n".join(rows) + "\n")
-    return path
+    return sentiment_jsonl(path, 160, 0, max_words=10)
 
 
 def _tag_file(path):
