@@ -449,32 +449,93 @@ DAMAGES: list[tuple[str, Callable[[Path], None], str]] = [
     ("config-hidden-str", lambda r: _config_edit(r, lambda c: c["model"].update(hidden_size="abc")), "abc"),
     ("config-list", lambda r: (r / "config.json").write_text("[1, 2]"), "config.json"),
 ]
+def reseal(run: Path) -> None:
+    """Rewrite the run's manifest to the files as they are now: a damage the manifest would
+    catch first, made so that the checks behind it are tested too."""
+    from lstmkit.training.manifest import MANIFEST, sha256_file
+
+    path = run / MANIFEST
+    manifest = json.loads(path.read_text())
+    manifest["files"] = {n: [sha256_file(run / n)] for n in manifest["files"] if (run / n).is_file()}
+    path.write_text(json.dumps(manifest))
+
+
+def _resealed(damage: Callable[[Path], None]) -> Callable[[Path], None]:
+    return lambda run: (damage(run), reseal(run))
+
+
 for _task in TASKS:
     _cmd = {"lm": ["generate", "{copy}", "--prefix", "the", "--length", "5"],
             "classify": ["predict", "{copy}", "a film"], "tag": ["predict", "{copy}", "the dog"],
             "forecast": ["predict", "{copy}", "--data", "{data:forecast}", "--output", "{tmp}/f.csv"],
             "image": ["eval", "{copy}", "--data", "{data:image}"]}[_task]
     for _id, _damage, _expect in DAMAGES:
-        case(f"damaged-{_task}-{_id}", _cmd, _expect, damage=_damage, copy_of=_task)
+        case(f"damaged-{_task}-{_id}", _cmd, _expect, damage=_resealed(_damage), copy_of=_task)
 
 # the task's own run files
 case("damaged-vocab-not-json", ["predict", "{copy}", "a film"], "vocab.json", copy_of="classify",
-     damage=lambda r: (r / "vocab.json").write_text("{oops"))
+     damage=_resealed(lambda r: (r / "vocab.json").write_text("{oops")))
 case("damaged-vocab-dupes", ["predict", "{copy}", "a film"], "vocab.json", copy_of="classify",
-     damage=lambda r: (r / "vocab.json").write_text('{"tokens": ["a", "a"], "specials": []}'))
+     damage=_resealed(lambda r: (r / "vocab.json").write_text('{"tokens": ["a", "a"], "specials": []}')))
 case("damaged-vocab-numbers", ["generate", "{copy}", "--prefix", "t"], "vocab.json", copy_of="lm",
-     damage=lambda r: (r / "vocab.json").write_text('{"tokens": [1, 2, 3]}'))
+     damage=_resealed(lambda r: (r / "vocab.json").write_text('{"tokens": [1, 2, 3]}')))
 case("damaged-labels", ["predict", "{copy}", "a film"], "labels.json", copy_of="classify",
-     damage=lambda r: (r / "labels.json").write_text('["pos"]'))
+     damage=_resealed(lambda r: (r / "labels.json").write_text('["pos"]')))
 case("damaged-labels-missing", ["predict", "{copy}", "a film"], "labels", copy_of="classify",
-     damage=lambda r: (r / "labels.json").unlink())
+     damage=_resealed(lambda r: (r / "labels.json").unlink()))
 case("damaged-scaler", ["predict", "{copy}", "--data", "{data:forecast}"], "scaler.json", copy_of="forecast",
-     damage=lambda r: (r / "scaler.json").write_text('{"inputs": ["OT"]}'))
+     damage=_resealed(lambda r: (r / "scaler.json").write_text('{"inputs": ["OT"]}')))
 case("damaged-scaler-zero-std", ["predict", "{copy}", "--data", "{data:forecast}"], "scaler.json",
-     copy_of="forecast", damage=lambda r: _config_edit_file(r / "scaler.json", lambda m: m.update(
-         std=[0.0] * len(m["std"]))))
+     copy_of="forecast", damage=_resealed(lambda r: _config_edit_file(r / "scaler.json", lambda m: m.update(
+         std=[0.0] * len(m["std"])))))
 case("damaged-tag-vocab-missing", ["predict", "{copy}", "the dog"], "vocab", copy_of="tag",
-     damage=lambda r: next(r.glob("*vocab*.json")).unlink())
+     damage=_resealed(lambda r: next(r.glob("*vocab*.json")).unlink()))
+
+
+# 7. a run's files tied together by its manifest: swapped, reordered or copied-in files (each
+# passed every check of the file alone) are refused by name
+def _reorder_json_list(path: Path, key: str | None = None) -> None:
+    value = json.loads(path.read_text())
+    items = value[key] if key else value
+    items.reverse()
+    path.write_text(json.dumps(value))
+
+
+def _weights_of_another_run(run: Path) -> None:
+    """Same task, same sizes, another seed: a file that fits the config exactly."""
+    other = run.parent / "other-run"
+    shutil.copytree(run, other)
+    from safetensors.torch import load_file, save_file
+
+    tensors = {k: v + 0.01 for k, v in load_file(str(other / "model.safetensors")).items()}
+    save_file(tensors, str(run / "model.safetensors"))
+
+
+_LOADS = {"lm": ["generate", "{copy}", "--prefix", "the", "--length", "5"],
+          "classify": ["predict", "{copy}", "a film"], "tag": ["predict", "{copy}", "the dog"],
+          "forecast": ["predict", "{copy}", "--data", "{data:forecast}", "--output", "{tmp}/f.csv"],
+          "image": ["eval", "{copy}", "--data", "{data:image}"]}
+for _task in TASKS:
+    case(f"manifest-{_task}-weights-from-another-run", _LOADS[_task], "model.safetensors",
+         damage=_weights_of_another_run, copy_of=_task)
+    case(f"manifest-{_task}-config-edited", _LOADS[_task], "config.json", copy_of=_task,
+         damage=lambda r: _config_edit(r, lambda c: c["train"].update(seed=c["train"]["seed"] + 1)))
+    case(f"manifest-{_task}-manifest-removed", _LOADS[_task], "manifest.json", copy_of=_task,
+         damage=lambda r: (r / "manifest.json").unlink())
+    case(f"manifest-{_task}-manifest-not-json", _LOADS[_task], "manifest.json", copy_of=_task,
+         damage=lambda r: (r / "manifest.json").write_text("{oops"))
+case("manifest-labels-reordered", _LOADS["classify"], "labels.json", copy_of="classify",
+     damage=lambda r: _reorder_json_list(r / "labels.json"))
+case("manifest-vocab-reordered", _LOADS["classify"], "vocab.json", copy_of="classify",
+     damage=lambda r: _reorder_json_list(r / "vocab.json", "tokens"))
+case("manifest-lm-vocab-reordered", _LOADS["lm"], "vocab.json", copy_of="lm",
+     damage=lambda r: _reorder_json_list(r / "vocab.json", "tokens"))
+case("manifest-tag-tags-reordered", _LOADS["tag"], "tags.json", copy_of="tag",
+     damage=lambda r: _reorder_json_list(r / "tags.json", "tokens"))
+case("manifest-scaler-edited", _LOADS["forecast"], "scaler.json", copy_of="forecast",
+     damage=lambda r: _config_edit_file(r / "scaler.json", lambda m: m.update(mean=[v + 1 for v in m["mean"]])))
+case("manifest-file-outside-run", _LOADS["classify"], "outside", copy_of="classify",
+     damage=lambda r: _config_edit_file(r / "manifest.json", lambda m: m["files"].update({"../x": ["0"]})))
 
 
 def _config_edit_file(path: Path, edit) -> None:
@@ -609,14 +670,16 @@ def test_a_run_directory_that_cannot_be_written_is_named(workspace: Workspace, t
     """Root ignores file modes, so the write failure is simulated where eval.json is written."""
     run = tmp_path / "run"
     shutil.copytree(workspace.runs["forecast"], run)
-    real = Path.write_text
+    from lstmkit.training import checkpoint
 
-    def refuse(self: Path, *args, **kwargs):
-        if self.name.startswith("eval.json"):                  # eval.json, or the .tmp it is written through
-            raise PermissionError(13, "Permission denied", str(self))
-        return real(self, *args, **kwargs)
+    real = checkpoint.write_file
 
-    monkeypatch.setattr(Path, "write_text", refuse)
+    def refuse(path, *args, **kwargs):
+        if Path(path).name == "eval.json":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(checkpoint, "write_file", refuse)
     assert main(["eval", str(run)]) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and "eval.json" in err and "writable" in err, err

@@ -90,7 +90,7 @@ def test_format_1_run_directories_are_still_read(tmp_path):
     (tmp_path / "model.safetensors").write_bytes(b"")
     cfg = read_run_config(tmp_path)
     assert (cfg.lm.level, cfg.lm.num_steps, cfg.lm.tie_weights, cfg.model.hidden_size) == ("word", 20, True, 64)
-    assert json.loads(cfg.to_json())["format_version"] == 2
+    assert json.loads(cfg.to_json())["format_version"] == 3
 
 
 def test_describe_lists_each_task_s_settings_with_defaults_and_meanings():

@@ -19,11 +19,18 @@ from fastapi.testclient import TestClient  # noqa: E402
 SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "inspector.png"
 
 
+_TRAINED: dict[str, dict[str, Path]] = {}
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
+    """One tiny run per task, trained once per session: the other test_serve_*.py files import
+    this fixture (runs are never modified)."""
     from test_bad_input import build_workspace
 
-    return build_workspace(tmp_path_factory.mktemp("serve")).runs
+    if "runs" not in _TRAINED:
+        _TRAINED["runs"] = build_workspace(tmp_path_factory.mktemp("serve")).runs
+    return _TRAINED["runs"]
 
 
 @pytest.fixture(scope="module")
@@ -188,11 +195,11 @@ def test_the_page_in_a_headless_browser(server):
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(server + "/")
-        page.wait_for_function("document.querySelectorAll('#model option').length === 2")
+        page.wait_for_function("() => document.querySelectorAll('#model option').length === 2")
         page.select_option("#model", "classify")
         page.fill("#text", "the film was great 1")
         page.click("#run")
-        page.wait_for_function("/(pos|neg)  \\(/.test(document.querySelector('#result').textContent)")
+        page.wait_for_function("() => /(pos|neg)  \\(/.test(document.querySelector('#result').textContent)")
         page.click("#inspect")
         page.wait_for_selector("canvas.heat[data-quantity='f']")
         heat = page.eval_on_selector("canvas.heat[data-quantity='f']", "c => [c.width, c.height]")
@@ -210,7 +217,7 @@ def test_the_page_in_a_headless_browser(server):
         page.select_option("#model", "lm")
         page.fill("#text", "the ")
         page.click("#run")
-        page.wait_for_function("document.querySelector('#result').textContent.length >= 100")
+        page.wait_for_function("() => document.querySelector('#result').textContent.length >= 100")
         assert page.text_content("#result").startswith("the ")
         browser.close()
     assert not errors, errors

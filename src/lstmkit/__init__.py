@@ -26,4 +26,11 @@ def load(run_dir, device: str = "cpu"):
     return _load(run_dir, device)
 
 
-__all__ = ["__version__", "load", "train"]
+def settings(task: str) -> dict[str, Any]:
+    """Every setting of ``task`` with its default, as ``section.field``; see :func:`lstmkit.api.settings`."""
+    from lstmkit.api import settings as _settings
+
+    return _settings(task)
+
+
+__all__ = ["__version__", "load", "settings", "train"]

@@ -20,13 +20,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 from dataclasses import dataclass
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from lstmkit import boundary
 from lstmkit.config import RunConfig, describe
 from lstmkit.errors import ConfigError, DataError, RunDirError
 from lstmkit.tasks import REGISTRY, get_task
@@ -54,19 +56,44 @@ def _value_text(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def _write_memory_data(task: str, data: Any, valid: Any, test: Any, folder: Path) -> dict[str, str]:
-    """Write in-memory data to files the task's readers take; returns data.* overrides."""
-    folder.mkdir(parents=True, exist_ok=True)
+_PART_NAMES = {"path": "train", "valid_path": "valid", "test_path": "test"}
+
+
+def _check_parts(task: str, data: Any, valid: Any, test: Any) -> dict[str, tuple[str, Any]]:
+    """Each of data/valid/test as ("path", text) for a name or a path, or ("memory", value)
+    for in-memory data, checked at the boundary (nothing is written yet)."""
     parts = {"path": data, "valid_path": valid, "test_path": test}
-    out: dict[str, str] = {}
+    out: dict[str, tuple[str, Any]] = {}
     for key, value in parts.items():
         if value is None:
             continue
-        if isinstance(value, (str, Path)) and not (task == "lm" and key == "path" and _looks_like_text(value)):
-            out[key] = str(Path(value).resolve()) if Path(str(value)).exists() else str(value)
+        arg = {"path": "data", "valid_path": "valid", "test_path": "test"}[key]
+        if task == "lm" and isinstance(value, str) and _looks_like_text(value):
+            out[key] = ("memory", boundary.text(arg, value))
+        elif isinstance(value, (str, os.PathLike, bytes, bytearray)):
+            out[key] = ("path", str(boundary.path(arg, value)))
+        elif task == "classify":
+            out[key] = ("memory", boundary.labelled_rows(arg, value))
+        elif task == "tag":
+            out[key] = ("memory", boundary.tagged_sentences(arg, value))
+        elif task == "forecast":
+            out[key] = ("memory", boundary.columns(arg, value))
+        else:
+            what = {"lm": "a string of text", "image": "a folder of MNIST's IDX files"}.get(task, "a path")
+            raise boundary.ArgumentError(f"{arg} must be a dataset name or a path (or, for task {task}, {what}), "
+                                         f"got {boundary.shown(value)}")
+    return out
+
+
+def _write_memory_data(task: str, parts: dict[str, tuple[str, Any]], folder: Path) -> dict[str, str]:
+    """Write the in-memory parts to files the task's readers take; returns data.* overrides."""
+    out: dict[str, str] = {}
+    for key, (kind, value) in parts.items():
+        if kind == "path":
+            out[key] = str(Path(value).resolve()) if Path(value).exists() else value
             continue
-        name = {"path": "train", "valid_path": "valid", "test_path": "test"}[key]
-        out[key] = str(_write_part(task, value, folder, name))
+        folder.mkdir(parents=True, exist_ok=True)
+        out[key] = str(_write_part(task, value, folder, _PART_NAMES[key]))
     if task == "lm" and "path" in out and Path(out["path"]).parent == folder and "valid_path" in out:
         out = {"path": str(folder)}                    # a folder of *train* / *valid* / *test* files
     elif task == "lm":
@@ -74,61 +101,46 @@ def _write_memory_data(task: str, data: Any, valid: Any, test: Any, folder: Path
     return out
 
 
-def _looks_like_text(value: Any) -> bool:
-    """An lm ``data`` string that is text to learn, not a name or a path."""
-    return isinstance(value, str) and ("\n" in value or len(value) > 255) and not Path(value[:255]).exists()
+def _looks_like_text(value: str) -> bool:
+    """An lm string that is text to learn, not a name or a path: it has a line break, or is
+    longer than any file name."""
+    return "\n" in value or len(value) > 255
 
 
 def _write_part(task: str, value: Any, folder: Path, name: str) -> Path:
+    """One checked in-memory part (see :func:`_check_parts`) as a file, written atomically."""
+    from lstmkit.files import write_file
+
     if task == "lm":
-        if not isinstance(value, str):
-            raise DataError(f"lm data in memory is a string of text, got {type(value).__name__}")
-        path = folder / f"{name}.txt"
-        path.write_text(value, encoding="utf-8")
-        return path
+        return write_file(folder / f"{name}.txt", value)
     if task == "classify":
-        path = folder / f"{name}.jsonl"
-        with path.open("w", encoding="utf-8") as f:
-            for number, row in enumerate(value, 1):
-                if isinstance(row, Mapping):
-                    text, label = row.get("text"), row.get("label")
-                elif isinstance(row, Sequence) and not isinstance(row, str) and len(row) == 2:
-                    text, label = row
-                else:
-                    raise DataError(f"{name} row {number}: expected (text, label) or {{'text', 'label'}}, got {row!r}")
-                f.write(json.dumps({"text": str(text), "label": str(label)}, ensure_ascii=False) + "\n")
-        return path
+        lines = [json.dumps({"text": t, "label": y}, ensure_ascii=False) for t, y in value]
+        return write_file(folder / f"{name}.jsonl", "\n".join(lines) + "\n")
     if task == "tag":
-        path = folder / f"{name}.tsv"
         lines = []
         for number, sentence in enumerate(value, 1):
-            pairs = list(sentence)
-            if not pairs or not all(isinstance(p, Sequence) and len(p) == 2 for p in pairs):
-                raise DataError(f"{name} sentence {number}: expected a list of (word, tag) pairs, got {sentence!r}")
-            lines += [f"{w}\t{t}" for w, t in pairs] + [""]
-        path.write_text("\n".join(lines), encoding="utf-8")
-        return path
+            for word, tag in sentence:
+                if not word.strip() or not tag.strip() or any(c in word + tag for c in "\t\n\r"):
+                    raise boundary.ArgumentError(f"{name} sentence {number}: the pair {(word, tag)!r} has an empty "
+                                                 "word or tag, or a tab or line break inside one; give one word and "
+                                                 "one tag per pair")
+            lines += [f"{w}\t{t}" for w, t in sentence] + [""]
+        return write_file(folder / f"{name}.tsv", "\n".join(lines))
     if task == "forecast":
-        path = folder / f"{name}.csv"
-        if hasattr(value, "to_csv"):
-            value.to_csv(path, index=False)
-        elif isinstance(value, Mapping):
-            import csv
+        import csv
+        import io
 
-            columns = list(value)
-            with path.open("w", newline="", encoding="utf-8") as f:
-                writer = csv.writer(f)
-                writer.writerow(columns)
-                writer.writerows(zip(*(value[c] for c in columns)))
-        else:
-            raise DataError(f"forecast data in memory is a DataFrame or a dict of columns, got {type(value).__name__}")
-        return path
+        buffer = io.StringIO(newline="")
+        writer = csv.writer(buffer)
+        writer.writerow(list(value))
+        writer.writerows(zip(*value.values()))
+        return write_file(folder / f"{name}.csv", buffer.getvalue())
     raise DataError(f"task {task} takes its data as a name or a path, not {type(value).__name__}")
 
 
 def train(task: str, data: Any = None, *, valid: Any = None, test: Any = None, run_dir: str | Path | None = None,
-          config: str | Path | None = None, resume: bool = False, download: bool = False, progress: bool = False,
-          **settings: Any) -> Run:
+          config: str | Path | None = None, resume: bool = False, overwrite: bool = False, download: bool = False,
+          progress: bool = False, **settings: Any) -> Run:
     """Train ``task`` and return the trained run (see the module docstring).
 
     Args:
@@ -136,6 +148,8 @@ def train(task: str, data: Any = None, *, valid: Any = None, test: Any = None, r
         data, valid, test: names, paths or in-memory data.
         run_dir: where the run is saved (default ``runs/<task>-<time>``); with ``resume`` the
             run to go on with.
+        overwrite: replace the run already in ``run_dir`` (removed only once the new data
+            are read; nothing lstmkit did not write is touched).
         config: a TOML file with the task's tables.
         settings: config values by field name, e.g. ``epochs=5, hidden_size=256``.
 
@@ -144,25 +158,35 @@ def train(task: str, data: Any = None, *, valid: Any = None, test: Any = None, r
     """
     from lstmkit.training import recipe
 
-    spec = get_task(task)
+    spec = get_task(boundary.text("task", task))
+    if config is not None:
+        config = boundary.path("config", config)
     if resume:
         if run_dir is None:
             raise ConfigError("resume needs run_dir, the run to go on with")
-        cfg = recipe.resume_config(run_dir, settings.pop("epochs", None))
+        cfg = recipe.resume_config(boundary.path("run_dir", run_dir), settings.pop("epochs", None))
         if settings:
             raise ConfigError(f"a resumed run keeps its settings; only epochs may change, got {sorted(settings)}")
+        fitted = recipe.fit(cfg, run_dir, resume=True, progress=progress, download=download)
     else:
-        run_dir = Path(run_dir) if run_dir is not None else _default_run_dir(task)
-        if (Path(run_dir) / checkpoint.CONFIG).exists():
-            raise ConfigError(f"{str(run_dir)!r} already holds a run; choose another run_dir or resume=True")
-        overrides = [f"{_override_key(task, k)}={_value_text(v)}" for k, v in settings.items()]
-        if data is not None or valid is not None or test is not None:
-            for key, value in _write_memory_data(task, data, valid, test, Path(run_dir) / "data").items():
-                overrides.append(f"data.{key}={value}")
         from lstmkit.config import load_config
+        from lstmkit.training.rundir import RunDirectory
 
-        cfg = load_config(config, overrides, base=spec.defaults)
-    fitted = recipe.fit(cfg, run_dir, resume=resume, progress=progress, download=download)
+        run_dir = boundary.path("run_dir", run_dir) if run_dir is not None else _default_run_dir(task)
+        overrides = [f"{_override_key(task, k)}={_value_text(v)}" for k, v in settings.items()]
+        load_config(config, overrides, base=spec.defaults)          # settings checked before anything is written
+        parts = _check_parts(task, data, valid, test)
+        # The folder is claimed (locked) before in-memory data is written into it; with overwrite
+        # the old run is cleared only once the new data are read.
+        with RunDirectory(run_dir, overwrite=overwrite) as claim:
+            staging = Path(run_dir) / "data"
+            number = 2
+            while claim.had_run and staging.exists():                 # the old run's data stay until it is cleared
+                staging, number = Path(run_dir) / f"data-{number}", number + 1
+            for key, value in _write_memory_data(task, parts, staging).items():
+                overrides.append(f"data.{key}={value}")
+            cfg = load_config(config, overrides, base=spec.defaults)
+            fitted = recipe.fit(cfg, run_dir, overwrite=overwrite, progress=progress, download=download, claim=claim)
     run = load(fitted.run_dir)
     run.history, run.test, run.best = fitted.history, fitted.test, fitted.best
     return run
@@ -243,7 +267,7 @@ class ClassifierRun(Run):
         """``{"text", "label", "probability", "probabilities": {label: p}}`` for each text."""
         from lstmkit.tasks import classify
 
-        texts = [texts] if isinstance(texts, str) else list(texts)
+        texts = boundary.texts("texts", texts)
         probs = classify.predict_probabilities(self.model, self.vocab, self.labels, self.cfg, texts)
         out = []
         for text, row in zip(texts, probs.tolist()):
@@ -291,7 +315,9 @@ class TaggerRun(Run):
         from lstmkit.tasks import tag
 
         single = isinstance(texts, str)
-        items = [texts] if single else list(texts)
+        items = boundary.texts("texts", texts)
+        if tokenizer is not None:
+            boundary.choice("tokenizer", tokenizer, ("ud_english", "whitespace", "jieba"))
         tokenizer = tokenizer or ("jieba" if self.chinese else "ud_english")
         tagged = tag.tag_texts(self.model, self.vocabs, items, tokenizer)
         return tagged[0] if single else tagged
@@ -350,8 +376,20 @@ class LanguageModelRun(Run):
 
     def stream(self, prefix: str, length: int = 200, temperature: float | None = None, top_k: int = 0,
                top_p: float = 1.0, seed: int | None = None):
-        """The same text as :meth:`generate`, in pieces as they are produced."""
+        """The same text as :meth:`generate`, in pieces as they are produced.
+
+        Every argument is checked here, before the first piece: a stream never fails half-way
+        on a bad value."""
         from lstmkit.tasks import generate
+
+        prefix = boundary.text("prefix", prefix)
+        length = boundary.integer("length", length, low=1, high=generate.MAX_LENGTH)
+        if temperature is not None:
+            temperature = boundary.real("temperature", temperature, low=0.0, low_open=True)
+        top_k = boundary.integer("top_k", top_k, low=0)
+        top_p = boundary.real("top_p", top_p, low=0.0, high=1.0, low_open=True)
+        seed = boundary.seed("seed", seed)
+        generate.check_sampling(length, temperature, top_k, top_p)
 
         return generate.stream(self.model, self.vocab, prefix, length, self.normalize, self.tokenizer,
                                temperature=temperature, top_k=top_k, top_p=top_p, seed=seed)
@@ -388,15 +426,18 @@ class ForecasterRun(Run):
 
         from lstmkit.tasks import forecast
 
+        source_data = (boundary.path("data", data) if isinstance(data, (str, os.PathLike, bytes, bytearray))
+                       else boundary.columns("data", data))
         with tempfile.TemporaryDirectory() as tmp:
-            source = data if isinstance(data, (str, Path)) else _write_part("forecast", data, Path(tmp), "input")
+            source = source_data if isinstance(source_data, Path) else _write_part("forecast", source_data, Path(tmp),
+                                                                                      "input")
             out = forecast.forecast_csv(self.run_dir, source, Path(tmp) / "forecast.csv")
             with out.open(encoding="utf-8") as f:
                 rows = list(csv.DictReader(f))
         date = self.cfg.forecast.date_column
         return [{k: int(v) if k == "step" else v if k == date else float(v) for k, v in r.items()} for r in rows]
 
-    predict_options = frozenset({"data", "output"})
+    predict_options = frozenset({"data", "output", "force"})
 
     def evaluate(self, data: str | Path | None = None, download: bool = False) -> Evaluation:
         """MSE/MAE (scaled and in original units) on the test part of ``data`` (default: the
@@ -410,16 +451,19 @@ class ForecasterRun(Run):
         return Evaluation(scores, "\n".join(f"{k}\t{v:.6g}" for k, v in scores.items()))
 
     def predict_lines(self, inputs: list[str], data: str | Path | None = None, output: str | Path | None = None,
-                      **options: Any) -> list[str]:
+                      force: bool = False, **options: Any) -> list[str]:
+        import os
+
+        from lstmkit.files import check_output
         from lstmkit.tasks import forecast
+        from lstmkit.training.rundir import own_files
 
         if data is None:
             raise ConfigError("a forecaster predicts from a CSV: pass --data new.csv (its last input_len rows are read)")
-        target = Path(output) if output is not None else self.run_dir / "forecast.csv"
-        if target.is_dir():
-            raise ConfigError(f"--output {str(target)!r} is a directory; give a file name, e.g. {target / 'forecast.csv'}")
-        if not target.parent.is_dir():
-            raise ConfigError(f"--output {str(target)!r}: the folder {str(target.parent)!r} does not exist; create it first")
+        default = self.run_dir / "forecast.csv"
+        target = Path(output) if output is not None else default
+        check_output(target, protected=own_files(self.run_dir, exclude=(default.name,)), inputs=[data], force=force,
+                     replaceable=os.path.realpath(target) == os.path.realpath(default))
         try:
             out = forecast.forecast_csv(self.run_dir, data, target)
         except PermissionError as err:
@@ -438,13 +482,22 @@ class ImageRun(Run):
         """Digits of image files (PNG/.npy/.txt) or 28x28 arrays/tensors: label and probabilities."""
         from lstmkit.tasks import image
 
+        if not isinstance(invert, bool):
+            raise boundary.ArgumentError(f"invert must be True or False, got {boundary.shown(invert)}")
         items = images if isinstance(images, (list, tuple)) else [images]
+        if not items:
+            raise boundary.ArgumentError("images is empty; give one or more image files or 28x28 arrays")
         out = []
-        for item in items:
-            if isinstance(item, (str, Path)):
-                pixels = image.read_image(item, invert)
+        for number, item in enumerate(items, 1):
+            if isinstance(item, (str, os.PathLike, bytes, bytearray)):
+                pixels = image.read_image(boundary.path(f"images[{number - 1}]", item), invert)
             else:
-                pixels = image.check_array(torch.as_tensor(item).numpy(), "the array", invert)
+                try:
+                    array = torch.as_tensor(item, dtype=torch.float64).numpy()
+                except (TypeError, ValueError, RuntimeError, OverflowError):
+                    raise boundary.ArgumentError(f"images[{number - 1}] must be an image file or a 28x28 array of "
+                                                 f"numbers, got {boundary.shown(item)}") from None
+                pixels = image.check_array(array, f"images[{number - 1}]", invert)
             label, probs = image.predict_image(self.model, self.cfg, pixels)
             out.append({"label": label, "probability": float(probs[label]), "probabilities": probs.tolist()})
         return out
@@ -478,6 +531,8 @@ def load(run_dir: str | Path, device: str = "cpu") -> Run:
     Raises:
         RunDirError: if ``run_dir`` is not a run directory.
     """
+    run_dir = boundary.path("run_dir", run_dir)
+    device = boundary.text("device", device)
     cfg = checkpoint.read_run_config(run_dir)
     return get_task(cfg.task).load(run_dir, device)
 
@@ -489,6 +544,7 @@ def tasks() -> list[str]:
 
 def settings(task: str) -> dict[str, Any]:
     """Every setting of ``task`` with its default, as ``section.field``."""
+    get_task(boundary.text("task", task))
     return {key: default for key, default, _ in describe(task)}
 
 

@@ -129,6 +129,7 @@ def _build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--encoding", help="encoding of --file (default utf-8)")
     pr.add_argument("--data", type=Path, help="forecaster: a CSV whose last rows to forecast from")
     pr.add_argument("--output", type=Path, help="forecaster: where to write the forecast CSV (default RUN_DIR/forecast.csv)")
+    pr.add_argument("--force", action="store_true", help="forecaster: replace an existing --output file")
     pr.add_argument("--invert", action="store_true", help="image: the digit is dark on a light background")
     pr.add_argument("--tokenizer", choices=["ud_english", "whitespace", "jieba"],
                     help="tagger: how texts are split into words (default: jieba for Chinese models, else ud_english)")
@@ -153,14 +154,17 @@ def _build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--format", choices=["onnx", "pt2"], default="onnx", help="onnx (any batch and length; "
                     "onnxruntime) or pt2 (torch.export.load; any batch, the exported length) (default onnx)")
     ex.add_argument("--output", type=Path, help="where to write it (default RUN_DIR/model.onnx or model.pt2)")
+    ex.add_argument("--force", action="store_true", help="replace an existing --output file")
     _quiet(ex)
 
     sv = commands.add_parser("serve", help="serve runs over HTTP: JSON API, web page with the gate inspector")
     sv.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN_DIR")
     sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine only)")
     sv.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    sv.add_argument("--max-body", type=int, default=1_000_000, help="largest request body in bytes (default 1000000)")
-    sv.add_argument("--timeout", type=float, default=30.0, help="seconds a request may take (default 30)")
+    sv.add_argument("--max-body", type=int, default=1_000_000,
+                    help="largest request body in bytes, >= 1, however it is sent (default 1000000)")
+    sv.add_argument("--timeout", type=float, default=30.0,
+                    help="seconds a request may take, in (0, 86400]; a stream ends there with a message line (default 30)")
     sv.add_argument("--threads", type=int, default=1, help="torch threads per model call (default 1: small "
                     "batches run fastest on one core, the HTTP work takes the others)")
     _quiet(sv)
@@ -202,29 +206,15 @@ DATASET_NAMES = frozenset({"imdb", "ptb", "tinyshakespeare", "zh-novel", "timema
                            "etth1", "sine", "mnist", "word2vec"})
 
 
-def _prepare_run_dir(args: argparse.Namespace) -> Path:
-    import shutil
-
-    run_dir = args.run_dir or _default_run_dir(args.task)
-    if run_dir.exists() and not run_dir.is_dir():
-        raise LstmkitError(f"--run-dir {str(run_dir)!r} is a file; choose a directory")
-    if (run_dir / "config.json").exists():
-        if not args.overwrite:
-            raise LstmkitError(f"{str(run_dir)!r} already holds a run; choose another --run-dir, pass --overwrite, "
-                               "or --resume to go on with it")
-        from lstmkit.training.recipe import DirectoryLock
-
-        DirectoryLock(run_dir).check_free()                  # a live training is never deleted under it
-        shutil.rmtree(run_dir)                                # --overwrite starts clean: no old eval.json or plots
-    return run_dir
-
-
 def _train(args: argparse.Namespace) -> int:
     from lstmkit.tasks import get_task
     from lstmkit.training import recipe
 
     spec = get_task(args.task)
     if args.resume:
+        if args.overwrite:
+            raise LstmkitError("--resume goes on with the run in --run-dir and --overwrite deletes it; pass one of "
+                               "them (--resume to continue, --overwrite to start again from scratch)")
         if args.run_dir is None:
             raise LstmkitError("--resume needs --run-dir, the run to go on with")
         given = [d for d, v in vars(args).items() if d.startswith("flag__") and v is not None and d != "flag__train__epochs"]
@@ -237,18 +227,13 @@ def _train(args: argparse.Namespace) -> int:
         run_dir = args.run_dir
     else:
         cfg = _train_config(args)
-        run_dir = _prepare_run_dir(args)
-    created = not run_dir.exists()
+        run_dir = args.run_dir or _default_run_dir(args.task)
     logger.info("training %s on %s -> %s", args.task, cfg.data.path or "the shipped Time Machine", run_dir)
     progress = not args.no_progress and sys.stderr.isatty()
-    try:
-        fitted = recipe.fit(cfg, run_dir, resume=args.resume, progress=progress, download=args.download)
-    except BaseException:
-        if created and run_dir.is_dir() and not (run_dir / "model.safetensors").exists():
-            import shutil
-
-            shutil.rmtree(run_dir, ignore_errors=True)        # nothing half-written is left behind
-        raise
+    # The run directory is claimed (locked) inside fit; --overwrite clears the old run only once
+    # the new one's data are read, and a failed new run leaves nothing behind (training/rundir.py).
+    fitted = recipe.fit(cfg, run_dir, resume=args.resume, overwrite=args.overwrite, progress=progress,
+                        download=args.download)
     if int(os.environ.get("RANK", "0")) != 0:
         return 0                                              # under torchrun, rank 0 reports for all
     print(fitted.summary())
@@ -352,7 +337,7 @@ def _predict(args: argparse.Namespace) -> int:
     if run.task == "lm":
         run.predict_lines([])                                 # a language model: points to `generate`
     options = {"texts": args.texts, "file": args.file, "data": args.data, "output": args.output,
-               "invert": args.invert, "tokenizer": args.tokenizer}
+               "force": args.force, "invert": args.invert, "tokenizer": args.tokenizer}
     _refuse_unused(args, run.predict_options, options, "predict")
     inputs = list(args.texts)
     if args.file is not None:
@@ -383,7 +368,7 @@ def _generate(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from lstmkit.export import export_run
 
-    path = export_run(args.run_dir, args.format, args.output)
+    path = export_run(args.run_dir, args.format, args.output, force=args.force)
     print(f"exported to {path} (inputs and outputs: {path}.json)")
     return 0
 
@@ -392,21 +377,28 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         import uvicorn
 
-        from lstmkit.serve.app import create_app
+        from lstmkit.serve.app import check_limits, create_app, listen_socket
     except ImportError:
         raise LstmkitError("serving needs fastapi and uvicorn: pip install 'lstmkit[serve]'") from None
     if not 0 < args.port < 65536:
         raise LstmkitError(f"--port must be in 1-65535, got {args.port}")
     if args.threads < 1:
         raise LstmkitError(f"--threads must be >= 1, got {args.threads}")
-    import torch
+    check_limits(args.max_body, args.timeout)            # before loading models: fail fast (create_app checks too)
+    sock = listen_socket(args.host, args.port)           # a busy port is said here, not after "serving ..."
+    try:
+        import torch
 
-    torch.set_num_threads(args.threads)
-    app = create_app(args.run_dirs, args.max_body, args.timeout)
-    gc.collect()
-    gc.freeze()                              # the loaded models never need collecting: shorter GC pauses
-    print(f"serving {len(app.state.served)} model(s) on http://{args.host}:{args.port}/ (API docs at /docs)")
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+        torch.set_num_threads(args.threads)
+        app = create_app(args.run_dirs, args.max_body, args.timeout)
+        gc.collect()
+        gc.freeze()                          # the loaded models never need collecting: shorter GC pauses
+        print(f"serving {len(app.state.served)} model(s) on http://{args.host}:{args.port}/ (API docs at /docs)",
+              flush=True)
+        server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, log_level="warning"))
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
     return 0
 
 

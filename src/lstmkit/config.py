@@ -28,7 +28,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 from lstmkit.errors import ConfigError
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 MAX_WIDTH, MAX_LAYERS = 65_536, 64     # sizes beyond any model that fits in memory
 TASKS = ("classify", "forecast", "image", "lm", "tag")
 
@@ -318,7 +318,7 @@ def _build_section(name: str, values: dict[str, Any]) -> Any:
     unknown = sorted(set(values) - set(kinds))
     for key in unknown:
         if f"{name}.{key}" in MOVED:
-            raise ConfigError(f"{name}.{key} is now {MOVED[f'{name}.{key}']} (config format {FORMAT_VERSION}); "
+            raise ConfigError(f"{name}.{key} is now {MOVED[f'{name}.{key}']} (config format 2); "
                               "rename it in your TOML or --set")
     if unknown:
         raise ConfigError(f"unknown field(s) {unknown} in [{name}]; known: {', '.join(sorted(kinds))}")
@@ -448,7 +448,7 @@ def apply_overrides(cfg: RunConfig, overrides: list[str]) -> RunConfig:
         if not sep or not dot:
             raise ConfigError(f"--set takes section.field=value, got {item!r} (e.g. train.epochs=5)")
         if key in MOVED:
-            raise ConfigError(f"--set {key}: it is now {MOVED[key]} (config format {FORMAT_VERSION})")
+            raise ConfigError(f"--set {key}: it is now {MOVED[key]} (config format 2)")
         if section not in _SECTION_TYPES:
             raise ConfigError(f"unknown config section {section!r}; known: {', '.join(_SECTION_TYPES)}")
         kinds = _field_kinds(_SECTION_TYPES[section])

@@ -10,8 +10,12 @@ What each task's exported graph takes and gives (B batch, T time; names as in th
   chunk, passing each chunk's ``state_out_*`` as the next ``state_in_*`` (zeros at the start):
   the result equals one pass over the whole text (tested).
 - ``classify``: ``tokens`` (B, T) int64, right-padded with id 0 to the exported T
-  (``classify.max_len``, else 256; the ``.json`` sidecar says it), and ``lengths`` (B,) int64
-  -> ``probabilities`` (B, C); unequal lengths and both directions are exact, as in eager mode.
+  (``classify.max_len``, else 256), and ``lengths`` (B,) int64 -> ``probabilities`` (B, C);
+  unequal lengths and both directions are exact, as in eager mode. A run trained with
+  ``classify.max_len=0`` (no cap) is exported for T = 256: longer texts must be cut to their
+  first 256 tokens, which the model never did in training. The export says so in a warning and
+  in the sidecar (``"max_len": 256`` and ``"max_len_note"``); train with ``--set
+  classify.max_len=N`` to export another T.
 - ``forecast``: ``series`` (B, input_len, F_in) in original units -> ``forecast`` (B, horizon,
   F_out) in original units (the training scaler is inside the graph).
 - ``image``: ``pixels`` (B, 28, 28) float in [0, 255], light digit on dark -> ``probabilities``
@@ -20,6 +24,13 @@ What each task's exported graph takes and gives (B batch, T time; names as in th
   ``char_lengths`` (B*T,) int64 (every position's characters, padded to 30, >= 1 also at padding; see
   :func:`dense_tag_inputs`) -> ``tags`` (B, T) (Viterbi in the graph with a CRF, else argmax)
   and ``emissions`` (B, T, K).
+
+Lengths are checked inside the graphs: every ``lengths`` (and the tagger's ``char_lengths``)
+must be in [1, T] (a length of 0 gave NaN, a negative or too large one garbage). Outside, the
+``.pt2`` program raises ``RuntimeError: lengths must be between 1 and T ...`` and onnxruntime
+fails the run (``INVALID_ARGUMENT``) at the Gather node named ``check_lengths_between_1_and_T``
+(ONNX has no assert operator; an out-of-range index is its portable error). The sidecar's
+``"checks"`` says the same.
 
 Every graph takes any B. The language model's ONNX graph takes any T; the other graphs, and
 every ``.pt2`` program, take the T they were exported with (``torch.export`` specialises the
@@ -31,6 +42,8 @@ chunk to it. Beside the file, a
 from __future__ import annotations
 
 import json
+import logging
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,8 +52,12 @@ import torch
 from torch import Tensor, nn
 
 from lstmkit.errors import ConfigError, LstmkitError
+from lstmkit.files import write_file, writing
+
+logger = logging.getLogger(__name__)
 
 FORMATS = ("onnx", "pt2")
+UNCAPPED_LEN = 256          # the T a classifier trained without classify.max_len is exported for
 
 
 @dataclass
@@ -54,6 +71,54 @@ class ExportSpec:
     batch_axes: dict[str, int]          # input name -> its batch axis
     time_axes: dict[str, int]           # input/output name -> its time axis (ONNX: any length)
     batch_times: dict[str, int] = field(default_factory=dict)   # input -> axis of size batch x T
+    notes: dict[str, object] = field(default_factory=dict)       # more for the sidecar (caps, checks)
+
+
+class LengthCheck(nn.Module):
+    """Refuses, inside an exported graph, lengths outside [1, limit]; passes them on unchanged.
+
+    ``torch._assert_async`` raises with the message in PyTorch and in a ``.pt2`` program, but
+    the ONNX exporter drops it; so the lengths also go through an index that is out of range when
+    one is bad (``guard[1]`` of a one-element buffer), which onnxruntime refuses to run.
+    :func:`_name_length_checks` gives that Gather node a name that says what is wrong.
+
+    Shapes: lengths (B,) -> (B,)
+    """
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+        self.register_buffer("guard", torch.zeros(1, dtype=torch.long), persistent=False)
+
+    def forward(self, lengths: Tensor, limit: int) -> Tensor:
+        bad = ((lengths < 1) | (lengths > limit)).any()                  # () bool
+        torch._assert_async(~bad, f"{self.name} must be between 1 and {limit} (the exported length); "
+                                  "pad shorter inputs, cut longer ones, and give every row at least one step")
+        return lengths + self.guard[bad.long()]                          # index 1: out of range when bad
+
+
+def _name_length_checks(model, limits: dict[str, int]) -> None:
+    """Name each :class:`LengthCheck` Gather node of an ONNX graph after the rule it enforces:
+    the node that indexes a ``.guard`` buffer, named after the graph input its index comes from
+    (the exporter may merge the equal guard buffers, so their names do not tell)."""
+    producer = {out: node for node in model.graph.node for out in node.output}
+
+    def source(value: str) -> str | None:                       # the graph input a value is computed from
+        todo, seen = [value], set()
+        while todo:
+            v = todo.pop()
+            if v in limits:
+                return v
+            if v in producer and v not in seen:
+                seen.add(v)
+                todo.extend(producer[v].input)
+        return None
+
+    for node in model.graph.node:
+        if node.op_type == "Gather" and len(node.input) == 2 and node.input[0].endswith(".guard"):
+            name = source(node.input[1])
+            if name is not None:
+                node.name = f"check_{name}_between_1_and_{limits[name]}"
 
 
 class LMStep(nn.Module):
@@ -90,8 +155,10 @@ class Probabilities(nn.Module):
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
         self.model = model
+        self.check_lengths = LengthCheck("lengths")
 
     def forward(self, tokens: Tensor, lengths: Tensor) -> Tensor:
+        lengths = self.check_lengths(lengths, tokens.size(1))
         return torch.softmax(self.model(tokens, lengths).float(), dim=-1)
 
 
@@ -133,10 +200,14 @@ class TaggerTags(nn.Module):
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
         self.model = model
+        self.check_lengths = LengthCheck("lengths")
+        self.check_char_lengths = LengthCheck("char_lengths")
 
     def forward(self, words: Tensor, lengths: Tensor, chars: Tensor, char_lengths: Tensor) -> tuple[Tensor, Tensor]:
         from lstmkit.data.batching import padding_mask
 
+        lengths = self.check_lengths(lengths, words.size(1))
+        char_lengths = self.check_char_lengths(char_lengths, chars.size(1))
         m = self.model
         mask = padding_mask(lengths, words.size(1))                           # (B, T)
         x = m.embed(words)                                                    # (B, T, E)
@@ -193,11 +264,17 @@ def export_spec(run_dir: str | Path) -> ExportSpec:
         from lstmkit.tasks.classify import load_classifier
 
         model, vocab, _ = load_classifier(run_dir)
-        length = cfg.classify.max_len or 256                            # texts are padded (or cut) to it
+        length = cfg.classify.max_len or UNCAPPED_LEN                   # texts are padded (or cut) to it
+        notes: dict[str, object] = {"max_len": length, "checks": f"lengths must be between 1 and {length}"}
+        if not cfg.classify.max_len:
+            notes["max_len_note"] = (f"trained with classify.max_len=0 (no cap), exported for {length} tokens: "
+                                     f"texts longer than {length} tokens must be cut to their first {length}; "
+                                     "train with --set classify.max_len=N to export another length")
+            logger.warning("%s: %s", run_dir, notes["max_len_note"])
         tokens = torch.randint(1, len(vocab), (3, length))
         lengths = torch.tensor([length, max(1, length // 2), max(1, length // 3)])
         return ExportSpec(Probabilities(model).eval(), (tokens, lengths), ["tokens", "lengths"], ["probabilities"],
-                          {"tokens": 0, "lengths": 0}, {})
+                          {"tokens": 0, "lengths": 0}, {}, notes=notes)
     if cfg.task == "forecast":
         from lstmkit.tasks.forecast import load_forecaster
 
@@ -217,8 +294,11 @@ def export_spec(run_dir: str | Path) -> ExportSpec:
 
         model, vocabs, _ = load_tagger(run_dir)
         example = dense_tag_inputs([["the"] * 64, ["a"] * 20, ["x"] * 5], vocabs, 64)
+        notes = {"checks": f"lengths must be between 1 and {example[0].shape[1]}, char_lengths between 1 and "
+                           f"{example[2].shape[1]} (also at padding)"}
         return ExportSpec(TaggerTags(model).eval(), example, ["words", "lengths", "chars", "char_lengths"],
-                          ["tags", "emissions"], {"words": 0, "lengths": 0}, {}, {"chars": 0, "char_lengths": 0})
+                          ["tags", "emissions"], {"words": 0, "lengths": 0}, {}, {"chars": 0, "char_lengths": 0},
+                          notes)
     raise ConfigError(f"export of {cfg.task} runs is not supported")
 
 
@@ -240,24 +320,38 @@ def _relax_onnx_axes(path: Path, spec: ExportSpec) -> None:
             if axis < len(dims):
                 dims[axis].ClearField("dim_value")
                 dims[axis].dim_param = label
+    limits = {"lengths": int(spec.example[0].shape[1])}
+    if "char_lengths" in spec.inputs:
+        limits["char_lengths"] = int(spec.example[spec.inputs.index("chars")].shape[1])
+    _name_length_checks(model, limits)
     onnx.save(model, str(path))
 
 
-def export_run(run_dir: str | Path, fmt: str = "onnx", output: str | Path | None = None) -> Path:
+def export_run(run_dir: str | Path, fmt: str = "onnx", output: str | Path | None = None, force: bool = False) -> Path:
     """Export ``run_dir``'s model; returns the written file (a ``.json`` sidecar beside it).
+    Both are written atomically (a kill leaves an older export whole).
+
+    Args:
+        force: replace an existing file at ``output`` (the default ``RUN_DIR/model.FORMAT`` is
+            lstmkit's own and is always replaced).
 
     Raises:
-        ConfigError: for an unknown format, a task that cannot be exported yet, or an output
-            path in a missing folder.
+        ConfigError: for an unknown format or a task that cannot be exported yet.
+        OutputError: for an output that is one of the run's own files, exists (without
+            ``force``), or lies in a missing folder.
     """
+    from lstmkit.files import check_output
+    from lstmkit.training.rundir import own_files
+
     if fmt not in FORMATS:
         raise ConfigError(f"unknown export format {fmt!r}; choose onnx or pt2")
     run_dir = Path(run_dir)
-    target = Path(output) if output is not None else run_dir / f"model.{fmt}"
-    if target.is_dir():
-        raise ConfigError(f"--output {str(target)!r} is a directory; give a file name, e.g. {target / ('model.' + fmt)}")
-    if not target.parent.is_dir():
-        raise ConfigError(f"--output {str(target)!r}: the folder {str(target.parent)!r} does not exist; create it first")
+    default = run_dir / f"model.{fmt}"
+    target = Path(output) if output is not None else default
+    own = os.path.realpath(target) == os.path.realpath(default)
+    protected = own_files(run_dir, exclude=(default.name, default.name + ".json"))
+    for path in (target, Path(str(target) + ".json")):      # the sidecar too: --output RUN/config -> RUN/config.json
+        check_output(path, protected=protected, force=force, replaceable=own)
     if fmt == "onnx":
         try:
             import onnx  # noqa: F401
@@ -273,8 +367,9 @@ def export_run(run_dir: str | Path, fmt: str = "onnx", output: str | Path | None
         shapes[name] = {axis: batch * spec.example[0].shape[1]}
     try:
         if fmt == "pt2":
-            torch.export.save(torch.export.export(spec.module, spec.example, dynamic_shapes=_shapes_for(spec, shapes)),
-                              str(target))
+            program = torch.export.export(spec.module, spec.example, dynamic_shapes=_shapes_for(spec, shapes))
+            with writing(target) as tmp:
+                torch.export.save(program, str(tmp))
         else:
             import warnings
 
@@ -283,16 +378,17 @@ def export_run(run_dir: str | Path, fmt: str = "onnx", output: str | Path | None
                 onnx_program = torch.onnx.export(spec.module, spec.example, dynamo=True, verbose=False,
                                                  input_names=names, output_names=spec.outputs,
                                                  dynamic_shapes=_shapes_for(spec, shapes))
-            onnx_program.save(str(target))
-            _relax_onnx_axes(target, spec)
+            with writing(target) as tmp:
+                onnx_program.save(str(tmp))
+                _relax_onnx_axes(tmp, spec)
     except LstmkitError:
         raise
     except Exception as err:                                  # noqa: BLE001 - exporters raise many kinds
         raise LstmkitError(f"exporting {str(run_dir)!r} to {fmt} failed: {str(err).splitlines()[0][:200]}") from None
     sidecar = {"task": _task_of(run_dir), "format": fmt, "inputs": spec.inputs, "outputs": spec.outputs,
                "example_shapes": {n: list(t.shape) for n, t in zip(spec.inputs, spec.example)},
-               "run_dir": str(run_dir.resolve())}
-    Path(str(target) + ".json").write_text(json.dumps(sidecar, indent=2), encoding="utf-8")
+               "run_dir": str(run_dir.resolve()), **spec.notes}
+    write_file(Path(str(target) + ".json"), json.dumps(sidecar, indent=2))
     return target
 
 

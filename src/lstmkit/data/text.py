@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import stat
+import unicodedata
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
+from typing import IO
 
 from lstmkit.errors import DataError
+
+logger = logging.getLogger(__name__)
 
 SAMPLES = {"timemachine": "timemachine.txt"}  # The Time Machine, H. G. Wells (public domain)
 
@@ -21,22 +29,59 @@ def sample_path(name: str = "timemachine") -> Path:
     return Path(str(resources.files("lstmkit.data") / "samples" / SAMPLES[name]))
 
 
+_SPECIAL = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+            (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def check_path(path: str | Path, what: str = "data file", folder: bool = False, fix: str = "") -> Path:
+    """The one check every data path goes through before it is opened: it must exist and be a
+    regular file (or, with ``folder``, a folder, where a folder is a form of the dataset).
+
+    Only ``os.stat`` is called, so a FIFO, a terminal or ``/dev/zero`` is refused without being
+    opened (reading one would block forever or never end).
+
+    Args:
+        what: what the path should be, for the message ("vectors file", "IDX file", ...).
+        folder: whether a directory is accepted.
+        fix: a hint appended to the "not found" message.
+
+    Raises:
+        DataError: naming the path and what it is (a directory, a FIFO (named pipe), a
+            character device, ...) or that it is missing or unreadable.
+
+    Example:
+        >>> check_path("/dev/null")
+        Traceback (most recent call last):
+        lstmkit.errors.DataError: data file '/dev/null' is a character device; lstmkit reads data from regular files
+    """
+    path = Path(path)
+    try:
+        mode = os.stat(path).st_mode                  # follows symbolic links, opens nothing
+    except (FileNotFoundError, NotADirectoryError):
+        raise DataError(f"{what} {str(path)!r} not found" + (f"; {fix}" if fix else "")) from None
+    except OSError as err:                            # permission denied on a folder, a loop of links, ...
+        raise DataError(f"cannot look at {what} {str(path)!r}: {err.strerror or err}; check the path and its "
+                        "permissions") from None
+    if stat.S_ISREG(mode) or (folder and stat.S_ISDIR(mode)):
+        return path
+    kind = next((name for test, name in _SPECIAL if test(mode)), "not a regular file")
+    expected = "regular files (or a dataset's folder)" if folder else "regular files"
+    raise DataError(f"{what} {str(path)!r} is {kind}; lstmkit reads data from {expected}" +
+                    ("; pass the file inside it" if kind == "a directory" else ""))
+
+
 def read_text(path: str | Path, encoding: str = "utf-8") -> str:
     """Read a whole text file, with errors a user can act on.
 
     Raises:
-        DataError: if the file is missing, is a directory, is empty (or only whitespace), or
-            does not decode with ``encoding``.
+        DataError: if the file is missing, is not a regular file (a directory, a FIFO, a
+            device), is empty (or only whitespace), or does not decode with ``encoding``.
 
     Example:
         >>> read_text(sample_path())[:23]
         'The Time Machine, by H.'
     """
-    path = Path(path)
-    if not path.exists():
-        raise DataError(f"text file {str(path)!r} not found; pass the path of a UTF-8 text file")
-    if not path.is_file():
-        raise DataError(f"{str(path)!r} is a directory, not a text file")
+    path = check_path(path, "text file", fix="pass the path of a UTF-8 text file")
     text = decode(path.read_bytes(), str(path), encoding)
     if not text.strip():
         raise DataError(f"text file {str(path)!r} is empty; give it some text to learn from")
@@ -67,7 +112,63 @@ def decode(raw: bytes, name: str, encoding: str = "utf-8",
         ) from None
     except LookupError:
         raise DataError(f"unknown encoding {encoding!r}; use a Python codec name such as utf-8") from None
+    check_decoded(text, name, encoding)
     return text[1:] if text.startswith("\ufeff") else text    # a byte-order mark is not text
+
+
+def check_decoded(text: str, name: str, encoding: str) -> None:
+    """Refuse text that a non-UTF-8 ``encoding`` decoded from UTF-8 bytes: the bytes are valid
+    UTF-8 with non-ASCII characters, so the other codec turned them into mojibake ('café' ->
+    'cafÃ©') without an error. Real cp1252, latin-1 or GBK text is practically never valid UTF-8.
+
+    Raises:
+        DataError: naming the file, the codec, a garbled word and the fix.
+
+    Example:
+        >>> check_decoded("caf\u00c3\u00a9", "a.txt", "latin-1")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        lstmkit.errors.DataError: 'a.txt' is UTF-8 text, but it is read as latin-1, ... ('cafÃ©' for 'café'); ...
+    """
+    if is_utf8(encoding) or text.isascii():
+        return
+    try:
+        raw = text.encode(encoding)                   # the file's bytes again: decoding is undone exactly
+        raw.decode("utf-8")
+    except (UnicodeError, LookupError):
+        return                                        # not UTF-8: the codec may well be right
+    word = next((w for w in text.split() if not w.isascii()), text)[:40]
+    meant = word.encode(encoding).decode("utf-8", errors="replace")
+    raise DataError(f"{name!r} is UTF-8 text, but it is read as {encoding}, which garbles its non-ASCII characters "
+                    f"({word!r} for {meant!r}); pass --encoding utf-8 (--set data.encoding=utf-8), or convert the file")
+
+
+def normal_label(label: str) -> str:
+    """A label as one class: surrounding whitespace dropped, Unicode in NFC form, so that "pos",
+    "pos " and "pos\u00a0" (or an "é" written as e + combining accent) are the same class.
+
+    Example:
+        >>> normal_label(" pos\u00a0"), normal_label("caf" + "e\u0301") == "caf\u00e9"
+        ('pos', True)
+    """
+    return unicodedata.normalize("NFC", label).strip()
+
+
+def bounded_lines(handle: IO[str], name: str, max_chars: int, fix: str) -> Iterator[tuple[int, str]]:
+    """Numbered lines of a text stream, never holding more than ``max_chars`` of one line: a file
+    with a single huge line (a damaged or wrong file) is refused instead of filling the memory.
+
+    Raises:
+        DataError: ``name:line`` for a line longer than ``max_chars``, with ``fix``.
+    """
+    number = 0
+    while True:
+        line = handle.readline(max_chars + 1)
+        if not line:
+            return
+        number += 1
+        if len(line) > max_chars and not line.endswith("\n"):
+            raise DataError(f"{name}:{number}: a line longer than {max_chars:,} characters; {fix}")
+        yield number, line
 
 
 def check_inherited_encoding(path: str | Path, encoding: str) -> None:

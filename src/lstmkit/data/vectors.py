@@ -20,10 +20,16 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from lstmkit.data.text import bounded_lines, check_path
 from lstmkit.data.vocab import Vocab
-from lstmkit.errors import DataError
+from lstmkit.errors import DataError, listing
 
 logger = logging.getLogger(__name__)
+
+MAX_DIM = 65_536             # numbers per word; published vectors have 25 to 1,000
+MAX_LINE = 2**20             # characters in one text line: 65,536 numbers of up to 15 characters fit
+_LINE_FIX = (f"a vectors line is a word and at most {MAX_DIM:,} numbers; the file is damaged or is not a "
+             "GloVe/word2vec text file")
 
 
 @dataclass
@@ -46,36 +52,45 @@ def _open_text(path: Path) -> io.TextIOBase:
         archive = zipfile.ZipFile(path)
         names = [n for n in archive.namelist() if n.endswith((".txt", ".vec"))]
         if len(names) != 1:
-            raise DataError(f"{str(path)!r} must hold exactly one .txt/.vec file, it holds {names}")
+            raise DataError(f"{str(path)!r} must hold exactly one .txt/.vec file, it holds {len(names)}: "
+                            f"{listing(names)}")
         return io.TextIOWrapper(archive.open(names[0]), encoding="utf-8")
     return open(path, encoding="utf-8")
 
 
-def _parse_lines(path: Path, lines: Iterator[str], limit: int | None) -> WordVectors:
+def _dim_of(path: Path, number: int, dim: int) -> int:
+    if not 1 <= dim <= MAX_DIM:
+        raise DataError(f"{path}:{number}: vectors of {dim:,} dimensions; lstmkit reads 1 to {MAX_DIM:,} (published "
+                        "vectors have 25 to 1,000): the file is damaged or is not a vectors file")
+    return dim
+
+
+def _parse_lines(path: Path, handle: io.TextIOBase, limit: int | None) -> WordVectors:
+    """Words and vectors, line by line: no line over ``MAX_LINE`` characters or ``MAX_DIM``
+    numbers is ever held whole, so one huge line costs a bounded amount of memory."""
     words: list[str] = []
     rows: list[np.ndarray] = []
     dim = None
+    lines = bounded_lines(handle, str(path), MAX_LINE, _LINE_FIX)
     first = next(lines, None)
     if first is None:
         raise DataError(f"vectors file {str(path)!r} is empty")
-    number = 1
-    header = first.split()
+    header = first[1].split()
     if len(header) == 2 and all(p.isdigit() for p in header):          # word2vec/fastText text
-        dim = int(header[1])
+        dim = _dim_of(path, 1, int(header[1]))
     else:
         lines = _chain(first, lines)
-        number = 0
-    for line in lines:
-        number += 1
-        parts = line.rstrip("\n").rstrip(" ").split(" ")
+    for number, line in lines:
+        parts = line.rstrip("\n").rstrip(" ").split(" ", MAX_DIM + 1)     # never more than MAX_DIM + 2 pieces
         if len(parts) < 2:
             if not line.strip():
                 continue
             raise DataError(f"{path}:{number}: malformed vectors line (a word and numbers expected)")
         if dim is None:
-            dim = len(parts) - 1
+            dim = _dim_of(path, number, len(parts) - 1)
         if len(parts) - 1 != dim:
-            raise DataError(f"{path}:{number}: {len(parts) - 1} numbers where the file has {dim} per word")
+            raise DataError(f"{path}:{number}: {len(parts) - 1 if len(parts) <= MAX_DIM + 1 else 'more'} numbers "
+                            f"where the file has {dim} per word")
         try:
             row = np.asarray(parts[1:], dtype=np.float32)
         except ValueError:
@@ -92,7 +107,7 @@ def _parse_lines(path: Path, lines: Iterator[str], limit: int | None) -> WordVec
     return WordVectors(words, np.stack(rows))
 
 
-def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
+def _chain(first: tuple[int, str], rest: Iterator[tuple[int, str]]) -> Iterator[tuple[int, str]]:
     yield first
     yield from rest
 
@@ -107,11 +122,11 @@ def load_vectors(path: str | Path, limit: int | None = None) -> WordVectors:
         DataError: a missing file, a malformed line (with its line number), inconsistent
             dimensions, a file that is not UTF-8.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"vectors file {str(path)!r} not found")
+    path = check_path(path, "vectors file")
     if path.suffix == ".bin":
         from gensim.models import KeyedVectors
+
+        _check_binary_header(path, limit)
 
         try:
             kv = KeyedVectors.load_word2vec_format(str(path), binary=True, limit=limit)
@@ -125,11 +140,26 @@ def load_vectors(path: str | Path, limit: int | None = None) -> WordVectors:
         return WordVectors(list(kv.index_to_key), matrix)
     try:
         with _open_text(path) as handle:
-            return _parse_lines(path, iter(handle), limit)
+            return _parse_lines(path, handle, limit)
     except UnicodeDecodeError:
         raise DataError(f"vectors file {str(path)!r} is not UTF-8 text; for word2vec binary name it .bin") from None
     except (OSError, zipfile.BadZipFile, EOFError) as err:
         raise DataError(f"cannot read vectors file {str(path)!r}: {err}") from None
+
+
+def _check_binary_header(path: Path, limit: int | None) -> None:
+    """word2vec binary starts ``count dim\\n``; gensim allocates count x dim floats from it, so a
+    damaged header (or a text file named .bin) is refused before that."""
+    with path.open("rb") as f:
+        header = f.readline(100).split()
+    if len(header) != 2 or not all(p.isdigit() for p in header):
+        raise DataError(f"{path}:1: a word2vec binary file starts with 'count dim', this one with {header[:2]!r}; "
+                        "for GloVe/word2vec text name it .txt")
+    count, dim = int(header[0]), _dim_of(path, 1, int(header[1]))
+    needed = min(count, limit or count) * dim * 4
+    if needed > path.stat().st_size:
+        raise DataError(f"{path}:1: the header says {count:,} words of {dim} dimensions ({needed:,} bytes of numbers), "
+                        f"the file has {path.stat().st_size:,} bytes; it is damaged or cut short")
 
 
 @dataclass
@@ -205,12 +235,15 @@ def save_vectors(directory: str | Path, vocab: Vocab, weight: Tensor) -> list[Pa
     """
     from gensim.models import KeyedVectors
 
+    from lstmkit.files import write_file, writing
+
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     array = weight.detach().float().cpu().numpy()
-    np.save(directory / "vectors.npy", array)
-    (directory / "vectors.vocab.json").write_text(json.dumps(vocab.itos, ensure_ascii=False), encoding="utf-8")
+    write_file(directory / "vectors.npy", lambda f: np.save(f, array))           # each file atomically
+    write_file(directory / "vectors.vocab.json", json.dumps(vocab.itos, ensure_ascii=False))
     kv = KeyedVectors(vector_size=array.shape[1])
     kv.add_vectors(vocab.itos, array)
-    kv.save_word2vec_format(str(directory / "vectors.txt"))
+    with writing(directory / "vectors.txt") as tmp:
+        kv.save_word2vec_format(str(tmp))
     return [directory / "vectors.npy", directory / "vectors.vocab.json", directory / "vectors.txt"]

@@ -78,7 +78,9 @@ class Vocab:
         return json.dumps({"tokens": self.itos, "specials": self.specials}, ensure_ascii=False)
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(self.to_json(), encoding="utf-8")
+        from lstmkit.files import write_file
+
+        write_file(path, self.to_json())
 
     @classmethod
     def load(cls, path: str | Path) -> Vocab:

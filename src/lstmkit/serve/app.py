@@ -11,68 +11,229 @@ Endpoints (OpenAPI page at ``/docs``):
   "images": [28x28 grey values]}`` for image runs. ``model`` may be left out when one model
   is served.
 - ``POST /generate``: ``{"model", "prefix", "length", "temperature", "top_k", "top_p",
-  "seed"}``; the text is streamed as it is produced (``text/plain``).
+  "seed"}``; the text is streamed as it is produced (``text/plain``). Every argument is checked
+  before the stream starts (a bad one is a JSON 400). A stream that reaches the time limit is not
+  refused up front (how fast a model writes depends on the machine and the load): it stops just
+  before the limit and ends with one message line, ``[lstmkit: stopped after N of M tokens ...]``,
+  saying how to go on; an error inside the stream ends it the same way, ``[lstmkit: error: ...]``.
 - ``POST /inspect``: per token, layer and direction, the hidden and cell states and the gates
   of a text model (see :mod:`lstmkit.serve.inspect`).
 - ``GET /runs/{name}/metrics``: the run's per-epoch metrics (for the training curves).
 - ``GET /``: the web page (see :mod:`lstmkit.serve.page`).
 
 Classify and tag requests arriving together are answered by one model call
-(:class:`~lstmkit.serve.batching.MicroBatcher`). Every error is JSON ``{"error": message}``
-with the CLI's clear message: 400 for bad input, 404 for an unknown model, 413 for a body over
-the size limit, 422 for a malformed request, 504 past the time limit; the server keeps running.
+(:class:`~lstmkit.serve.batching.MicroBatcher`). Every error, whatever raised it, is JSON
+``{"error": message}`` with the CLI's clear message: 400 for bad input, 404 for an unknown model
+or path, 405 for a wrong method, 413 for a body over the size limit (however it is sent), 422 for
+a malformed request or a body that is not JSON, 500 (logged, no traceback in the answer) for a
+bug, 504 past the time limit; the server keeps running. Every response carries a
+Content-Security-Policy (:data:`lstmkit.serve.page.SECURITY_HEADERS`).
 """
 
-
 import asyncio
+import errno
+import json
+import logging
+import math
+import socket
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lstmkit.boundary import MAX_SEED           # the library's bound (lstmkit.Run.stream refuses above it)
 from lstmkit.errors import LstmkitError
 from lstmkit.serve.batching import MicroBatcher
 
+logger = logging.getLogger(__name__)
+
 MAX_TEXTS = 256               # texts (or images) in one request
 MAX_TEXT_CHARS = 200_000      # characters in one text
+MAX_TIMEOUT_S = 86_400.0      # a day: longer is a mistake (and overflows the event loop's clock)
+MAX_TOP_K = 1_000_000         # above the vocabulary's size top_k is no limit anyway
+DEADLINE_KEY = "lstmkit.deadline"   # scope key: time.monotonic() at which Limits answers 504
+
+
+def shown(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` cut to about ``limit`` characters, for error messages: ASCII-safe for lone
+    surrogates (repr escapes them) and short for a megabyte of input.
+
+    Example:
+        >>> shown("\\ud800")
+        "'\\\\ud800'"
+        >>> shown("x" * 100, 10)
+        "'xxxxxxxx... (100 characters)"
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**limit:
+        return f"an integer of {len(str(abs(value))) if abs(value) < 10**4000 else 'over 4000'} digits"
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    size = f" ({len(value):,} characters)" if isinstance(value, str) else ""
+    return text[: limit - 1] + "..." + size
+
+
+def check_limits(max_body_bytes: int, timeout_s: float) -> None:
+    """Refuse limits under which the server would refuse every request (or never time out).
+
+    Raises:
+        LstmkitError: naming the option (CLI and API spelling), the value and the fix.
+    """
+    if isinstance(max_body_bytes, bool) or not isinstance(max_body_bytes, int) or max_body_bytes < 1:
+        raise LstmkitError(f"--max-body (max_body_bytes) must be a whole number of bytes >= 1, got "
+                           f"{shown(max_body_bytes)}; for example --max-body 1000000 (the default)")
+    if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)) or not 0 < timeout_s <= MAX_TIMEOUT_S:
+        raise LstmkitError(f"--timeout (timeout_s) must be a number of seconds in (0, {MAX_TIMEOUT_S:g}], got "
+                           f"{shown(timeout_s)}; for example --timeout 30 (the default)")
+
+
+def listen_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` (uvicorn listens on it), so a busy port is said before the
+    server says it is serving.
+
+    Raises:
+        LstmkitError: the port is in use, the host is not an address of this machine, or no rights.
+    """
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                             flags=socket.AI_PASSIVE)[0]
+    except (socket.gaierror, UnicodeError) as err:
+        raise LstmkitError(f"--host {shown(host)} is not an address to listen on ({err}); use 127.0.0.1 "
+                           "(this machine only), 0.0.0.0 (every interface) or one of this machine's addresses") from None
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)        # as uvicorn does: TIME_WAIT is no obstacle
+    try:
+        sock.bind(address)
+    except OSError as err:
+        sock.close()
+        if err.errno == errno.EADDRINUSE:
+            raise LstmkitError(f"port {port} on {host} is in use; choose another --port") from None
+        if err.errno == errno.EACCES:
+            raise LstmkitError(f"no permission to listen on port {port} of {host}; choose a --port above 1023") from None
+        raise LstmkitError(f"cannot listen on {host} port {port} ({err.strerror}); check --host and --port") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+class _BodyTooLarge(Exception):
+    """Raised into the app by :class:`Limits`' ``receive`` once the body is over the limit."""
+
+
+class _Exchange:
+    """One request's ``send``: adds the security headers, remembers what has been sent, and
+    answers an error as JSON, or as a last text line when the response has already begun."""
+
+    def __init__(self, send: Any) -> None:
+        self._send, self.started, self.finished = send, False, False
+
+    async def send(self, message: dict) -> None:
+        from lstmkit.serve.page import SECURITY_HEADERS
+
+        if message["type"] == "http.response.start":
+            names = {name for name, _ in SECURITY_HEADERS}
+            headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in names]
+            message = {**message, "headers": headers + SECURITY_HEADERS}
+            self.started = True
+        elif message["type"] == "http.response.body" and not message.get("more_body", False):
+            self.finished = True
+        await self._send(message)
+
+    async def fail(self, status: int, message: str) -> None:
+        if not self.started:
+            body = json.dumps({"error": message}).encode()
+            await self.send({"type": "http.response.start", "status": status,
+                             "headers": [(b"content-type", b"application/json"),
+                                         (b"content-length", str(len(body)).encode())]})
+            await self.send({"type": "http.response.body", "body": body})
+        elif not self.finished:                          # a stream under way: end it with the reason
+            await self.send({"type": "http.response.body", "body": f"\n[lstmkit: error: {message}]\n".encode(),
+                             "more_body": False})
 
 
 class Limits:
-    """Pure ASGI middleware (cheaper than Starlette's ``BaseHTTPMiddleware``): a body over
-    ``max_body_bytes`` gets 413, a request running past ``timeout_s`` gets 504, both as JSON."""
+    """Pure ASGI middleware (cheaper than Starlette's ``BaseHTTPMiddleware``), outside every route:
 
-    def __init__(self, app, max_body_bytes: int, timeout_s: float) -> None:
+    - a body over ``max_body_bytes`` gets 413: refused at once by its Content-Length, and counted
+      while it is read whatever the transfer encoding (chunked, or a Content-Length that lies);
+    - a request running past ``timeout_s`` gets 504;
+    - an exception no handler took gets 500 ``{"error": ...}`` (and the traceback goes to the log);
+    - every response gets :data:`lstmkit.serve.page.SECURITY_HEADERS`.
+    """
+
+    def __init__(self, app: Any, max_body_bytes: int, timeout_s: float) -> None:
+        check_limits(max_body_bytes, timeout_s)
         self.app, self.max_body_bytes, self.timeout_s = app, max_body_bytes, timeout_s
 
-    async def __call__(self, scope, receive, send) -> None:
+    def _too_large(self, size: int | None) -> str:
+        what = f"request body of {size:,} bytes is" if size is not None else "request body is"
+        return (f"{what} over the limit of {self.max_body_bytes:,} bytes; send fewer or shorter inputs per request "
+                "(or start the server with a larger --max-body)")
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        size = dict(scope["headers"]).get(b"content-length", b"")
-        if size.isdigit() and int(size) > self.max_body_bytes:
-            await _json(send, 413, f"request body of {int(size):,} bytes is over the limit of "
-                                   f"{self.max_body_bytes:,}; send fewer or shorter inputs per request")
+        exchange = _Exchange(send)
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.max_body_bytes:
+            await exchange.fail(413, self._too_large(int(declared)))
             return
-        started = False
+        received, over = 0, False
 
-        async def watch(message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
+        async def counted_receive() -> dict:
+            nonlocal received, over
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    over = True
+                    raise _BodyTooLarge()
+            return message
 
+        async def guarded_send(message: dict) -> None:
+            if not over:                          # what the app says about a cut-off body is replaced by the 413
+                await exchange.send(message)
+
+        scope[DEADLINE_KEY] = time.monotonic() + self.timeout_s
         try:
-            await asyncio.wait_for(self.app(scope, receive, watch), self.timeout_s)
+            await asyncio.wait_for(self.app(scope, counted_receive, guarded_send), self.timeout_s)
         except asyncio.TimeoutError:
-            if not started:
-                await _json(send, 504, f"the request took longer than {self.timeout_s:g} s; send less per request")
+            await exchange.fail(504, f"the request took longer than {self.timeout_s:g} s; send less per request")
+            return
+        except Exception as err:                  # noqa: BLE001 - answered as JSON, logged with its traceback
+            if not over:
+                logger.error("internal error answering %s %s", scope.get("method"), scope.get("path"), exc_info=err)
+                await exchange.fail(500, f"internal error ({type(err).__name__}: {shown(str(err), 200)}); the "
+                                         "server log has the details")
+                return
+        if over:
+            await exchange.fail(413, self._too_large(None))
 
 
-async def _json(send, status: int, message: str) -> None:
-    import json
+def _finite(value: Any) -> Any:
+    """``value`` with NaN and infinities as None: JSON has no such numbers."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
-    body = json.dumps({"error": message}).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-    await send({"type": "http.response.body", "body": body})
+
+def _json_bytes(content: Any) -> bytes:
+    """Strict JSON in UTF-8; a lone surrogate (from a request's own text) is written as its
+    ``\\uXXXX`` escape, so echoing any request back never fails."""
+    try:
+        text = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    except ValueError:
+        text = json.dumps(_finite(content), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return text.encode("utf-8", "backslashreplace")
+
+
+class UnknownModel(LstmkitError):
+    """A request names a model that is not served (answered with 404)."""
 
 
 @dataclass
@@ -96,23 +257,49 @@ def _load(run_dirs: list[str | Path]) -> dict[str, Served]:
     return served
 
 
+def _unreadable_body(cause: BaseException) -> str:
+    if isinstance(cause, UnicodeDecodeError):
+        return (f"malformed request: the body is not UTF-8 (byte {cause.object[cause.start]:#04x} at position "
+                f"{cause.start}); send JSON encoded as UTF-8")
+    if isinstance(cause, RecursionError):
+        return "malformed request: the body nests arrays or objects too deeply to read; see /docs for the request format"
+    return (f"malformed request: the body cannot be read as JSON ({type(cause).__name__}: {shown(str(cause), 120)}); "
+            "see /docs for the request format")
+
+
 def create_app(run_dirs: list[str | Path], max_body_bytes: int = 1_000_000, timeout_s: float = 30.0):
     """The FastAPI application serving ``run_dirs``.
 
     Raises:
+        LstmkitError: for limits under which no request could be answered (:func:`check_limits`).
         RunDirError: if a directory is not a run (before the server starts).
     """
     from fastapi import FastAPI, Request
     from fastapi.exceptions import RequestValidationError
-    from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
+    from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
     from pydantic import BaseModel, Field
+    from starlette.exceptions import HTTPException
 
     from lstmkit import __version__
+    from lstmkit.serve.page import add_pages
 
+    check_limits(max_body_bytes, timeout_s)
     if not run_dirs:
         raise LstmkitError("give at least one run directory to serve")
     served = _load(run_dirs)
-    app = FastAPI(title="lstmkit", version=__version__,
+
+    class ApiJSON(JSONResponse):
+        def render(self, content: Any) -> bytes:
+            return _json_bytes(content)
+
+    class ErrorBody(BaseModel):
+        error: str = Field(description="what was wrong and how to fix it")
+
+    errors = {status: {"model": ErrorBody, "description": meaning} for status, meaning in (
+        (400, "bad input"), (404, "unknown model or path"), (413, "body over the size limit"),
+        (422, "malformed request"), (500, "internal error"), (504, "past the time limit"))}
+    app = FastAPI(title="lstmkit", version=__version__, default_response_class=ApiJSON, responses=errors,
+                  docs_url=None, redoc_url=None, swagger_ui_oauth2_redirect_url=None,
                   description="Trained lstmkit runs: predict, generate, look inside the gates.")
 
     class PredictRequest(BaseModel):
@@ -124,11 +311,11 @@ def create_app(run_dirs: list[str | Path], max_body_bytes: int = 1_000_000, time
     class GenerateRequest(BaseModel):
         model: str | None = None
         prefix: str
-        length: int = 200
-        temperature: float | None = 0.8
-        top_k: int = 0
-        top_p: float = 1.0
-        seed: int | None = None
+        length: int = Field(200, description="tokens to add, 1 to 1,000,000 (a stream stops at the time limit)")
+        temperature: float | None = Field(0.8, description="sampling temperature in [0.001, 1e6]; null = greedy")
+        top_k: int = Field(0, description=f"sample among the k likeliest tokens, 0 to {MAX_TOP_K:,} (0 = all)")
+        top_p: float = Field(1.0, description="nucleus sampling mass in (0, 1] (1 = all)")
+        seed: int | None = Field(None, description=f"0 to {MAX_SEED} for a reproducible sample; null = random")
 
     class InspectRequest(BaseModel):
         model: str | None = None
@@ -136,12 +323,12 @@ def create_app(run_dirs: list[str | Path], max_body_bytes: int = 1_000_000, time
         images: list[list[list[float]]] | None = Field(None, description="image: one 28x28 array")
         data: dict[str, list[float | str]] | None = Field(None, description="forecast: columns of recent rows")
 
-    def error(status: int, message: str) -> JSONResponse:
-        return JSONResponse({"error": message}, status_code=status)
+    def error(status: int, message: str, headers: dict | None = None) -> JSONResponse:
+        return ApiJSON({"error": message}, status_code=status, headers=headers)
 
     @app.exception_handler(LstmkitError)
     async def _bad_input(request: Request, err: LstmkitError):
-        return error(400, str(err))
+        return error(404 if isinstance(err, UnknownModel) else 400, str(err))
 
     @app.exception_handler(ValueError)
     async def _bad_value(request: Request, err: ValueError):
@@ -150,15 +337,26 @@ def create_app(run_dirs: list[str | Path], max_body_bytes: int = 1_000_000, time
     @app.exception_handler(RequestValidationError)
     async def _malformed(request: Request, err: RequestValidationError):
         first = err.errors()[0] if err.errors() else {}
+        if first.get("type") == "json_invalid":                  # loc is ("body", character position)
+            position = first.get("loc", ("body", "?"))[-1]
+            return error(422, f"malformed request: the body is not JSON ({first.get('ctx', {}).get('error', 'invalid')} "
+                              f"at character {position}); send a JSON object, see /docs for the request format")
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
-        return error(422, f"malformed request: {where or 'body'}: {first.get('msg', 'invalid')}; "
-                          "see /docs for the request format")
+        return error(422, f"malformed request: {shown(where, 80)[1:-1] if where else 'body'}: "
+                          f"{first.get('msg', 'invalid')}; see /docs for the request format")
 
-    @app.exception_handler(Exception)
-    async def _internal(request: Request, err: Exception):
-        return error(500, f"internal error ({type(err).__name__}: {str(err)[:200]})")
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, err: HTTPException):
+        if err.status_code == 400 and err.__cause__ is not None:          # FastAPI could not read the body
+            return error(422, _unreadable_body(err.__cause__))
+        path = shown(request.url.path, 80)
+        message = {404: f"no such path {path}; the endpoints are listed at /docs",
+                   405: f"{request.method} is not allowed on {path}; the endpoints and their methods are listed at /docs",
+                   }.get(err.status_code, f"{err.detail} ({request.method} {path})")
+        return error(err.status_code, message, err.headers)
 
     app.add_middleware(Limits, max_body_bytes=max_body_bytes, timeout_s=timeout_s)
+    add_pages(app)
 
     def pick(name: str | None, tasks: tuple[str, ...]) -> Served:
         if name is None:
@@ -166,17 +364,13 @@ def create_app(run_dirs: list[str | Path], max_body_bytes: int = 1_000_000, time
                 raise LstmkitError(f"several models are served; name one with \"model\": {sorted(served)}")
             chosen = next(iter(served.values()))
         elif name not in served:
-            raise KeyError(name)
+            raise UnknownModel(f"no model named {shown(name)}; served: {', '.join(sorted(served))}")
         else:
             chosen = served[name]
         if chosen.run.task not in tasks:
             raise LstmkitError(f"model {chosen.name!r} is a {chosen.run.task} run; this endpoint serves "
                                f"{', '.join(tasks)} runs" + (" (use /generate)" if chosen.run.task == "lm" else ""))
         return chosen
-
-    @app.exception_handler(KeyError)
-    async def _unknown_model(request: Request, err: KeyError):
-        return error(404, f"no model named {err.args[0]!r}; served: {', '.join(sorted(served))}")
 
     @app.get("/health")
     async def health() -> dict:
@@ -218,11 +412,17 @@ def create_app(run_dirs: list[str | Path], max_body_bytes: int = 1_000_000, time
         results = await asyncio.get_running_loop().run_in_executor(None, s.run.predict, body.images)
         return {"model": s.name, "task": task, "results": results}
 
-    @app.post("/generate")
-    async def generate(body: GenerateRequest):
+    @app.post("/generate", response_class=PlainTextResponse,
+              responses={200: {"description": "the prefix and the generated text, streamed as it is produced"}})
+    async def generate(body: GenerateRequest, request: Request):
         s = pick(body.model, ("lm",))
+        _check_generate(body.length, body.top_k, body.seed)
+        # run.stream checks the prefix and the sampling options now, before the first byte is sent
         pieces = s.run.stream(body.prefix, body.length, body.temperature, body.top_k, body.top_p, body.seed)
-        return StreamingResponse(pieces, media_type="text/plain; charset=utf-8")
+        margin = min(1.0, timeout_s / 10)          # end with the message line before Limits' 504 cuts the stream
+        deadline = request.scope.get(DEADLINE_KEY, time.monotonic() + timeout_s) - margin
+        return StreamingResponse(_stream_until(pieces, deadline, body.length, timeout_s),
+                                 media_type="text/plain; charset=utf-8")
 
     @app.post("/inspect")
     async def inspect(body: InspectRequest) -> dict:
@@ -235,17 +435,43 @@ def create_app(run_dirs: list[str | Path], max_body_bytes: int = 1_000_000, time
     @app.get("/runs/{name}/metrics")
     async def metrics(name: str) -> list[dict]:
         if name not in served:
-            raise KeyError(name)
+            raise UnknownModel(f"no model named {shown(name)}; served: {', '.join(sorted(served))}")
         return served[name].run.history
-
-    @app.get("/", response_class=HTMLResponse)
-    async def page() -> str:
-        from lstmkit.serve.page import PAGE
-
-        return PAGE
 
     app.state.served = served
     return app
+
+
+def _check_generate(length: int, top_k: int, seed: int | None) -> None:
+    """The integer options of /generate, bounded before anything is generated (the rest:
+    :func:`lstmkit.tasks.generate.check_sampling`, called by ``run.stream``)."""
+    from lstmkit.tasks.generate import MAX_LENGTH
+
+    if not 1 <= length <= MAX_LENGTH:
+        raise LstmkitError(f"length must be >= 1 and <= {MAX_LENGTH:,} tokens per call, got {shown(length)}; "
+                           "for more, generate in several calls, each from the end of the last")
+    if not 0 <= top_k <= MAX_TOP_K:
+        raise LstmkitError(f"top_k must be in 0..{MAX_TOP_K:,} (0 = no limit), got {shown(top_k)}")
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        raise LstmkitError(f"seed must be in 0..{MAX_SEED} (2**{MAX_SEED.bit_length()} - 1), got {shown(seed)}; "
+                           "any integer in that range gives a reproducible sample, or leave it out for a random one")
+
+
+def _stream_until(pieces: Iterator[str], deadline: float, length: int, timeout_s: float) -> Iterator[bytes]:
+    """The generated text as UTF-8 (a lone surrogate of the prefix as its escape), stopped at
+    ``deadline`` (``time.monotonic()``) or by an error with one last message line."""
+    made = 0
+    try:
+        for made, piece in enumerate(pieces):               # piece 0 is the prefix, then one per token
+            yield piece.encode("utf-8", "backslashreplace")
+            if 0 < made < length and time.monotonic() > deadline:
+                yield (f"\n[lstmkit: stopped after {made:,} of {length:,} tokens at the server's time limit of "
+                       f"{timeout_s:g} s; ask for a shorter length, or continue from the end of this text]\n").encode()
+                return
+    except Exception as err:                                 # noqa: BLE001 - the response has begun: say it in the text
+        logger.warning("generation stopped after %d tokens: %s: %s", max(made - 1, 0), type(err).__name__, err)
+        yield (f"\n[lstmkit: error: generation stopped after {max(made - 1, 0):,} tokens ({type(err).__name__}: "
+               f"{shown(str(err), 200)})]\n").encode("utf-8", "backslashreplace")
 
 
 def _checked_texts(texts: list[str] | None) -> list[str]:
@@ -261,5 +487,5 @@ def _checked_texts(texts: list[str] | None) -> list[str]:
     return texts
 
 
-
-__all__ = ["MAX_TEXTS", "MAX_TEXT_CHARS", "create_app"]
+__all__ = ["MAX_TEXTS", "MAX_TEXT_CHARS", "Limits", "UnknownModel", "check_limits", "create_app", "listen_socket",
+           "shown"]

@@ -71,13 +71,20 @@ def _numeric(run: Any, images: Any = None, data: Any = None) -> tuple[list[str],
         import tempfile
         from pathlib import Path
 
+        from lstmkit import boundary
         from lstmkit.api import _write_part
+        from lstmkit.serve.app import shown
         from lstmkit.data.datasets.timeseries import read_csv_series
         from lstmkit.tasks.forecast import Scaler, load_forecaster
 
         if not data:
             raise ValueError("a forecaster is inspected on \"data\": {column: [values]} of recent rows")
         model, cfg, meta = load_forecaster(run.run_dir)
+        data = boundary.columns("data", data)
+        missing = [c for c in meta["inputs"] if c not in data]
+        if missing:                  # said here: the reader below would name its temporary file instead
+            raise ValueError(f"\"data\" has no column(s) {', '.join(map(repr, missing))}; the model reads "
+                             f"{', '.join(map(repr, meta['inputs']))}, got {shown(sorted(data), 120)}")
         with tempfile.TemporaryDirectory() as tmp:
             series = read_csv_series(_write_part("forecast", data, Path(tmp), "input"), meta["inputs"],
                                      cfg.forecast.date_column)

@@ -24,6 +24,7 @@ from lstmkit.data.tokenize import get_tokenizer
 from lstmkit.data.vectors import embedding_matrix, load_vectors, save_vectors, train_word2vec
 from lstmkit.data.vocab import PAD, UNK, Vocab
 from lstmkit.errors import ConfigError, DataError, RunDirError
+from lstmkit.files import write_file
 from lstmkit.nn import make_rnn
 from lstmkit.tasks.base import COMMON_USES, Context, Flag, Headline, Task, shard_rows
 from lstmkit.tasks.classify_data import EncodedSplit, Prepared, batches, encode, load_examples, prepare
@@ -183,8 +184,8 @@ class ClassifyTask(Task):
                               data.vocab.stoi[PAD], data.embedding, freeze=cfg.vectors.freeze)
 
     def save_assets(self, run_dir: Path, cfg: RunConfig, data: Prepared) -> None:
-        data.vocab.save(run_dir / checkpoint.VOCAB)
-        (run_dir / "labels.json").write_text(json.dumps(data.labels, ensure_ascii=False), encoding="utf-8")
+        checkpoint.save_files(run_dir, {checkpoint.VOCAB: data.vocab.to_json(),
+                                        "labels.json": json.dumps(data.labels, ensure_ascii=False)})
 
     def check_resume(self, run_dir: Path, data: Prepared) -> None:
         if checkpoint.load_vocab(run_dir).itos != data.vocab.itos:
@@ -221,7 +222,7 @@ class ClassifyTask(Task):
             return None
         rep, nll = evaluate(model, data.test, data.labels, ctx.cfg.train.batch_size * 2, data.vocab.stoi[PAD],
                             ctx.device, ctx.cfg.train.bf16)
-        (run_dir / "eval.txt").write_text(rep.as_text() + "\n", encoding="utf-8")
+        write_file(run_dir / "eval.txt", rep.as_text() + "\n")
         return {**rep.to_dict(), "loss": nll}
 
     def load(self, run_dir: str | Path, device: str = "cpu"):
@@ -243,6 +244,8 @@ def load_classifier(run_dir: str | Path, device: str = "cpu") -> tuple[TextClass
 
 def run_labels(run_dir: str | Path) -> list[str]:
     path = Path(run_dir) / "labels.json"
+    if path.is_file():
+        path = checkpoint.run_file(run_dir, "labels.json")
     try:
         labels = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:

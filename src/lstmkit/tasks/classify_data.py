@@ -22,7 +22,7 @@ from lstmkit.data.datasets.fetch import cache_dir, candidates
 from lstmkit.data.datasets.table import read_table
 from lstmkit.data.tokenize import get_tokenizer
 from lstmkit.data.vocab import PAD, UNK, Vocab
-from lstmkit.errors import DataError
+from lstmkit.errors import DataError, listing
 
 logger = logging.getLogger(__name__)
 
@@ -103,8 +103,8 @@ def encode(token_lists: Sequence[list[str]], labels: Sequence[str], vocab: Vocab
     index = {name: i for i, name in enumerate(names)}
     unseen = sorted(set(labels) - set(index))
     if unseen:
-        raise DataError(f"{source} has label(s) {unseen} never seen in training (known: {list(names)}); "
-                        "evaluate on data with the same classes")
+        raise DataError(f"{source} has label(s) [{listing(unseen)}] never seen in training "
+                        f"(known: [{listing(names)}]); evaluate on data with the same classes")
     ids = []
     for number, tokens in enumerate(token_lists, 1):
         if not tokens:

@@ -146,8 +146,9 @@ def prepare(path: str, fc: ForecastConfig, download: bool = False) -> ForecastDa
     col = {c: i for i, c in enumerate(series.columns)}
     x_all = series.values[:, [col[c] for c in inputs]]                              # (N, F_in)
     y_all = series.values[:, [col[c] for c in targets]]                             # (N, F_out)
-    scaler = Scaler.fit(x_all[borders.train[0] : borders.train[1]])
-    y_scaler = Scaler.fit(y_all[borders.train[0] : borders.train[1]])
+    scaler = Scaler.fit(x_all[borders.train[0] : borders.train[1]], inputs)     # warns of constant columns
+    y_scaler = Scaler.fit(y_all[borders.train[0] : borders.train[1]],
+                          None if all(t in inputs for t in targets) else targets)   # (warned of already)
     x_scaled, y_scaled = scaler.transform(x_all), y_scaler.transform(y_all)
     target_index = [inputs.index(t) for t in targets] if all(t in inputs for t in targets) else None
     data = ForecastData(series, inputs, targets, borders, scaler, y_scaler, target_index)
@@ -201,8 +202,12 @@ def plot_forecast(pred: Tensor, true: Tensor, column: str, path: Path, steps: in
     ax.set_ylabel(column)
     ax.legend(loc="upper right")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    from lstmkit.files import write_file
+
+    try:
+        write_file(path, lambda f: fig.savefig(f, format="png", dpi=100))
+    finally:
+        plt.close(fig)
     return path
 
 
@@ -334,7 +339,7 @@ def save_scaler(run_dir: Path, data: ForecastData) -> None:
     payload = {"inputs": data.inputs, "targets": data.targets, "mean": data.scaler.mean.tolist(),
                "std": data.scaler.std.tolist(), "target_mean": y_scaler.mean.tolist(),
                "target_std": y_scaler.std.tolist(), "target_index": data.target_index}
-    (run_dir / SCALER_FILE).write_text(json.dumps(payload, indent=2), encoding="utf-8")
+    checkpoint.save_files(run_dir, {SCALER_FILE: json.dumps(payload, indent=2)})
 
 
 def read_scaler(path: Path) -> dict:
@@ -373,7 +378,8 @@ def read_scaler(path: Path) -> dict:
 
 def load_forecaster(run_dir: str | Path) -> tuple[nn.Module, RunConfig, dict]:
     cfg = checkpoint.read_run_config(run_dir, task="forecast")
-    meta = read_scaler(Path(run_dir) / SCALER_FILE)
+    scaler = Path(run_dir) / SCALER_FILE
+    meta = read_scaler(checkpoint.run_file(run_dir, SCALER_FILE) if scaler.is_file() else scaler)
     model = checkpoint.build_and_load(run_dir, lambda: Forecaster(
         len(meta["inputs"]), len(meta["targets"]), cfg.forecast.horizon, cfg.model, cfg.forecast, meta["target_index"]),
         sizes=cfg.model)
@@ -408,10 +414,15 @@ def forecast_csv(run_dir: str | Path, csv_path: str | Path, out_path: str | Path
             dates = [str(last + (last - before) * (i + 1)) for i in range(fc.horizon)]
         except ValueError:
             dates = []
+    import io
+
+    from lstmkit.files import write_file
+
     out_path = Path(out_path)
-    with out_path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["step", *([fc.date_column] if dates else []), *meta["targets"]])
-        for i, row in enumerate(y.tolist()):
-            writer.writerow([i + 1, *([dates[i]] if dates else []), *(f"{v:.6g}" for v in row)])
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(["step", *([fc.date_column] if dates else []), *meta["targets"]])
+    for i, row in enumerate(y.tolist()):
+        writer.writerow([i + 1, *([dates[i]] if dates else []), *(f"{v:.6g}" for v in row)])
+    write_file(out_path, text.getvalue())
     return out_path

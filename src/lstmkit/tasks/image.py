@@ -17,6 +17,7 @@ from torch import Tensor, nn
 from lstmkit.config import DataConfig, ImageConfig, ModelConfig, RunConfig, TrainConfig
 from lstmkit.data.batching import shuffled_batches
 from lstmkit.data.datasets.mnist import load_mnist
+from lstmkit.data.text import check_path
 from lstmkit.errors import ConfigError, DataError
 from lstmkit.nn import init_chrono, init_forget_bias, make_rnn
 from lstmkit.tasks.base import COMMON_USES, Context, Flag, Headline, Task, shard_rows
@@ -180,18 +181,17 @@ def load_image_model(run_dir: str | Path) -> tuple[SequenceClassifier, RunConfig
 def read_image(path: str | Path, invert: bool = False) -> Tensor:
     """A 28x28 digit as MNIST stores it (light digit on a dark background, uint8).
 
-    Reads a PNG (grey or colour, averaged to grey) or a ``.npy``/``.txt`` array of 28x28 values
-    in [0, 255] or [0, 1].
+    Reads a PNG (grey or colour, averaged to grey; transparency composited, see
+    :func:`check_array`) or a ``.npy``/``.txt`` array of 28x28 values in [0, 255] or [0, 1].
 
     Raises:
-        DataError: for a missing or unreadable file, a size other than 28x28 (with a hint to
-            resize), or an image that looks inverted (dark digit on light ground) without ``invert``.
+        DataError: for a missing or unreadable file (or one that is not a regular file), a size
+            other than 28x28 (with a hint to resize), a fully transparent PNG, or an image that
+            looks inverted (dark digit on light ground) without ``invert``.
     """
     import numpy as np
 
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"image file {str(path)!r} not found")
+    path = check_path(path, "image file")
     import warnings
 
     try:
@@ -216,9 +216,15 @@ def check_array(array, name: str, invert: bool = False, from_png: bool = False) 
     """A 28x28 uint8 digit from an array of grey values in [0, 255] or [0, 1] (or a PNG's
     colours), light on dark as MNIST.
 
+    A PNG with transparent pixels is composited on the background that shows its strokes: white
+    behind dark strokes, black behind light ones (with a warning), instead of dropping the alpha
+    channel, which turns black strokes on a transparent ground into an all-black image. Dark
+    strokes so become a dark digit on white, which then needs ``invert`` as any such image does.
+
     Raises:
         DataError: for a size other than 28x28, values that are not finite or outside
-            [0, 255], or an image that looks inverted (without ``invert``).
+            [0, 255], a PNG that is transparent everywhere, or an image that looks inverted
+            (without ``invert``).
     """
     import numpy as np
 
@@ -227,7 +233,7 @@ def check_array(array, name: str, invert: bool = False, from_png: bool = False) 
     except (TypeError, ValueError) as err:
         raise DataError(f"{name} is not an array of numbers: {err}") from None
     if array.ndim == 3 and from_png:
-        array = array[..., :3].mean(-1)                              # colour -> grey (alpha dropped)
+        array = _png_grey(array, name)                               # (H, W, C) -> (H, W)
     if array.ndim == 3 and array.shape[1:] == (28, 28):
         raise DataError(f"{name} holds {array.shape[0]} images of 28x28 (shape {tuple(array.shape)}); the model reads "
                         "one image per file: save each digit on its own")
@@ -250,6 +256,26 @@ def check_array(array, name: str, invert: bool = False, from_png: bool = False) 
         raise DataError(f"{name} looks inverted (mostly light, mean {array.mean():.0f}/255); MNIST digits "
                         "are light on dark: pass --invert")
     return torch.from_numpy(array.clip(0, 255).round().astype("uint8"))
+
+
+def _png_grey(array, name: str):
+    """A PNG's (H, W, 3 or 4) colours as (H, W) grey, alpha composited (see :func:`check_array`)."""
+    grey = array[..., :3].mean(-1)                                   # colour -> grey
+    if array.shape[-1] != 4:
+        return grey
+    white = 255.0 if array.max() > 1 else 1.0                        # 8-bit values or [0, 1]
+    alpha = array[..., 3] / white                                    # (H, W) in [0, 1]
+    if (alpha >= 1).all():
+        return grey                                                  # opaque: nothing to composite
+    if alpha.max() <= 0:
+        raise DataError(f"{name} is fully transparent (alpha 0 in every pixel): there is no digit to read; "
+                        "save it with opaque strokes")
+    ink = float((grey * alpha).sum() / alpha.sum())                  # the strokes' grey, by opacity
+    background = white if ink < white / 2 else 0.0
+    logger.warning("%s has transparent pixels (%.0f%%); composited on %s behind its %s strokes", name,
+                   100 * float((alpha < 1).mean()), "white" if background else "black",
+                   "dark" if background else "light")
+    return grey * alpha + background * (1 - alpha)
 
 
 def predict_image(model: SequenceClassifier, cfg: RunConfig, image: Tensor) -> tuple[int, Tensor]:

@@ -189,7 +189,7 @@ class LMTask(Task):
         return model
 
     def save_assets(self, run_dir: Path, cfg: RunConfig, data: Corpus) -> None:
-        data.vocab.save(run_dir / checkpoint.VOCAB)
+        checkpoint.save_files(run_dir, {checkpoint.VOCAB: data.vocab.to_json()})
 
     def check_resume(self, run_dir: Path, data: Corpus) -> None:
         _same_vocab(run_dir, data.vocab)

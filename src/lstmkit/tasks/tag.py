@@ -254,7 +254,7 @@ class TagTask(Task):
         save_vocabs(run_dir, data.vocabs)
 
     def check_resume(self, run_dir: Path, data: TagData) -> None:
-        saved = Vocab.load(Path(run_dir) / VOCAB_FILES["words"])
+        saved = checkpoint.load_vocab(run_dir, VOCAB_FILES["words"])
         if saved.itos != data.vocabs.words.itos:
             raise RunDirError(f"the data of {str(run_dir)!r} no longer gives the vocabulary it was trained with; "
                               "resume with the same data and data settings")
@@ -293,14 +293,13 @@ class TagTask(Task):
 
 
 def save_vocabs(run_dir: Path, vocabs: TagVocabs) -> None:
-    for name, fname in VOCAB_FILES.items():
-        getattr(vocabs, name).save(run_dir / fname)
+    checkpoint.save_files(run_dir, {fname: getattr(vocabs, name).to_json() for name, fname in VOCAB_FILES.items()})
 
 
 def load_tagger(run_dir: str | Path, device: str = "cpu") -> tuple[Tagger, TagVocabs, RunConfig]:
     """Rebuild a trained tagger from its run directory (no unpickling)."""
     cfg = checkpoint.read_run_config(run_dir, task="tag")
-    vocabs = TagVocabs(*(Vocab.load(Path(run_dir) / fname) for fname in VOCAB_FILES.values()))
+    vocabs = TagVocabs(*(checkpoint.load_vocab(run_dir, fname) for fname in VOCAB_FILES.values()))
     model = checkpoint.build_and_load(run_dir, lambda: Tagger(vocabs, cfg.model, cfg.tag), sizes=cfg.model)
     return model.to(device_of(device)).eval(), vocabs, cfg
 

@@ -20,30 +20,19 @@ from torch import nn
 from lstmkit.config import FORMAT_VERSION, RunConfig, migrate
 from lstmkit.data.vocab import Vocab
 from lstmkit.errors import ConfigError, RunDirError
+from lstmkit.files import write_file, writing
+from lstmkit.training import manifest
 
 WEIGHTS, CONFIG, VOCAB, METRICS, SCORES = "model.safetensors", "config.json", "vocab.json", "metrics.json", "eval.json"
 
 
-def _file_mode() -> int:
-    """What ``open()`` gives a new file under the current umask (0644 with umask 022)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
+def _write_text(path: Path, text: str) -> None:
+    write_file(path, text)
 
 
-def _publish(tmp: Path, path: Path) -> None:
-    """Give ``tmp`` the mode every run file has, then move it to ``path`` atomically."""
-    os.chmod(tmp, _file_mode())                  # safetensors writes 0600; JSON files get the umask's mode
-    os.replace(tmp, path)
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    _publish(tmp, path)
-
-
-CHECKSUM_KEY = "lstmkit_sha256"
+CHECKSUM_KEY, RUN_ID_KEY = "lstmkit_sha256", "lstmkit_run_id"
+# Files a run needs to be loaded or resumed; the manifest lists the ones a run has.
+NEEDED = (WEIGHTS, CONFIG, VOCAB, "labels.json", "chars.json", "tags.json", "scaler.json")
 
 
 def weights_digest(state: dict[str, torch.Tensor]) -> str:
@@ -58,22 +47,51 @@ def weights_digest(state: dict[str, torch.Tensor]) -> str:
     return digest.hexdigest()
 
 
+def _weights_writer(model: nn.Module, run_id: str | None):
+    metadata = {CHECKSUM_KEY: weights_digest(model.state_dict())}
+    if run_id is not None:
+        metadata[RUN_ID_KEY] = run_id
+    return lambda path: save_model(model, str(path), metadata=metadata)
+
+
 def save_weights(model: nn.Module, path: Path) -> None:
     """``model``'s weights to ``path`` (atomically), with their checksum in the metadata."""
-    tmp = path.with_name(path.name + ".tmp")
-    save_model(model, str(tmp), metadata={CHECKSUM_KEY: weights_digest(model.state_dict())})
-    _publish(tmp, path)
+    with writing(path) as tmp:
+        _weights_writer(model, None)(tmp)
+
+
+def save_files(run_dir: str | Path, contents: dict) -> str:
+    """Save files a run needs (name -> bytes, text or a writer of a path) through the manifest;
+    returns the run's identity."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return manifest.commit(run_dir, contents, adopt=NEEDED + (TRAIN_TENSORS, LAST_WEIGHTS))
 
 
 def save_run(run_dir: str | Path, model: nn.Module, cfg: RunConfig, vocab: Vocab | None = None) -> Path:
-    """Write weights, config and vocabulary; each file is replaced atomically."""
+    """Write weights, config and vocabulary, each atomically, and the manifest last."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    save_weights(model, run_dir / WEIGHTS)
-    _atomic_write_text(run_dir / CONFIG, cfg.to_json())
+    run_id = manifest.run_id_of(run_dir) or manifest.new_run_id()
+    contents: dict = {WEIGHTS: _weights_writer(model, run_id), CONFIG: cfg.to_json()}
     if vocab is not None:
-        _atomic_write_text(run_dir / VOCAB, vocab.to_json())
+        contents[VOCAB] = vocab.to_json()
+    manifest.commit(run_dir, contents, adopt=NEEDED + (TRAIN_TENSORS, LAST_WEIGHTS), run_id=run_id)
     return run_dir
+
+
+def run_file(run_dir: str | Path, name: str) -> Path:
+    """The path of a file the run needs, after checking it against the run's manifest.
+
+    Raises:
+        RunDirError: if the file is missing, or does not belong to this run.
+    """
+    run_dir = Path(run_dir)
+    manifest.verify(run_dir, required=(name,))
+    path = run_dir / name
+    if not path.is_file():
+        raise RunDirError(f"{str(run_dir)!r} has no {name}; it is damaged or not this kind of run: train again")
+    return path
 
 
 def _finite(value):
@@ -95,12 +113,12 @@ def _strict_json(value) -> str:
 
 def save_metrics(run_dir: str | Path, history: list[dict[str, float]]) -> None:
     """``metrics.json``, strict JSON: a non-finite value is written as null."""
-    _atomic_write_text(Path(run_dir) / METRICS, _strict_json(history))
+    _write_text(Path(run_dir) / METRICS, _strict_json(history))
 
 
 def save_scores(run_dir: str | Path, scores: dict) -> None:
     """``eval.json`` (test or evaluation scores), strict JSON: a non-finite value is written as null."""
-    _atomic_write_text(Path(run_dir) / SCORES, _strict_json(scores))
+    _write_text(Path(run_dir) / SCORES, _strict_json(scores))
 
 
 _MODEL_NAMES = {"classify": "a classifier", "forecast": "a forecaster", "image": "an image classifier",
@@ -121,6 +139,7 @@ def read_run_config(run_dir: str | Path, task: str | None = None) -> RunConfig:
     for name in (CONFIG, WEIGHTS):
         if not (run_dir / name).is_file():
             raise RunDirError(f"{str(run_dir)!r} is not a run directory (no {name}); {hint}")
+    manifest.verify(run_dir, required=(CONFIG, WEIGHTS))
     try:
         raw = json.loads((run_dir / CONFIG).read_text(encoding="utf-8"))
     except ValueError as err:
@@ -132,8 +151,13 @@ def read_run_config(run_dir: str | Path, task: str | None = None) -> RunConfig:
     if version == 1:
         raw = migrate(raw)
         raw.get("train", {}).pop("stop_mid_epoch", None)     # format 2: the time budget is always a hard cap
-    elif version != FORMAT_VERSION:
-        raise RunDirError(f"{str(run_dir)!r} has config format {version!r}; this lstmkit reads 1 and {FORMAT_VERSION}")
+    elif version not in (2, FORMAT_VERSION):
+        raise RunDirError(f"{str(run_dir)!r} has config format {version!r}; this lstmkit reads 1 to {FORMAT_VERSION}")
+    if version == FORMAT_VERSION and manifest.read_manifest(run_dir) is None:
+        raise RunDirError(f"{str(run_dir)!r} has no {manifest.MANIFEST}, which every run of config format "
+                          f"{FORMAT_VERSION} has: it was removed or the run was copied without it; restore it "
+                          "from a copy or train again")
+    raw["format_version"] = FORMAT_VERSION
     try:
         cfg = RunConfig.from_dict(raw)
     except ConfigError as err:
@@ -223,6 +247,7 @@ def build_and_load(run_dir: str | Path, build: Callable[[], nn.Module], device: 
     run_dir = Path(run_dir)
     path = run_dir / WEIGHTS
     stored, checksum = _read_header(path)
+    _check_run_id(run_dir, path)
     fix = "the run directory is damaged or its files come from different runs; train again"
     try:
         with torch.device("meta"):                           # shapes only: nothing is allocated
@@ -242,6 +267,24 @@ def build_and_load(run_dir: str | Path, build: Callable[[], nn.Module], device: 
     model = build()
     _load_checked(path, model, checksum)
     return model.to(device)
+
+
+def _check_run_id(run_dir: Path, path: Path) -> None:
+    """The weights carry the identity of the run that saved them; it must be this run's."""
+    ident = manifest.run_id_of(run_dir)
+    if ident is None:
+        return
+    manifest.verify(run_dir, required=(path.name,))
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), "pt") as f:
+            stored = (f.metadata() or {}).get(RUN_ID_KEY)
+    except Exception:  # noqa: BLE001 - damaged files are reported by the checks that follow
+        return
+    if stored is not None and stored != ident:
+        raise RunDirError(f"weights {str(path)!r} were saved by another run (run id {stored[:8]}..., this run is "
+                          f"{ident[:8]}...); restore this run's own weights or train again")
 
 
 def _signature(model: nn.Module) -> dict[str, tuple[str, tuple[int, ...]]]:
@@ -294,16 +337,17 @@ def load_weights(run_dir: str | Path, model: nn.Module) -> nn.Module:
     :func:`build_and_load`."""
     path = Path(run_dir) / WEIGHTS
     stored, checksum = _read_header(path)
+    _check_run_id(Path(run_dir), path)
     _check_tensors(path, stored, _signature(model), _alias_groups(model))
     _load_checked(path, model, checksum)
     return model
 
 
-def load_vocab(run_dir: str | Path) -> Vocab:
-    path = Path(run_dir) / VOCAB
+def load_vocab(run_dir: str | Path, name: str = VOCAB) -> Vocab:
+    path = Path(run_dir) / name
     if not path.is_file():
-        raise RunDirError(f"{str(run_dir)!r} has no {VOCAB}; it is not a text model's run directory")
-    return Vocab.load(path)
+        raise RunDirError(f"{str(run_dir)!r} has no {name}; it is not a text model's run directory")
+    return Vocab.load(run_file(run_dir, name))
 
 
 # --- resumable training state: the last epoch's weights, optimizer, history, RNG ------------
@@ -380,10 +424,10 @@ def save_training_state(run_dir: str | Path, model: nn.Module, optimizer, epoch:
     meta = json.dumps({"epoch": epoch, "history": finite_json(history),
                        "param_groups": state["param_groups"], "plain_state": plain_state, "rng": rng_values,
                        "extra": extra_values}, allow_nan=False)
-    tmp = run_dir / (TRAIN_TENSORS + ".tmp")
-    save_file(tensors, str(tmp), metadata={"lstmkit_train_state": meta})
-    _publish(tmp, run_dir / TRAIN_TENSORS)
-    save_weights(model, run_dir / LAST_WEIGHTS)
+    run_id = manifest.run_id_of(run_dir) or manifest.new_run_id()
+    manifest.commit(run_dir, {TRAIN_TENSORS: lambda p: save_file(tensors, str(p), metadata={"lstmkit_train_state": meta}),
+                              LAST_WEIGHTS: _weights_writer(model, run_id)},
+                    adopt=NEEDED + (TRAIN_TENSORS, LAST_WEIGHTS), run_id=run_id)
 
 
 def load_training_state(run_dir: str | Path, model: nn.Module, optimizer, generator=None
@@ -398,6 +442,7 @@ def load_training_state(run_dir: str | Path, model: nn.Module, optimizer, genera
 
     run_dir = Path(run_dir)
     path = run_dir / TRAIN_TENSORS
+    manifest.verify(run_dir, required=(TRAIN_TENSORS,))
     if not path.is_file():
         raise RunDirError(f"{str(run_dir)!r} has no {TRAIN_TENSORS}: it never finished an epoch, or was "
                           "trained by an lstmkit without exact resume; train it again with --overwrite")

@@ -25,9 +25,7 @@ def plot_history(history: Sequence[dict[str, float]], keys: Sequence[str], path:
     ax.grid(True, alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path)
-    return path
+    return _save(fig, path)
 
 
 def plot_confusion(confusion, labels: Sequence[str], path: str | Path) -> Path:
@@ -45,6 +43,13 @@ def plot_confusion(confusion, labels: Sequence[str], path: str | Path) -> Path:
         for j, value in enumerate(row):
             ax.text(j, i, str(value), ha="center", va="center", color="white" if value > top / 2 else "black")
     fig.tight_layout()
+    return _save(fig, path)
+
+
+def _save(fig: Figure, path: str | Path) -> Path:
+    """Write ``fig`` as PNG through the one atomic writer: a kill leaves the old plot whole."""
+    from lstmkit.files import write_file
+
     path = Path(path)
-    fig.savefig(path)
+    write_file(path, lambda f: fig.savefig(f, format="png"))
     return path

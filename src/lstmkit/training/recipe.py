@@ -33,6 +33,7 @@ from lstmkit.tasks import get_task
 from lstmkit.tasks.base import Context, Task
 from lstmkit.training import checkpoint, distributed
 from lstmkit.training.build import device_of, make_optimizer
+from lstmkit.training.rundir import DirectoryLock, RunDirectory  # noqa: F401 - DirectoryLock: old import path
 from lstmkit.training.hooks import EarlyStopping, LogEpoch, MetricsFile, PlotMetrics, SaveBest, TimeBudget
 from lstmkit.training.schedule import LRSchedule
 from lstmkit.training.trainer import Hook, Trainer
@@ -127,56 +128,18 @@ class SaveState(Hook):
                                        trainer.state.history, self.generator, extra)
 
 
-class DirectoryLock:
-    """One training at a time per run directory (``.lock`` created exclusively, holding the
-    pid); a lock whose process is gone (killed with -9) is removed first."""
-
-    def __init__(self, run_dir: Path) -> None:
-        self.path = Path(run_dir) / ".lock"
-
-    def _busy(self) -> RunDirError:
-        return RunDirError(f"{str(self.path.parent)!r} is being trained by another process (pid in "
-                           f"{self.path.name}); wait for it, or delete {str(self.path)!r} if that process is gone")
-
-    def _clear_stale(self) -> None:
-        try:
-            pid = int(self.path.read_text() or "0")
-        except (OSError, ValueError):
-            return
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            self.path.unlink(missing_ok=True)
-        except PermissionError:
-            pass
-
-    def check_free(self) -> None:
-        """Raise now, without taking the lock, if another live process holds it."""
-        self._clear_stale()
-        if self.path.exists():
-            raise self._busy()
-
-    def __enter__(self) -> DirectoryLock:
-        self._clear_stale()
-        try:
-            fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            raise self._busy() from None
-        os.write(fd, str(os.getpid()).encode())
-        os.close(fd)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.path.unlink(missing_ok=True)
-
-
-def fit(cfg: RunConfig, run_dir: str | Path, *, resume: bool = False, progress: bool = False,
-        download: bool = False, prepared: Any = None) -> Fitted:
+def fit(cfg: RunConfig, run_dir: str | Path, *, resume: bool = False, overwrite: bool = False,
+        progress: bool = False, download: bool = False, prepared: Any = None,
+        claim: RunDirectory | None = None) -> Fitted:
     """Train ``cfg.task`` into ``run_dir``; see the module docstring.
 
     Args:
         resume: go on from the last epoch saved in ``run_dir`` up to ``cfg.train.epochs``.
+        overwrite: replace the run in ``run_dir``: its files are removed only once the new
+            run's data are ready (:mod:`lstmkit.training.rundir`).
         prepared: data the task already prepared (the Python API's in-memory data).
+        claim: the run directory, already claimed by the caller (the Python API writes
+            in-memory data into it first).
 
     Raises:
         ConfigError: for a value the task does not use, or data it needs and lacks.
@@ -189,32 +152,45 @@ def fit(cfg: RunConfig, run_dir: str | Path, *, resume: bool = False, progress: 
         raise ConfigError(f"train {cfg.task} needs data: pass --data {spec.data_help}, or set path in the "
                           "[data] table of --config")
     check_data_name(spec, cfg.data.path)
-    DirectoryLock(run_dir).check_free()                      # refuse before minutes of data preparation
+    if claim is None:
+        RunDirectory(run_dir, overwrite=overwrite, resume=resume).precheck()   # before minutes of preparation
     device = device_of(t.device)
     rank = distributed.setup(device)
-    seed_everything(t.seed)
-    data = prepared if prepared is not None else spec.prepare(cfg, download)
-    check_fits_in_memory(lambda: spec.build(cfg, data), cfg)
-    seed_everything(t.seed)
-    model = spec.build(cfg, data).to(device)
-    if rank.world > 1:
-        distributed.broadcast_parameters(model)
-    optimizer = make_optimizer(model.parameters(), t)
-    generator = torch.Generator().manual_seed(t.seed)
-    ctx = Context(cfg, device, rank, autocast_factory(device, t.bf16), generator)
     final_dir = Path(run_dir)
     # Only rank 0 writes the run; the others keep a scratch directory that is removed at the end.
-    work_dir = final_dir if rank.is_main else Path(tempfile.mkdtemp(prefix=f"lstmkit-rank{rank.rank}-"))
-    work_dir.mkdir(parents=True, exist_ok=True)
-    lock = DirectoryLock(work_dir) if rank.is_main else nullcontext()
+    if rank.is_main:
+        held = claim if claim is not None else RunDirectory(final_dir, overwrite=overwrite, resume=resume)
+        scope = nullcontext(held) if claim is not None else held
+        work_dir = final_dir
+    else:
+        held, work_dir = None, Path(tempfile.mkdtemp(prefix=f"lstmkit-rank{rank.rank}-"))
+        scope = nullcontext()
     try:
-        with lock:
+        with scope:
+            seed_everything(t.seed)
+            data = prepared if prepared is not None else spec.prepare(cfg, download)
+            check_fits_in_memory(lambda: spec.build(cfg, data), cfg)
+            seed_everything(t.seed)
+            model = spec.build(cfg, data).to(device)
+            if rank.world > 1:
+                distributed.broadcast_parameters(model)
+            optimizer = make_optimizer(model.parameters(), t)
+            generator = torch.Generator().manual_seed(t.seed)
+            ctx = Context(cfg, device, rank, autocast_factory(device, t.bf16), generator)
+            if held is not None:
+                held.clear_previous(keep=_inputs(cfg))          # the new run is ready: the old one goes
             return _fit_locked(spec, cfg, final_dir, work_dir, model, optimizer, ctx, data, resume, progress)
     finally:
         if not rank.is_main:
             shutil.rmtree(work_dir, ignore_errors=True)
         if rank.world > 1:
             distributed.teardown()
+
+
+def _inputs(cfg: RunConfig) -> list[str]:
+    """The files a run reads, which clearing an old run in the same folder must keep."""
+    return [p for p in (cfg.data.path, cfg.data.valid_path, cfg.data.test_path, cfg.vectors.path)
+            if p and Path(p).exists()]
 
 
 def _fit_locked(spec: Task, cfg: RunConfig, final_dir: Path, run_dir: Path, model: nn.Module, optimizer,

@@ -21,7 +21,7 @@ def test_reads_numeric_columns_and_dates(tmp_path):
 
 def test_errors_name_columns_rows_and_values(tmp_path):
     path = _csv(tmp_path / "s.csv", ["2020-01-01,1,2", "2020-01-02,x,4"])
-    with pytest.raises(DataError, match=r"no column\(s\) 'OT'; its columns are: date, a, b"):
+    with pytest.raises(DataError, match=r"no column\(s\) 'OT'; its columns are: 'date', 'a', 'b'"):
         read_csv_series(path, ["OT"])
     with pytest.raises(DataError, match=r"s\.csv:3: column 'a' holds 'x', not a number"):
         read_csv_series(path)

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lstmkit.data.datasets.fetch import candidates, fetch
-from lstmkit.data.text import decode, read_text, sample_path
-from lstmkit.errors import DataError
+from lstmkit.data.text import check_path, decode, read_text, sample_path
+from lstmkit.errors import DataError, listing
 
 
 @dataclass(frozen=True)
@@ -112,17 +112,18 @@ def read_ptb(path: str | Path) -> TextSplits:
     or an archive.
 
     Raises:
-        DataError: if a split is missing or a file does not decode.
+        DataError: if a split is missing, a file does not decode, or the path is not a
+            regular file or folder.
     """
-    path = Path(path)
+    path = check_path(path, "PTB path", folder=True)
     if path.is_file():
         return _ptb_from_archive(path)
     for root in (path, path / "ptb", path / "simple-examples" / "data"):
-        if (root / "ptb.train.txt").is_file():
+        if (root / "ptb.train.txt").exists():                  # read_text says what it is if not a file
             return split_folder(root)
     for name in ("ptb.zip", "simple-examples.tgz"):
-        if (path / name).is_file():
-            return _ptb_from_archive(path / name)
+        if (path / name).exists():
+            return _ptb_from_archive(check_path(path / name, "PTB archive"))
     raise DataError(f"{str(path)!r} holds no PTB data (ptb.train.txt, ptb.zip or simple-examples.tgz)")
 
 
@@ -132,13 +133,13 @@ def split_folder(root: str | Path) -> TextSplits:
     Raises:
         DataError: if there is no single train or valid file.
     """
-    root = Path(root)
-    files = sorted(p for p in root.iterdir() if p.is_file() and p.suffix in (".txt", ".tokens", ""))
+    root = check_path(root, "corpus folder", folder=True)
+    files = sorted(p for p in root.iterdir() if p.suffix in (".txt", ".tokens", "") and not p.is_dir())
     chosen: dict[str, Path] = {}
     for split, keys in (("train", ("train",)), ("valid", ("valid", "dev")), ("test", ("test",))):
         matches = [p for p in files if any(k in p.name.lower() for k in keys)]
         if len(matches) > 1:
-            raise DataError(f"{str(root)!r} has several {split} files ({', '.join(p.name for p in matches)}); "
+            raise DataError(f"{str(root)!r} has several {split} files ({listing(p.name for p in matches)}); "
                             "keep one per split")
         if matches:
             chosen[split] = matches[0]
@@ -197,7 +198,7 @@ def read_zh_novel(path: str | Path) -> TextSplits:
     Raises:
         DataError: if the file does not decode or holds fewer than 10 chapters.
     """
-    path = Path(path)
+    path = check_path(path, "novel file", folder=True)
     if path.is_dir():
         files = sorted(path.glob("*.txt"))
         if len(files) != 1:
@@ -226,7 +227,7 @@ def locate(name: str, download: bool = False) -> Path:
         return sample_path("timemachine")
     pub = PUBLISHED[name]
     for candidate in candidates(pub.folder):
-        if candidate.exists() and (candidate.is_file() or any(candidate.iterdir())):
+        if candidate.exists() and (not candidate.is_dir() or any(candidate.iterdir())):   # checked when read
             return candidate
     if download:
         return fetch(pub.url, pub.known_hash, pub.folder, pub.fname, f"{name} corpus")
@@ -255,7 +256,8 @@ def read_corpus(name_or_path: str, valid_fraction: float = 0.1, encoding: str = 
             cut = int(len(text) * 0.9)
             return TextSplits(text[:cut], text[cut:], "", str(path))
         return tail_split(text, valid_fraction, str(path))
-    path = Path(name_or_path)
+    path = check_path(name_or_path, "text file", folder=True,
+                      fix=f"pass a text file, a folder of split files, or a corpus name: {', '.join(NAMES)}")
     if path.is_dir():
         return split_folder(path)
     return tail_split(read_text(path, encoding), valid_fraction, str(path))

@@ -7,25 +7,43 @@ Three forms are read, all to the same examples (label ``pos`` or ``neg``):
 * JSON Lines ``{train,test}.jsonl[.gz]`` with ``text`` and ``label`` fields.
 
 :func:`download` fetches the archive to a cache directory and checks its MD5 (pooch).
+
+In the folder and the archive, a file in a label folder that is not named ``<id>_<rating>.txt``
+(a ``notes.txt``, a ``README``, an editor's backup) is not a review: it is skipped, with one
+warning that counts them and names one. A review that is not UTF-8 is an error naming the file
+and the byte.
 """
 
 from __future__ import annotations
 
 import gzip
 import json
+import logging
 import re
 import tarfile
 from pathlib import Path
 
 from lstmkit.data.datasets.examples import TextExample
 from lstmkit.data.datasets.fetch import fetch
+from lstmkit.data.text import check_path, decode
 from lstmkit.errors import DataError
+
+logger = logging.getLogger(__name__)
 
 URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
 MD5 = "7c2ac02c03563afcf9b574c7e56c153a"
 SPLITS = ("train", "test", "unsup")   # unsup: the 50,000 unlabelled reviews (label "unsup")
 LABELS = ("neg", "pos")
 _MEMBER = re.compile(r"(?:^|/)aclImdb/(train|test)/(pos|neg|unsup)/(\d+)_(\d+)\.txt$")
+_IN_LABEL_FOLDER = re.compile(r"(?:^|/)aclImdb/(train|test)/(pos|neg|unsup)/[^/]+$")
+_REVIEW = re.compile(r"(\d+)_(\d+)\.txt")
+_NOT_UTF8 = ("convert it to UTF-8 (e.g. iconv -f latin1 -t utf-8) or remove it; IMDB reviews are read as UTF-8")
+
+
+def _warn_skipped(skipped: list[str], where: str) -> None:
+    if skipped:
+        logger.warning("%s: skipped %d file(s) not named <id>_<rating>.txt, e.g. %r; they are not IMDB reviews",
+                       where, len(skipped), skipped[0])
 
 
 def _where(split: str) -> tuple[str, tuple[str, ...]]:
@@ -45,26 +63,40 @@ def _from_folder(root: Path, split: str) -> list[TextExample]:
         folder = root / split / label
         if not folder.is_dir():
             raise DataError(f"{str(root)!r} has no {split}/{label}/ folder; pass the aclImdb/ folder")
-        files = sorted(folder.glob("*.txt"), key=lambda p: int(p.name.split("_")[0]))
-        examples += [TextExample(p.read_text(encoding="utf-8"), label) for p in files]
+        reviews, skipped = [], []
+        for p in folder.iterdir():
+            match = _REVIEW.fullmatch(p.name)
+            if match:
+                reviews.append((int(match.group(1)), p))
+            else:
+                skipped.append(str(p))
+        _warn_skipped(sorted(skipped), str(folder))
+        for _, p in sorted(reviews):
+            raw = check_path(p, "IMDB review").read_bytes()
+            examples.append(TextExample(decode(raw, str(p), "utf-8", _NOT_UTF8), label))
     return examples
 
 
 def _from_archive(path: Path, split: str) -> list[TextExample]:
     found: list[tuple[str, int, TextExample]] = []
+    skipped: list[str] = []
     split, labels = _where(split)
     try:
         with tarfile.open(path, "r:*") as tar:
             for member in tar:
                 match = _MEMBER.search(member.name)
+                if not match and member.isfile() and (folder := _IN_LABEL_FOLDER.search(member.name)) \
+                        and folder.group(1) == split and folder.group(2) in labels:
+                    skipped.append(member.name)
                 if not member.isfile() or not match or match.group(1) != split or match.group(2) not in labels:
                     continue
                 handle = tar.extractfile(member)
                 assert handle is not None
-                text = handle.read().decode("utf-8")
+                text = decode(handle.read(), f"{path}:{member.name}", "utf-8", _NOT_UTF8)
                 found.append((match.group(2), int(match.group(3)), TextExample(text, match.group(2))))
     except (tarfile.TarError, EOFError, OSError) as err:
         raise DataError(f"cannot read the IMDB archive {str(path)!r}: {err}") from None
+    _warn_skipped(skipped, str(path))
     if not found:
         raise DataError(f"{str(path)!r} holds no aclImdb/{split}/pos|neg/*.txt files")
     found.sort(key=lambda item: (labels.index(item[0]), item[1]))
@@ -99,13 +131,13 @@ def read_imdb(path: str | Path, split: str) -> list[TextExample]:
         forms, file order for JSON Lines.
 
     Raises:
-        DataError: if the path is missing or holds none of the three forms.
+        DataError: if the path is missing, is not a regular file or folder, holds none of the
+            three forms, or holds a review that is not UTF-8 (naming the file and the byte).
     """
     _check_split(split)
-    path = Path(path)
-    if not path.exists():
-        raise DataError(f"IMDB path {str(path)!r} not found; pass the aclImdb/ folder, the "
-                        "aclImdb_v1.tar.gz archive, or a folder of train/test .jsonl.gz files")
+    path = check_path(path, "IMDB path", folder=True,
+                      fix="pass the aclImdb/ folder, the aclImdb_v1.tar.gz archive, or a folder of train/test "
+                          ".jsonl.gz files")
     if path.is_file():
         return _from_archive(path, split)
     for name in (f"{split}.jsonl.gz", f"{split}.jsonl"):

@@ -16,6 +16,7 @@ import torch
 from torch import Tensor
 
 from lstmkit.data.datasets.fetch import candidates, fetch
+from lstmkit.data.text import check_path
 from lstmkit.errors import DataError
 
 MIRROR = "https://ossci-datasets.s3.amazonaws.com/mnist/"     # torchvision's mirror of LeCun's files
@@ -32,12 +33,11 @@ def read_idx(path: str | Path, expect: int) -> Tensor:
     """An IDX file as a uint8 tensor: (N, rows, cols) for images, (N,) for labels.
 
     Raises:
-        DataError: for a missing file, a wrong magic number (naming the one found and the one
-            expected) or a file shorter than its header says.
+        DataError: for a missing file (or one that is not a regular file), a wrong magic number
+            (naming the one found and the one expected), dimensions that are not all positive, or
+            a data size other than their product.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"IDX file {str(path)!r} not found")
+    path = check_path(path, "IDX file")
     raw = path.read_bytes()
     if raw[:2] == b"\x1f\x8b":
         try:
@@ -52,7 +52,13 @@ def read_idx(path: str | Path, expect: int) -> Tensor:
         raise DataError(f"{str(path)!r} has IDX magic number {magic}, expected {kinds[expect]}; "
                         "is it the right MNIST file, and not a renamed or HTML download?")
     dims = 3 if expect == IMAGES else 1
+    if len(raw) < 4 + 4 * dims:
+        raise DataError(f"{str(path)!r} is too short for its IDX header ({len(raw)} bytes, the header of "
+                        f"{'images' if dims == 3 else 'labels'} has {4 + 4 * dims})")
     shape = struct.unpack(f">{dims}i", raw[4 : 4 + 4 * dims])
+    if not all(d >= 1 for d in shape):
+        raise DataError(f"{str(path)!r}: the IDX header gives dimensions {' x '.join(map(str, shape))}; each must be "
+                        "at least 1: the file is damaged (download it again)")
     start, size = 4 + 4 * dims, 1
     for d in shape:
         size *= d
@@ -71,13 +77,16 @@ class Mnist:
 
 def locate(root: str | Path | None = None, download: bool = False) -> dict[str, Path]:
     """Paths of the four files, from ``root``, the data roots, or a download."""
+    if root and check_path(root, "MNIST folder", folder=True).is_file():
+        raise DataError(f"--data {str(root)!r} is a file; pass the folder that holds the four MNIST IDX files "
+                        f"({', '.join(name for name, _ in FILES.values())}, or the same without .gz)")
     roots = [Path(root)] if root else candidates("mnist")
     for r in roots:
         paths = {k: r / fname for k, (fname, _) in FILES.items()}
         plain = {k: p.with_suffix("") for k, p in paths.items()}
-        if all(p.is_file() for p in paths.values()):
+        if all(p.exists() for p in paths.values()):           # read_idx says what one is if not a file
             return paths
-        if all(p.is_file() for p in plain.values()):
+        if all(p.exists() for p in plain.values()):
             return plain
     if not download:
         raise DataError(f"MNIST not found (looked in {', '.join(str(r) for r in roots)}); pass --download "

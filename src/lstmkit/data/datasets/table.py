@@ -10,8 +10,8 @@ import math
 from pathlib import Path
 
 from lstmkit.data.datasets.examples import TextExample
-from lstmkit.data.text import is_utf8
-from lstmkit.errors import DataError
+from lstmkit.data.text import check_decoded, check_path, is_utf8, normal_label
+from lstmkit.errors import DataError, listing
 
 logger = logging.getLogger(__name__)
 MAX_FIELD = 2**27          # characters in one cell (128 Mi); csv's default is 131,072
@@ -28,15 +28,20 @@ def table_format(path: Path) -> str:
 
 def read_table(path: str | Path, text_column: str = "text", label_column: str = "label",
                encoding: str = "utf-8") -> list[TextExample]:
-    """Read (text, label) pairs; any number of classes, labels kept as strings.
+    """Read (text, label) pairs; any number of classes, labels kept as strings (whitespace
+    around them dropped and Unicode in NFC form, so "pos" and "pos " are one class, with a
+    warning when that merges labels).
 
     Raises:
-        DataError: for a missing file, a missing column (listing the columns there are), an
-            empty text (with its line number), a malformed JSON line or a decoding error.
+        DataError: for a missing file or one that is not a regular file, the same column for
+            text and label, a missing column (listing the columns there are), an empty text
+            (with its line number), a malformed JSON line, a decoding error, or UTF-8 text read
+            with another ``encoding`` (mojibake).
     """
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"data file {str(path)!r} not found")
+    path = check_path(path, "data file")
+    if text_column == label_column:
+        raise DataError(f"the text and the label are both read from column {text_column!r}: the model would read its "
+                        "own label; choose two columns with --text-column and --label-column")
     fmt = table_format(path)
     opener = gzip.open if path.suffix == ".gz" else open
     examples: list[TextExample] = []
@@ -57,8 +62,9 @@ def read_table(path: str | Path, text_column: str = "text", label_column: str = 
                 reader = csv.DictReader(handle, delimiter=delimiter)
                 missing = [c for c in (text_column, label_column) if c not in (reader.fieldnames or [])]
                 if missing:
-                    raise DataError(f"{str(path)!r} has no column(s) {missing}; its columns are "
-                                    f"{reader.fieldnames}; choose them with --text-column/--label-column")
+                    raise DataError(f"{str(path)!r} has no column(s) [{listing(missing)}]; its columns are "
+                                    f"[{listing(reader.fieldnames or [], 10)}]; choose them with "
+                                    "--text-column/--label-column")
                 rows_numbered = ((n, row) for n, row in enumerate(reader, 2))  # line 1 is the header
             for number, row in rows_numbered:
                 examples.append(_example(path, number, row, text_column, label_column))
@@ -72,7 +78,26 @@ def read_table(path: str | Path, text_column: str = "text", label_column: str = 
         raise DataError(f"cannot read {str(path)!r}: {err}") from None
     if not examples:
         raise DataError(f"{str(path)!r} has no rows")
-    return _canonical_numeric_labels(examples)
+    check_decoded("\n".join(e.label for e in examples) + "\n" + "\n".join(e.text for e in examples), str(path),
+                  encoding)
+    return _canonical_numeric_labels(_normal_labels(path, examples))
+
+
+def _normal_labels(path: Path, examples: list[TextExample]) -> list[TextExample]:
+    """Labels through :func:`normal_label`; a warning names the labels that it merged."""
+    name = {label: normal_label(label) for label in {e.label for e in examples}}
+    if all(k == v for k, v in name.items()):
+        return examples
+    merged: dict[str, list[str]] = {}
+    for raw, clean in name.items():
+        merged.setdefault(clean, []).append(raw)
+    merged = {clean: sorted(raws) for clean, raws in merged.items() if len(raws) > 1}
+    if merged:
+        clean, raws = sorted(merged.items())[0]
+        logger.warning("%s: %d label(s) written in several ways (spaces around them, or Unicode forms) were merged, "
+                       "e.g. %s -> %r; fix the file if they are meant to be different classes",
+                       path, len(merged), listing(raws, limit=3), clean)
+    return [TextExample(e.text, name[e.label]) for e in examples]
 
 
 def _canonical_numeric_labels(examples: list[TextExample]) -> list[TextExample]:
@@ -105,7 +130,7 @@ def _example(path: Path, number: int, row: dict, text_column: str, label_column:
                         "a cell may hold an unclosed quote or an unquoted delimiter")
     for column in (text_column, label_column):
         if column not in row or row[column] is None:
-            raise DataError(f"{path}:{number}: no {column!r} field; its fields are {sorted(row)}; "
+            raise DataError(f"{path}:{number}: no {column!r} field; its fields are [{listing(sorted(row), 10)}]; "
                             "choose them with --text-column/--label-column")
     text = str(row[text_column])
     if not text.strip():

@@ -7,7 +7,9 @@ Legend: N time steps, F features, L input length, H horizon, W windows.
 from __future__ import annotations
 
 import csv
+import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,8 +18,11 @@ from torch import Tensor
 
 from lstmkit.data.datasets.fetch import candidates, fetch
 from lstmkit.data.datasets.table import MAX_FIELD
-from lstmkit.data.text import decode
-from lstmkit.errors import DataError
+from lstmkit.data.text import check_path, decode
+from lstmkit.errors import DataError, listing
+
+logger = logging.getLogger(__name__)
+FLOAT32_MAX = 3.4028234663852886e38      # the model computes in float32: a larger value would be inf
 
 ETT_H1 = ("ett", "ETTh1.csv", "https://raw.githubusercontent.com/zhouhaoyi/ETDataset/main/ETT-small/ETTh1.csv",
           "sha256:f18de3ad269cef59bb07b5438d79bb3042d3be49bdeecf01c1cd6d29695ee066")
@@ -36,12 +41,11 @@ def read_csv_series(path: str | Path, columns: list[str] | None = None, date_col
     """Numeric columns of a CSV file (all but the date column when ``columns`` is None).
 
     Raises:
-        DataError: for a missing file, named columns that are not there (listing those that
-            are), a value that is not a number (naming its line and column), or no rows.
+        DataError: for a missing file (or one that is not a regular file), named columns that
+            are not there (listing those that are), a value that is not a number or is outside
+            the float32 range (naming its line and column), or no rows.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"CSV file {str(path)!r} not found")
+    path = check_path(path, "CSV file")
     lines = decode(path.read_bytes(), str(path), encoding, "save it as UTF-8 (CSV series are read as UTF-8)").splitlines()
     csv.field_size_limit(MAX_FIELD)
     try:
@@ -55,8 +59,7 @@ def read_csv_series(path: str | Path, columns: list[str] | None = None, date_col
     wanted = columns or [h for h in header if h != date_column]
     missing = [c for c in wanted if c not in header]
     if missing:
-        raise DataError(f"{str(path)!r} has no column(s) {', '.join(map(repr, missing))}; its columns are: "
-                        f"{', '.join(header)}")
+        raise DataError(f"{str(path)!r} has no column(s) {listing(missing)}; its columns are: {listing(header, 10)}")
     index = [header.index(c) for c in wanted]
     values, dates = [], []
     for number, row in enumerate(rows[1:], start=2):
@@ -72,6 +75,10 @@ def read_csv_series(path: str | Path, columns: list[str] | None = None, date_col
                 raise DataError(f"{path}:{number}: column {name!r} holds {row[i]!r}, not a number") from None
             if not math.isfinite(value):
                 raise DataError(f"{path}:{number}: column {name!r} holds {row[i]!r}; fill or drop missing values")
+            if abs(value) > FLOAT32_MAX:
+                raise DataError(f"{path}:{number}: column {name!r} holds {row[i]!r}, outside the float32 range "
+                                f"(±{FLOAT32_MAX:.3g}) the model computes in; rescale the column (other units) or fix "
+                                "the value")
             parsed.append(value)
         values.append(parsed)
         if has_date:
@@ -84,7 +91,7 @@ def read_csv_series(path: str | Path, columns: list[str] | None = None, date_col
 def locate_ett(download: bool = False) -> Path:
     folder, fname, url, known_hash = ETT_H1
     for root in candidates(folder):
-        if (root / fname).is_file():
+        if (root / fname).exists():                            # read_csv_series checks what it is
             return root / fname
     if not download:
         raise DataError(f"ETTh1.csv not found (looked in {', '.join(str(c) for c in candidates(folder))}); "
@@ -149,8 +156,28 @@ class Scaler:
     std: Tensor    # (F,)
 
     @classmethod
-    def fit(cls, values: Tensor) -> Scaler:
-        return cls(values.mean(0), values.std(0).clamp(min=1e-8))
+    def fit(cls, values: Tensor, names: Sequence[str] | None = None) -> Scaler:
+        """Mean and standard deviation per column (computed in float64: squares of large float32
+        values would overflow). A column that is constant in ``values`` gets std 1 (with a
+        warning naming it, when ``names`` are given): dividing by ~0 would blow any later change
+        in it up to huge inputs.
+
+        Shapes: values (N, F)
+
+        Example:
+            >>> Scaler.fit(torch.tensor([[1.0, 5.0], [3.0, 5.0]]), ["x", "c"]).std.tolist()
+            [1.4142135381698608, 1.0]
+        """
+        wide = values.double()
+        mean, std = wide.mean(0), wide.std(0)
+        flat = ~(std > 1e-7 * mean.abs().clamp(min=1.0))          # below float32 rounding, or nan (one row)
+        if flat.any() and names is not None:
+            columns = [names[i] for i in flat.nonzero()[:, 0].tolist()]
+            logger.warning("column(s) %s constant in the training rows (e.g. %s = %.6g); scaled with std 1 (it only "
+                           "gets centred): it tells the model nothing there, and dividing by ~0 would blow up any later "
+                           "change; drop it with --inputs if it stays constant", listing(columns),
+                           columns[0], float(mean[flat][0]))
+        return cls(mean.float(), torch.where(flat, torch.ones_like(std), std).float())
 
     def transform(self, values: Tensor) -> Tensor:
         return (values - self.mean) / self.std

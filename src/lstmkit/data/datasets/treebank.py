@@ -201,7 +201,7 @@ def locate_treebank(name: str, download: bool = False) -> dict[str, Path]:
     bank = TREEBANKS[name]
     for root in candidates(bank.folder):
         paths = {split: root / fname for split, fname in bank.files.items()}
-        if all(p.is_file() for p in paths.values()):
+        if all(p.exists() for p in paths.values()):            # read_conllu says what one is if not a file
             return paths
     if not download:
         looked = ", ".join(str(c) for c in candidates(bank.folder))

@@ -1,0 +1,264 @@
+"""One checked boundary for values from outside: the Python API, the server and the CLI.
+
+Every public entry point passes its arguments through these functions before they reach the
+library, so a wrong type, shape, length, a non-finite or out-of-range number or an undecoded
+``bytes`` value ends in one :class:`ArgumentError` naming the argument, the value and the fix,
+never in a ``TypeError`` from deep inside, and never in silently wrong data (``None`` read as the
+text ``"None"``, a dict read as its keys, a word list read as (word, tag) pairs).
+
+    >>> texts("texts", "a moving film")
+    ['a moving film']
+    >>> integer("top_k", 2.5, low=0)
+    Traceback (most recent call last):
+    ...
+    lstmkit.boundary.ArgumentError: top_k must be an integer, got float 2.5; pass a whole number such as 2
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from lstmkit.errors import LstmkitError
+
+MAX_PATH_CHARS = 4096
+MAX_NAME_BYTES = 255
+FLOAT32_MAX = 3.4028234663852886e38
+MAX_SEED = 2**63 - 1
+
+
+class ArgumentError(LstmkitError, TypeError):
+    """A value given to lstmkit from outside has the wrong type, shape or range."""
+
+
+def shown(value: Any, limit: int = 60) -> str:
+    """``value`` for a message: its type and a short, printable form (lone surrogates escaped)."""
+    text = repr(value)
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return f"{type(value).__name__} {text}"
+
+
+def _number_type(value: Any) -> bool:
+    import numbers
+
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def integer(name: str, value: Any, *, low: int | None = None, high: int | None = None) -> int:
+    """An int (a whole float such as 5.0 is refused too: it is usually a mistake)."""
+    import numbers
+
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        if isinstance(value, str):
+            fix = f"pass {value.strip()} without quotes" if value.strip().lstrip("-").isdigit() else "pass a number"
+        elif isinstance(value, float) and math.isfinite(value):
+            fix = f"pass a whole number such as {int(value)}"
+        else:
+            fix = "pass a whole number"
+        raise ArgumentError(f"{name} must be an integer, got {shown(value)}; {fix}")
+    value = int(value)
+    _in_range(name, value, low, high)
+    return value
+
+
+def real(name: str, value: Any, *, low: float | None = None, high: float | None = None,
+         low_open: bool = False) -> float:
+    """A finite number (int or float), optionally within [low, high] ((low, high] with low_open)."""
+    if not _number_type(value):
+        fix = f"pass {value.strip()} without quotes" if isinstance(value, str) and _parses(value) else "pass a number"
+        raise ArgumentError(f"{name} must be a number, got {shown(value)}; {fix}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ArgumentError(f"{name} must be a finite number, got {value}")
+    if low_open and low is not None and value <= low:
+        raise ArgumentError(f"{name} must be > {low:g}, got {value:g}")
+    _in_range(name, value, None if low_open else low, high)
+    return value
+
+
+def _parses(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _in_range(name: str, value: float, low: float | None, high: float | None) -> None:
+    if low is not None and value < low:
+        raise ArgumentError(f"{name} must be >= {low:,}, got {value:,}")
+    if high is not None and value > high:
+        raise ArgumentError(f"{name} must be <= {high:,}, got {value:,}")
+
+
+def seed(name: str, value: Any) -> int | None:
+    """None or an integer seed in [0, 2**63 - 1]."""
+    return None if value is None else integer(name, value, low=0, high=MAX_SEED)
+
+
+def text(name: str, value: Any, *, max_chars: int | None = None) -> str:
+    """A ``str`` (``bytes`` must be decoded first; lone surrogates are refused)."""
+    if isinstance(value, (bytes, bytearray)):
+        raise ArgumentError(f"{name} must be text (str), got bytes; decode it first, e.g. value.decode('utf-8')")
+    if not isinstance(value, str):
+        raise ArgumentError(f"{name} must be text (str), got {shown(value)}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise ArgumentError(f"{name} holds a lone surrogate {value[err.start:err.end]!r} at character {err.start}, "
+                            "which is not text; decode the original bytes with their real encoding") from None
+    if max_chars is not None and len(value) > max_chars:
+        raise ArgumentError(f"{name} has {len(value):,} characters; the limit is {max_chars:,}")
+    return value
+
+
+def texts(name: str, value: Any, *, max_items: int | None = None) -> list[str]:
+    """One text or an iterable of texts, as a list. A dict, bytes, None, numbers and nested
+    lists are refused (they would become texts such as ``"None"`` or ``"['a', 'film']"``)."""
+    if isinstance(value, str):
+        return [text(name, value)]
+    if value is None or isinstance(value, (bytes, bytearray)) or isinstance(value, Mapping) or \
+            not isinstance(value, Iterable):
+        what = "a dict (its keys would be read as texts)" if isinstance(value, Mapping) else shown(value)
+        extra = "; decode it first" if isinstance(value, (bytes, bytearray)) else ""
+        raise ArgumentError(f"{name} must be a text or a list of texts, got {what}{extra}")
+    items = list(value)
+    if max_items is not None and len(items) > max_items:
+        raise ArgumentError(f"{name} holds {len(items):,} texts; give at most {max_items:,} per call")
+    return [text(f"{name}[{i}]", item) for i, item in enumerate(items)]
+
+
+def path(name: str, value: Any) -> Path:
+    """A file-system path (str or os.PathLike): not None, not bytes, not empty, no NUL, not
+    longer than the system takes."""
+    if isinstance(value, (bytes, bytearray)):
+        raise ArgumentError(f"{name} must be a path (str or pathlib.Path), got bytes; decode it first")
+    if not isinstance(value, (str, os.PathLike)):
+        raise ArgumentError(f"{name} must be a path (str or pathlib.Path), got {shown(value)}")
+    raw = os.fspath(value)
+    if not isinstance(raw, str):
+        raise ArgumentError(f"{name} must be a path (str or pathlib.Path), got {shown(value)}")
+    if not raw.strip():
+        raise ArgumentError(f"{name} is empty; give a path")
+    if "\0" in raw:
+        raise ArgumentError(f"{name} {shown(raw)} holds a NUL character, which no path can hold")
+    try:
+        raw.encode("utf-8", "surrogateescape")                # names the file system gave keep their bytes
+    except UnicodeEncodeError:
+        raise ArgumentError(f"{name} {shown(raw)} holds a lone surrogate, which no file name holds; decode the "
+                            "name with its real encoding") from None
+    if len(raw) > MAX_PATH_CHARS or any(len(part.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES
+                                        for part in Path(raw).parts):
+        raise ArgumentError(f"{name} is not a usable path ({len(raw):,} characters, or a part longer than "
+                            f"{MAX_NAME_BYTES} bytes): {shown(raw)}; if it is text rather than a file name, pass "
+                            "it as data in memory")
+    return Path(raw)
+
+
+def label(name: str, value: Any) -> str:
+    """A class label: text, or an integer (``1`` and ``1.0`` are one class); never None."""
+    if value is None:
+        raise ArgumentError(f"{name} is missing (None); every row needs a label")
+    if isinstance(value, bool):
+        return str(value).lower()
+    if _number_type(value):
+        number = float(value)
+        if not math.isfinite(number):
+            raise ArgumentError(f"{name} must be a text or a number, got {value}")
+        return str(int(number)) if number == int(number) else repr(number)
+    return text(name, value)
+
+
+def labelled_rows(name: str, rows: Any) -> list[tuple[str, str]]:
+    """(text, label) pairs or ``{"text": ..., "label": ...}`` rows, checked row by row."""
+    if isinstance(rows, (str, bytes, bytearray)) or isinstance(rows, Mapping) or not isinstance(rows, Iterable):
+        raise ArgumentError(f"{name} must be rows of (text, label) or {{'text': ..., 'label': ...}}, a dataset name "
+                            f"or a path, got {shown(rows)}")
+    out = []
+    for number, row in enumerate(rows, 1):
+        where = f"{name} row {number}"
+        if isinstance(row, Mapping):
+            keys = set(row)
+            if not {"text", "label"} <= keys:
+                raise ArgumentError(f"{where} has keys {sorted(map(str, keys))[:5]}; it needs 'text' and 'label' "
+                                    "(check the spelling)")
+            pair = (row["text"], row["label"])
+        elif isinstance(row, Sequence) and not isinstance(row, (str, bytes, bytearray)) and len(row) == 2:
+            pair = (row[0], row[1])
+        else:
+            raise ArgumentError(f"{where}: expected (text, label) or {{'text', 'label'}}, got {shown(row)}")
+        out.append((text(f"{where} text", pair[0]), label(f"{where} label", pair[1])))
+    return out
+
+
+def tagged_sentences(name: str, sentences: Any) -> list[list[tuple[str, str]]]:
+    """Sentences as lists of (word, tag) pairs; a plain list of words is refused (its words
+    of two letters would be read as a word and its tag)."""
+    if isinstance(sentences, (str, bytes, bytearray)) or isinstance(sentences, Mapping) or \
+            not isinstance(sentences, Iterable):
+        raise ArgumentError(f"{name} must be sentences, each a list of (word, tag) pairs, a path or a treebank "
+                            f"name, got {shown(sentences)}")
+    out = []
+    for number, sentence in enumerate(sentences, 1):
+        where = f"{name} sentence {number}"
+        if isinstance(sentence, (str, bytes, bytearray)) or not isinstance(sentence, Iterable):
+            raise ArgumentError(f"{where} must be a list of (word, tag) pairs, got {shown(sentence)}")
+        pairs = list(sentence)
+        if not pairs:
+            raise ArgumentError(f"{where} is empty; give at least one (word, tag) pair")
+        checked = []
+        for i, pair in enumerate(pairs):
+            if isinstance(pair, (str, bytes, bytearray)) or not isinstance(pair, Sequence) or len(pair) != 2:
+                hint = (" (a list of words has no tags; tag words as (word, tag) pairs)"
+                        if isinstance(pair, str) else "")
+                raise ArgumentError(f"{where}, item {i + 1}: expected a (word, tag) pair, got {shown(pair)}{hint}")
+            checked.append((text(f"{where} word {i + 1}", pair[0]), text(f"{where} tag {i + 1}", pair[1])))
+        out.append(checked)
+    return out
+
+
+def columns(name: str, value: Any) -> dict[str, list]:
+    """A dict of equally long columns (or a DataFrame); numbers finite and within float32."""
+    if hasattr(value, "to_dict") and hasattr(value, "columns"):
+        value = {str(c): list(value[c]) for c in value.columns}
+    if not isinstance(value, Mapping):
+        raise ArgumentError(f"{name} must be a DataFrame, a dict of columns or a CSV path, got {shown(value)}")
+    out: dict[str, list] = {}
+    for key, column in value.items():
+        key = text(f"{name} column name", key)
+        if isinstance(column, (str, bytes, bytearray)) or isinstance(column, Mapping) or \
+                not isinstance(column, Iterable):
+            raise ArgumentError(f"{name}[{key!r}] must be a list of values, got {shown(column)}")
+        out[key] = list(column)
+    lengths = {k: len(v) for k, v in out.items()}
+    if len(set(lengths.values())) > 1:
+        listed = ", ".join(f"{k!r}: {n}" for k, n in list(lengths.items())[:6])
+        raise ArgumentError(f"{name}: the columns have different lengths ({listed}); every column needs one value "
+                            "per row (cutting them to the shortest would forecast from the wrong rows)")
+    for key, column in out.items():
+        for i, cell in enumerate(column):
+            if _number_type(cell):
+                number = float(cell)
+                if not math.isfinite(number) or abs(number) > FLOAT32_MAX:
+                    raise ArgumentError(f"{name}[{key!r}] row {i + 1} is {cell!r}: not a finite float32 value")
+            elif cell is None or not isinstance(cell, str):
+                raise ArgumentError(f"{name}[{key!r}] row {i + 1} is {shown(cell)}; give numbers (or date text)")
+            else:
+                text(f"{name}[{key!r}] row {i + 1}", cell)
+    return out
+
+
+def choice(name: str, value: Any, options: Iterable[str]) -> str:
+    options = list(options)
+    if not isinstance(value, str) or value not in options:
+        raise ArgumentError(f"{name} must be one of {', '.join(map(repr, options))}, got {shown(value)}")
+    return value
+
+
+__all__ = ["ArgumentError", "choice", "columns", "integer", "label", "labelled_rows", "path", "real", "seed", "shown",
+           "tagged_sentences", "text", "texts"]

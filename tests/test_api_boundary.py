@@ -1,0 +1,177 @@
+"""The Python API's one boundary (lstmkit.boundary): wrong values from a caller end in a typed
+lstmkit error naming the argument and the value, never a raw TypeError from inside, and never
+silently wrong data. The listed cases come from issue 18; the hypothesis tests throw arbitrary
+values at every public signature."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+import lstmkit
+from lstmkit.boundary import ArgumentError
+from lstmkit.errors import LstmkitError
+
+FIXTURES = Path(__file__).parent / "fixtures" / "runs_format2"
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[str, object]:
+    root = tmp_path_factory.mktemp("api-runs")
+    loaded = {}
+    for task in ("classify", "tag", "lm", "forecast", "image"):
+        shutil.copytree(FIXTURES / task, root / task)
+        loaded[task] = lstmkit.load(root / task)
+    return loaded
+
+
+@pytest.mark.parametrize("call, words", [
+    (lambda r: lstmkit.load(None), "run_dir"),
+    (lambda r: lstmkit.load(42), "run_dir"),
+    (lambda r: lstmkit.load(b"runs/x"), "bytes"),
+    (lambda r: lstmkit.load(""), "empty"),
+    (lambda r: lstmkit.load("x" * 5000), "usable path"),
+    (lambda r: r["classify"].predict(None), "texts"),
+    (lambda r: r["classify"].predict([1, 2]), "texts[0]"),
+    (lambda r: r["classify"].predict([b"bytes"]), "decode"),
+    (lambda r: r["classify"].predict({"a film": 1}), "dict"),
+    (lambda r: r["classify"].predict([["a", "film"]]), "texts[0]"),
+    (lambda r: r["classify"].predict(["ok", "\ud800 lone"]), "surrogate"),
+    (lambda r: r["tag"].predict([None]), "texts[0]"),
+    (lambda r: r["tag"].predict("the dog", tokenizer="spaces"), "tokenizer"),
+    (lambda r: r["lm"].generate("the", length="5"), "length"),
+    (lambda r: r["lm"].generate("the", length=0), "length"),
+    (lambda r: r["lm"].generate("the", seed="x"), "seed"),
+    (lambda r: r["lm"].generate("the", seed=2**70), "seed"),
+    (lambda r: r["lm"].generate("the", top_k=2.5), "top_k"),
+    (lambda r: r["lm"].generate("the", top_p=float("nan")), "top_p"),
+    (lambda r: r["lm"].generate("the", temperature="hot"), "temperature"),
+    (lambda r: r["lm"].generate(b"the"), "prefix"),
+    (lambda r: r["lm"].generate(None), "prefix"),
+    (lambda r: r["forecast"].predict({"OT": [1.0, 2.0], "x": [1.0]}), "different lengths"),
+    (lambda r: r["forecast"].predict({"OT": [1e308] * 60, "x": [1.0] * 60}), "float32"),
+    (lambda r: r["forecast"].predict(42), "data"),
+    (lambda r: r["image"].predict(None), "images[0]"),
+    (lambda r: r["image"].predict([[["a"] * 28] * 28]), "images[0]"),
+    (lambda r: r["image"].predict([]), "images"),
+    (lambda r: lstmkit.settings("tagger"), "tagger"),
+    (lambda r: lstmkit.settings(None), "task"),
+])
+def test_a_wrong_value_is_a_typed_error_naming_it(runs, call, words) -> None:
+    with pytest.raises(LstmkitError) as caught:
+        call(runs)
+    assert words in str(caught.value), str(caught.value)
+    assert "\n" not in str(caught.value) and len(str(caught.value)) < 600
+
+
+def test_type_errors_are_also_typeerrors(runs) -> None:
+    """Callers who catch TypeError keep working."""
+    with pytest.raises(TypeError):
+        runs["classify"].predict(None)
+
+
+@pytest.mark.parametrize("data, words", [
+    (42, "data"),
+    ([(None, "pos")] * 4, "text"),
+    ([("a film", None)] * 4, "label"),
+    ([{"text": "a film", "lable": "pos"}] * 4, "'label'"),
+    ([(["a", "film"], "pos")] * 4, "text"),
+    ([("a film", "pos", "extra")] * 4, "row 1"),
+])
+def test_training_data_in_memory_is_checked_before_anything_is_written(tmp_path, data, words) -> None:
+    run_dir = tmp_path / "run"
+    with pytest.raises(LstmkitError) as caught:
+        lstmkit.train("classify", data=data, run_dir=run_dir, epochs=1)
+    assert words in str(caught.value), str(caught.value)
+    assert not run_dir.exists()
+
+
+def test_plain_word_lists_are_not_read_as_word_tag_pairs(tmp_path) -> None:
+    with pytest.raises(ArgumentError, match="pair"):
+        lstmkit.train("tag", data=[["to", "be", "or"]] * 4, run_dir=tmp_path / "run", epochs=1)
+    with pytest.raises(ArgumentError, match="tab or line break"):
+        lstmkit.train("tag", data=[[("a\tb", "X")]] * 4, run_dir=tmp_path / "run", epochs=1)
+    assert not (tmp_path / "run").exists()
+
+
+def test_unequal_forecast_columns_are_refused_not_cut(tmp_path) -> None:
+    with pytest.raises(ArgumentError, match="different lengths"):
+        lstmkit.train("forecast", data={"OT": [1.0] * 100, "x": [1.0] * 90}, run_dir=tmp_path / "run", epochs=1)
+
+
+def test_lm_text_given_as_valid_is_text_not_a_file_name(tmp_path) -> None:
+    text = "the quick brown fox jumps over the lazy dog.\n" * 30
+    run = lstmkit.train("lm", data=text, valid="a short text\n" * 30, run_dir=tmp_path / "run", epochs=1,
+                        hidden_size=8, embedding_dim=8, num_steps=8, batch_size=4)
+    assert (tmp_path / "run" / "data" / "valid.txt").read_text() == "a short text\n" * 30
+    assert run.history and "valid_ppl" in run.history[0]
+
+
+def test_settings_is_public() -> None:
+    assert lstmkit.settings("tag")["model.hidden_size"] > 0
+
+
+# --- arbitrary values at every public signature ---------------------------------------------
+
+ANYTHING = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.integers(min_value=2**62, max_value=2**80)
+    | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=20) | st.binary(max_size=10)
+    | st.just("\ud800") | st.just(""),
+    lambda inner: st.lists(inner, max_size=3) | st.tuples(inner, inner) | st.dictionaries(st.text(max_size=5), inner,
+                                                                                          max_size=3),
+    max_leaves=8)
+
+
+def _clean(call) -> None:
+    """Returns, or raises an lstmkit error: anything else escaped the boundary."""
+    try:
+        call()
+    except LstmkitError as err:
+        assert str(err) and "\n" not in str(err).strip(), repr(err)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(texts=ANYTHING, tokenizer=st.none() | ANYTHING)
+def test_predict_of_text_models_takes_anything_cleanly(runs, texts, tokenizer) -> None:
+    _clean(lambda: runs["classify"].predict(texts))
+    _clean(lambda: runs["tag"].predict(texts, tokenizer=tokenizer))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(prefix=ANYTHING, length=ANYTHING, temperature=ANYTHING, top_k=ANYTHING, top_p=ANYTHING, seed=ANYTHING)
+def test_generate_takes_anything_cleanly(runs, prefix, length, temperature, top_k, top_p, seed) -> None:
+    if isinstance(length, int) and not isinstance(length, bool) and length > 50:
+        length = 50                                           # valid lengths run; keep them short
+    _clean(lambda: runs["lm"].generate(prefix, length, temperature, top_k, top_p, seed))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=ANYTHING, images=ANYTHING)
+def test_forecast_and_image_predict_take_anything_cleanly(runs, data, images) -> None:
+    _clean(lambda: runs["forecast"].predict(data))
+    _clean(lambda: runs["image"].predict(images))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(run_dir=ANYTHING, device=ANYTHING)
+def test_load_takes_anything_cleanly(run_dir, device) -> None:
+    _clean(lambda: lstmkit.load(run_dir, device))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(task=st.sampled_from(["classify", "tag", "forecast", "lm", "image"]) | ANYTHING, data=ANYTHING)
+def test_train_takes_anything_cleanly_and_writes_nothing_on_refusal(tmp_path_factory, task, data) -> None:
+    run_dir = tmp_path_factory.mktemp("fuzz") / "run"
+    try:
+        lstmkit.train(task, data=data, run_dir=run_dir, epochs=1, hidden_size=8)
+    except LstmkitError as err:
+        assert "\n" not in str(err).strip(), repr(err)
+        assert not run_dir.exists(), f"a refused training left {sorted(p.name for p in run_dir.iterdir())}"
+
+
+def test_fixture_expectations_are_readable() -> None:
+    assert json.loads((FIXTURES / "expected.json").read_text())["classify"]

@@ -1,0 +1,264 @@
+"""lstmkit serve at the HTTP boundary: the body limit whatever the transfer encoding, one JSON
+error shape ``{"error": message}`` for everything (unreadable bodies, out-of-range generate
+options, exceptions in a handler), a generate stream that ends with a message line at the time
+limit, and the start-up checks of ``lstmkit serve`` (limits, a busy port)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import socket
+import time
+
+import pytest
+
+pytest.importorskip("fastapi")
+from fastapi.testclient import TestClient  # noqa: E402
+
+from test_serve import runs  # noqa: E402,F401 - the tiny runs of every task, trained once per session
+from test_serve_security import live_server  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def app(runs):  # noqa: F811
+    from lstmkit.serve.app import create_app
+
+    return create_app([runs[t] for t in ("classify", "lm", "forecast")], max_body_bytes=1_000_000, timeout_s=10)
+
+
+@pytest.fixture(scope="module")
+def client(app):
+    with TestClient(app) as c:
+        yield c
+
+
+def _error(r, status: int) -> str:
+    """The message of a JSON error answer of ``status``: exactly ``{"error": str}``, no traceback."""
+    assert r.status_code == status, (r.status_code, r.text[:500])
+    assert r.headers["content-type"].startswith("application/json"), r.headers
+    body = r.json()
+    assert set(body) == {"error"} and isinstance(body["error"], str) and body["error"], body
+    assert "Traceback" not in r.text and 'File "' not in r.text, r.text
+    return body["error"]
+
+
+# --- the body limit, however the body is sent ----------------------------------------------
+
+def _raw_exchange(base: str, request: bytes) -> tuple[int, dict]:
+    """Send ``request`` as bytes on a fresh connection; the status and the JSON body of the answer."""
+    host, port = base.removeprefix("http://").split(":")
+    answer = b""
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        try:
+            s.sendall(request)
+        except (BrokenPipeError, ConnectionResetError):
+            pass                                          # the server may answer and close before it is all sent
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except ConnectionResetError:
+                break
+            answer += chunk
+            head, _, body = answer.partition(b"\r\n\r\n")
+            length = re.search(rb"(?im)^content-length: *(\d+)", head)
+            if not chunk or (length and len(body) >= int(length.group(1))):
+                break
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head, "no answer"
+    return int(head.split(b" ")[1]), json.loads(body)
+
+
+def test_a_chunked_body_over_the_limit_gets_413_from_uvicorn(runs):  # noqa: F811
+    from lstmkit.serve.app import create_app
+
+    app = create_app([runs["classify"]], max_body_bytes=10_000)
+    chunk = b"x" * 4096
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(40)) + b"0\r\n\r\n"    # 160 KB
+    with live_server(app) as base:
+        status, body = _raw_exchange(base, b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                           b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + chunks)
+        assert status == 413 and "over the limit of 10,000 bytes" in body["error"], body
+        small = b'{"texts": ["the film was great"]}'
+        status, body = _raw_exchange(base, b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                           b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                                           + b"%x\r\n%s\r\n0\r\n\r\n" % (len(small), small))
+        assert status == 200 and body["results"][0]["label"] in ("pos", "neg"), body
+
+
+@pytest.mark.parametrize("declared", [None, b"10", b"abc", b"-1"])
+def test_the_limit_holds_whatever_content_length_says(app, declared):
+    """At the ASGI level: a body of 3 x 600 KB against a 1 MB limit, with a Content-Length that
+    lies, is not a number, or is missing."""
+    headers = [(b"content-type", b"application/json")] + ([(b"content-length", declared)] if declared else [])
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": "/predict", "raw_path": b"/predict", "query_string": b"", "root_path": "", "headers": headers,
+             "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}
+    parts = [b"[" + b" " * 600_000] * 3
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        if parts:
+            return {"type": "http.request", "body": parts.pop(), "more_body": bool(parts)}
+        await asyncio.sleep(3600)                          # nothing more: the app must not wait for it
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    asyncio.run(asyncio.wait_for(app(scope, receive, send), 10))
+    assert sent[0]["status"] == 413, sent[:2]
+    body = json.loads(b"".join(m.get("body", b"") for m in sent[1:]))
+    assert "over the limit of 1,000,000 bytes" in body["error"] and "--max-body" in body["error"]
+
+
+# --- one JSON error shape for everything --------------------------------------------------
+
+@pytest.mark.parametrize("body,status,message", [
+    (b"[" * 100_000 + b"]" * 100_000, 422, "too deeply"),
+    (b'{"model": "classify", "texts": ["\xff\xfe bad"]}', 422, "not UTF-8"),
+    (b"not json at all", 422, "the body is not JSON (Expecting value at character 0)"),
+    (b"", 422, "malformed request"),
+    (b'{"model": "classify", "texts": ["a"]', 422, "malformed request"),
+    (b'{"model": "classify", "texts": [' + b"9" * 5000 + b"]}", 422, "malformed request"),
+    (b'{"model": "classify", "texts": [[[]]]}', 422, "texts"),
+    (b'{"model": "\\ud800<x>", "texts": ["a"]}', 404, "\\ud800"),
+], ids=["deep-nesting", "invalid-utf8", "not-json", "empty", "truncated", "huge-integer", "wrong-type",
+        "lone-surrogate-name"])
+def test_unreadable_bodies_get_the_error_shape(client, body, status, message):
+    assert message in _error(client.post("/predict", content=body, headers={"content-type": "application/json"}),
+                             status)
+    assert client.get("/health").status_code == 200
+
+
+def test_a_lone_surrogate_in_a_text_is_echoed_as_json(client):
+    r = client.post("/predict", content=b'{"model": "classify", "texts": ["the film \\udc80 was great"]}',
+                    headers={"content-type": "application/json"})
+    if r.status_code == 200:                              # echoed back, as its JSON escape
+        assert r.json()["results"][0]["text"] == "the film \udc80 was great"
+    else:                                                 # or refused, naming it
+        assert "\\udc80" in _error(r, 400)
+
+
+@pytest.mark.parametrize("options,message", [
+    ({"seed": 2**70}, "seed must be in 0..9223372036854775807 (2**63 - 1), got 1180591620717411303424"),
+    ({"seed": 2**63}, "seed must be in 0.."),
+    ({"seed": -1}, "seed"),
+    ({"seed": 10**100}, "an integer of 101 digits"),
+    ({"length": 10**30}, "length must be"),
+    ({"length": -5}, "length must be"),
+    ({"top_k": -1}, "top_k"),
+    ({"top_k": 2**80}, "top_k"),
+    ({"top_p": 0}, "top_p"),
+    ({"top_p": 1.5}, "top_p"),
+    ({"temperature": 0}, "temperature"),
+    ({"temperature": 1e300}, "temperature"),
+    ({"temperature": -1}, "temperature"),
+    ({"prefix": "the \ud800"}, "prefix"),
+    ({"prefix": "the " * 200_000}, "prefix"),
+])
+def test_generate_options_are_checked_before_the_stream(client, options, message):
+    body = json.dumps({"model": "lm", "prefix": "the ", "length": 5, **options})     # ASCII: \\ud800 as an escape
+    r = client.post("/generate", content=body.encode(), headers={"content-type": "application/json"})
+    text = _error(r, 400)
+    assert message in text and len(text) < 600, text
+
+
+@pytest.mark.parametrize("raw", [b"NaN", b"Infinity", b"-Infinity"])
+def test_non_finite_sampling_numbers_are_refused(client, raw):
+    for field in (b"temperature", b"top_p"):
+        body = b'{"model": "lm", "prefix": "the ", "%s": %s}' % (field, raw)
+        assert field.decode() in _error(client.post("/generate", content=body,
+                                                    headers={"content-type": "application/json"}), 400)
+
+
+def test_a_long_generate_ends_with_a_message_at_the_time_limit(runs):  # noqa: F811
+    from lstmkit.serve.app import create_app
+
+    with TestClient(create_app([runs["lm"]], timeout_s=1.0)) as slow:
+        start = time.monotonic()
+        r = slow.post("/generate", json={"prefix": "the ", "length": 1_000_000, "seed": 0})
+        took = time.monotonic() - start
+    assert r.status_code == 200 and r.text.startswith("the ")
+    last = r.text.rstrip("\n").rsplit("\n", 1)[-1]
+    assert last.startswith("[lstmkit: stopped after ") and "of 1,000,000 tokens" in last, last[-300:]
+    assert "time limit of 1 s" in last and "shorter length" in last
+    assert took < 5, took
+
+
+def test_inspecting_a_forecaster_names_the_missing_column(client):
+    message = _error(client.post("/inspect", json={"model": "forecast", "data": {"x": [0.5] * 20}}), 400)
+    assert "'OT'" in message and "got ['x']" in message and "/tmp" not in message, message
+    uneven = _error(client.post("/inspect", json={"model": "forecast", "data": {"OT": [0.5] * 20, "x": [1.0]}}), 400)
+    assert "different lengths" in uneven, uneven
+
+
+def test_paths_and_methods_get_the_error_shape(client):
+    assert "/docs" in _error(client.get("/nope"), 404)
+    assert "GET is not allowed on '/predict'" in _error(client.get("/predict"), 405)
+    assert "no model named" in _error(client.get("/runs/nope/metrics"), 404)
+    assert "/docs" in _error(client.get("/static/nope.js"), 404)
+
+
+def test_an_exception_in_a_handler_is_a_json_500(runs, monkeypatch):  # noqa: F811
+    import lstmkit.serve.inspect
+    from lstmkit.serve.app import create_app
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom: a bug in the handler")
+
+    app = create_app([runs["forecast"], runs["lm"]])
+    monkeypatch.setattr(lstmkit.serve.inspect, "inspect_input", broken)
+    monkeypatch.setattr(app.state.served["forecast"].run, "predict", broken)
+
+    def stream(*args, **kwargs):
+        yield "the "
+        yield "q"
+        raise RuntimeError("boom in the stream")
+
+    monkeypatch.setattr(app.state.served["lm"].run, "stream", stream)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        message = _error(c.post("/inspect", json={"model": "lm", "text": "the"}), 500)
+        assert "RuntimeError: 'boom: a bug in the handler'" in message and "server log" in message
+        assert "boom" in _error(c.post("/predict", json={"model": "forecast", "data": {"OT": [0.1] * 20}}), 500)
+        r = c.post("/generate", json={"model": "lm", "prefix": "the ", "length": 5})
+        assert r.status_code == 200 and r.text.startswith("the q")
+        assert r.text.rstrip("\n").endswith("(RuntimeError: 'boom in the stream')]"), r.text
+        assert c.get("/health").json()["status"] == "ok"
+
+
+# --- lstmkit serve: refused at start ----------------------------------------------------------
+
+@pytest.mark.parametrize("flag,value,got", [
+    ("--timeout", "nan", "got nan"), ("--timeout", "0", "got 0.0"), ("--timeout", "-1", "got -1.0"),
+    ("--timeout", "inf", "got inf"), ("--timeout", "1e9", "got 1000000000.0"), ("--max-body", "0", "got 0;"),
+    ("--max-body", "-1", "got -1;")])
+def test_serve_refuses_limits_that_answer_nothing(runs, capsys, flag, value, got):  # noqa: F811
+    from lstmkit.cli import main
+
+    assert main(["serve", str(runs["classify"]), "--port", "1", flag, value]) == 2
+    out, err = capsys.readouterr()
+    assert err.startswith(f"lstmkit: error: {flag} ") and got in err and "for example" in err, err
+    assert err.count("\n") == 1 and "serving" not in out
+
+
+def test_create_app_checks_the_limits(runs):  # noqa: F811
+    from lstmkit.errors import LstmkitError
+    from lstmkit.serve.app import create_app
+
+    for kwargs in ({"timeout_s": float("nan")}, {"timeout_s": 0}, {"max_body_bytes": 0}, {"max_body_bytes": 1.5}):
+        with pytest.raises(LstmkitError, match="must be"):
+            create_app([runs["classify"]], **kwargs)
+
+
+def test_serve_says_a_busy_port_before_serving(runs, capsys):  # noqa: F811
+    from lstmkit.cli import main
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["serve", str(runs["classify"]), "--port", str(port)]) == 2
+    out, err = capsys.readouterr()
+    assert err.strip() == f"lstmkit: error: port {port} on 127.0.0.1 is in use; choose another --port", err
+    assert "serving" not in out

@@ -1,0 +1,122 @@
+"""Claiming and clearing run directories (lstmkit.training.rundir): --overwrite removes only
+lstmkit's own run, only after the new run's data are read; two trainings on one folder never
+destroy each other; a folder that is not an lstmkit run is never trained into or cleared."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import lstmkit
+from lstmkit.cli import main
+from lstmkit.training.manifest import read_manifest
+
+TEXT = "the quick brown fox jumps over the lazy dog.\n" * 30
+SMALL = ["--epochs", "1", "--no-progress", "-q", "--set", "model.hidden_size=8", "--set", "lm.num_steps=8",
+         "--gen-length", "0"]
+
+
+@pytest.fixture()
+def trained(tmp_path) -> Path:
+    data = tmp_path / "tiny.txt"
+    data.write_text(TEXT)
+    run = tmp_path / "runB"
+    assert main(["train", "lm", "--data", str(data), "--run-dir", str(run), *SMALL]) == 0
+    return run
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("bad_data", ["tiny.txtt", "empty.txt", "nothing-here/"])
+def test_overwrite_with_bad_data_keeps_the_old_run_whole(trained, tmp_path, bad_data, capsys) -> None:
+    (tmp_path / "empty.txt").write_text("")
+    before = _snapshot(trained)
+    assert main(["train", "lm", "--data", str(tmp_path / bad_data), "--run-dir", str(trained), "--overwrite",
+                 *SMALL]) == 2
+    assert "lstmkit: error:" in capsys.readouterr().err
+    assert _snapshot(trained) == before
+    lstmkit.load(trained).generate("the", length=5)
+
+
+def test_overwrite_replaces_the_run_and_keeps_what_lstmkit_did_not_write(trained, tmp_path) -> None:
+    (trained / "notes.txt").write_text("mine")
+    (trained / "src").mkdir()
+    (trained / "src" / "code.py").write_text("print(1)")
+    old_id = read_manifest(trained)["run_id"]
+    assert main(["train", "lm", "--data", str(tmp_path / "tiny.txt"), "--run-dir", str(trained), "--overwrite",
+                 *SMALL]) == 0
+    assert (trained / "notes.txt").read_text() == "mine" and (trained / "src" / "code.py").exists()
+    assert read_manifest(trained)["run_id"] != old_id
+    lstmkit.load(trained).generate("the", length=5)
+
+
+def test_a_folder_that_is_not_an_lstmkit_run_is_never_cleared(tmp_path, capsys) -> None:
+    project = tmp_path / "project"
+    (project / "src").mkdir(parents=True)
+    (project / "config.json").write_text('{"name": "my app"}')
+    (project / "notes.txt").write_text("mine")
+    before = _snapshot(project)
+    (tmp_path / "tiny.txt").write_text(TEXT)
+    for extra in (["--overwrite"], []):
+        assert main(["train", "lm", "--data", str(tmp_path / "tiny.txt"), "--run-dir", str(project), *extra,
+                     *SMALL]) == 2
+        assert "not a run lstmkit made" in capsys.readouterr().err
+    assert _snapshot(project) == before
+
+
+def test_data_the_api_stored_in_the_run_is_read_before_the_old_run_is_cleared(tmp_path) -> None:
+    rows = [("a great film", "pos"), ("a dull film", "neg")] * 10
+    lstmkit.train("classify", data=rows, run_dir=tmp_path / "runA", epochs=1, hidden_size=8, embedding_dim=8,
+                  data__min_freq=1)
+    stored = tmp_path / "runA" / "data" / "train.jsonl"
+    assert main(["train", "classify", "--data", str(stored), "--run-dir", str(tmp_path / "runA"), "--overwrite",
+                 "--epochs", "1", "--no-progress", "-q", "--set", "model.hidden_size=8",
+                 "--set", "data.min_freq=1"]) == 0
+    assert stored.is_file()                                   # an input of the new run stays
+    assert lstmkit.load(tmp_path / "runA").predict("a great film")[0]["label"] in ("pos", "neg")
+    again = lstmkit.train("classify", data=rows[::-1], run_dir=tmp_path / "runA", overwrite=True, epochs=1,
+                          hidden_size=8, embedding_dim=8, data__min_freq=1)
+    assert again.predict("a great film")[0]["label"] in ("pos", "neg")
+
+
+def test_two_trainings_started_at_once_on_one_new_folder(tmp_path) -> None:
+    (tmp_path / "tiny.txt").write_text(TEXT * 20)
+    run = tmp_path / "shared-run"
+    argv = [sys.executable, "-m", "lstmkit.cli", "train", "lm", "--data", str(tmp_path / "tiny.txt"),
+            "--run-dir", str(run), "--epochs", "2", "--no-progress", "-q", "--set", "model.hidden_size=8",
+            "--gen-length", "0"]
+    procs = [subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(2)]
+    codes = [p.wait(timeout=300) for p in procs]
+    errors = [p.stderr.read().decode() for p in procs]
+    assert sorted(codes) == [0, 2], (codes, errors)
+    refused = errors[codes.index(2)]
+    assert "being trained by another process" in refused or "already holds a run" in refused, refused
+    lstmkit.load(run).generate("the", length=5)               # the live run survived the refused one
+    assert len(json.loads((run / "metrics.json").read_text())) == 2
+
+
+def test_overwrite_refuses_a_run_being_trained(trained, tmp_path, capsys) -> None:
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (trained / ".lock").write_text(str(sleeper.pid))
+        before = _snapshot(trained)
+        assert main(["train", "lm", "--data", str(tmp_path / "tiny.txt"), "--run-dir", str(trained), "--overwrite",
+                     *SMALL]) == 2
+        assert "being trained by another process" in capsys.readouterr().err
+        assert _snapshot(trained) == before
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+def test_a_failed_new_run_leaves_nothing_and_a_refused_one_touches_nothing(tmp_path) -> None:
+    (tmp_path / "empty.txt").write_text("")
+    assert main(["train", "lm", "--data", str(tmp_path / "empty.txt"), "--run-dir", str(tmp_path / "new"),
+                 *SMALL]) == 2
+    assert not (tmp_path / "new").exists()
