@@ -7,10 +7,16 @@
 2. Kills training of every task with SIGKILL at random moments (``--kills`` per task) and
    checks that the run directory is either absent or loads and resumes.
 3. Tags one 10 MB line with a tagger run in a child process and records its peak RSS.
+4. Kills ``export``, ``eval``, ``predict`` and ``save_vectors`` with SIGKILL at random moments
+   (``--output-kills`` each) and checks that every file they write is whole (old or new).
+5. Fills a 1 MiB tmpfs (where one can be mounted) while replacing a file, ``--disk-trials``
+   times, and checks the old file is whole and no temporary is left.
+6. Runs the fuzzing tests (hypothesis over the file readers, the Python API's signatures and
+   the HTTP API's OpenAPI schema) with ``--fuzz-examples`` examples each and counts them.
 
 Writes ``benchmarks/results/reliability.json``.
 
-    python benchmarks/bench_reliability.py --kills 3
+    python benchmarks/bench_reliability.py --kills 3 --output-kills 5 --disk-trials 20 --fuzz-examples 300
 """
 
 from __future__ import annotations
@@ -107,11 +113,97 @@ def memory_of_long_line(ws: table.Workspace, scratch: Path, megabytes: int) -> d
             "seconds": time.perf_counter() - start}
 
 
+def output_kills(trials: int, seed: int, scratch: Path) -> dict:
+    """kill -9 during commands that write outputs; each written file must be whole afterwards."""
+    import shutil
+
+    import test_kill_outputs as k
+
+    rng = random.Random(seed)
+    root = scratch / "outputs"
+    root.mkdir()
+    for task in ("classify", "forecast", "image"):
+        shutil.copytree(k.FIXTURES / task, root / task)
+    k.fake_mnist(root / "mnist", n_train=40, n_test=300)
+    out = {}
+    commands = {
+        "export": (["export", str(root / "classify"), "--format", "pt2", "--output", str(root / "m.pt2"), "--force"],
+                   8.0, lambda: __import__("torch").export.load(str(root / "m.pt2"))),
+        "eval": (["eval", str(root / "image"), "--data", str(root / "mnist")], 7.0,
+                 lambda: (k._whole_json(root / "image" / "eval.json"), k._whole_png(root / "image" / "confusion.png"))),
+        "predict": (["predict", str(root / "forecast"), "--data", str(k.FIXTURES / "recent.csv"), "--output",
+                     str(root / "f.csv"), "--force"], 6.0, lambda: (root / "f.csv").read_text().count("\n") > 1),
+    }
+    for name, (argv, longest, check) in commands.items():
+        k._complete(argv)
+        whole = 0
+        for _ in range(trials):
+            k._kill_at_random(argv, rng, longest)
+            try:
+                check()
+                whole += 1
+            except Exception as err:                            # noqa: BLE001 - any failure to read is a verdict
+                print(name, "partial:", err)
+        out[name] = {"trials": trials, "whole_after_kill": whole}
+    return out
+
+
+def full_disk(trials: int, scratch: Path) -> dict:
+    import errno
+
+    from lstmkit.files import TMP_MARK, write_file
+
+    mount = scratch / "disk"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True)
+    if done.returncode != 0:
+        return {"skipped": f"cannot mount a tmpfs: {done.stderr.decode().strip()[:100]}"}
+    kept = 0
+    try:
+        for i in range(trials):
+            old = bytes([i % 256]) * 200_000
+            write_file(mount / "model.onnx", old)
+            try:
+                write_file(mount / "model.onnx", b"n" * (900_000 + 1000 * i))
+            except OSError as err:
+                assert err.errno == errno.ENOSPC
+            strays = [p for p in mount.iterdir() if TMP_MARK in p.name]
+            kept += (mount / "model.onnx").read_bytes() == old and not strays
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)
+    return {"trials": trials, "old_file_whole_no_temporary": kept}
+
+
+def fuzzing(examples: int) -> dict:
+    files = ["tests/test_fuzz_readers.py", "tests/test_api_boundary.py", "tests/test_serve_fuzz.py"]
+    out = {}
+    for name in files:
+        if not (ROOT / name).exists():
+            continue
+        start = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", name,
+                               "--hypothesis-show-statistics", "--hypothesis-seed=0"], cwd=ROOT, capture_output=True,
+                              text=True,
+                              env={**os.environ, "LSTMKIT_FUZZ_EXAMPLES": str(examples)})
+        import re
+
+        passing = sum(int(n) for n in re.findall(r"(\d+) passing examples", done.stdout))
+        failing = sum(int(n) for n in re.findall(r"(\d+) failing examples", done.stdout))
+        summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr[-200:]
+        out[name] = {"exit": done.returncode, "passing_examples": passing, "failing_examples": failing,
+                     "summary": summary, "seconds": round(time.perf_counter() - start, 1)}
+        print(name, out[name])
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kills", type=int, default=3, help="kill -9 trials per task")
     parser.add_argument("--megabytes", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--output-kills", type=int, default=5, help="kill -9 trials per output-writing command")
+    parser.add_argument("--disk-trials", type=int, default=20)
+    parser.add_argument("--fuzz-examples", type=int, default=300, help="hypothesis examples per fuzzing test")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)
@@ -122,7 +214,13 @@ def main() -> None:
         print("10 MB line:", memory)
         kills = kill_trials(ws, scratch, args.kills, args.seed)
         print(f"kill -9: {kills['ok']} of {kills['total']} runs absent or loadable and resumable")
-    path = write_result("reliability", {"bad_input": cases, "kill_9": kills, "long_line_tagging": memory,
+        outputs = output_kills(args.output_kills, args.seed, scratch)
+        print("kill -9 of output writers:", outputs)
+        disk = full_disk(args.disk_trials, scratch)
+        print("full disk:", disk)
+    fuzz = fuzzing(args.fuzz_examples)
+    path = write_result("reliability", {"bad_input": cases, "kill_9": kills, "kill_9_outputs": outputs,
+                                        "full_disk": disk, "fuzzing": fuzz, "long_line_tagging": memory,
                                         "peak_rss_of_this_process_mib": resource.getrusage(
                                             resource.RUSAGE_SELF).ru_maxrss / 1024})
     print(f"written {path}")

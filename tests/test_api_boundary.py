@@ -6,6 +6,7 @@ values at every public signature."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from lstmkit.boundary import ArgumentError
 from lstmkit.errors import LstmkitError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "runs_format2"
+SCALE = int(os.environ.get("LSTMKIT_FUZZ_EXAMPLES") or 0) / 60 or 1.0   # benchmarks/bench_reliability.py asks for more
 
 
 @pytest.fixture(scope="module")
@@ -134,14 +136,14 @@ def _clean(call) -> None:
         assert str(err) and "\n" not in str(err).strip(), repr(err)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=int(60 * SCALE), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(texts=ANYTHING, tokenizer=st.none() | ANYTHING)
 def test_predict_of_text_models_takes_anything_cleanly(runs, texts, tokenizer) -> None:
     _clean(lambda: runs["classify"].predict(texts))
     _clean(lambda: runs["tag"].predict(texts, tokenizer=tokenizer))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=int(60 * SCALE), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(prefix=ANYTHING, length=ANYTHING, temperature=ANYTHING, top_k=ANYTHING, top_p=ANYTHING, seed=ANYTHING)
 def test_generate_takes_anything_cleanly(runs, prefix, length, temperature, top_k, top_p, seed) -> None:
     if isinstance(length, int) and not isinstance(length, bool) and length > 50:
@@ -149,20 +151,20 @@ def test_generate_takes_anything_cleanly(runs, prefix, length, temperature, top_
     _clean(lambda: runs["lm"].generate(prefix, length, temperature, top_k, top_p, seed))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=int(40 * SCALE), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=ANYTHING, images=ANYTHING)
 def test_forecast_and_image_predict_take_anything_cleanly(runs, data, images) -> None:
     _clean(lambda: runs["forecast"].predict(data))
     _clean(lambda: runs["image"].predict(images))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=int(40 * SCALE), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(run_dir=ANYTHING, device=ANYTHING)
 def test_load_takes_anything_cleanly(run_dir, device) -> None:
     _clean(lambda: lstmkit.load(run_dir, device))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=int(40 * SCALE), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(task=st.sampled_from(["classify", "tag", "forecast", "lm", "image"]) | ANYTHING, data=ANYTHING)
 def test_train_takes_anything_cleanly_and_writes_nothing_on_refusal(tmp_path_factory, task, data) -> None:
     run_dir = tmp_path_factory.mktemp("fuzz") / "run"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import struct
 import tempfile
 from collections.abc import Callable
@@ -16,7 +17,8 @@ from hypothesis import strategies as st
 
 from lstmkit.errors import LstmkitError
 
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# LSTMKIT_FUZZ_EXAMPLES: more examples for benchmarks/bench_reliability.py; the suite keeps 60.
+SETTINGS = settings(max_examples=int(os.environ.get("LSTMKIT_FUZZ_EXAMPLES") or 60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _readers() -> dict[str, tuple[str, Callable[[Path], object]]]:

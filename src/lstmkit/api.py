@@ -30,7 +30,7 @@ import torch
 
 from lstmkit import boundary
 from lstmkit.config import RunConfig, describe
-from lstmkit.errors import ConfigError, DataError, RunDirError
+from lstmkit.errors import ConfigError, DataError, LstmkitError, RunDirError
 from lstmkit.tasks import REGISTRY, get_task
 from lstmkit.training import checkpoint
 
@@ -428,10 +428,24 @@ class ForecasterRun(Run):
 
         source_data = (boundary.path("data", data) if isinstance(data, (str, os.PathLike, bytes, bytearray))
                        else boundary.columns("data", data))
+        if not isinstance(source_data, Path):
+            from lstmkit.errors import listing
+
+            needed = forecast.read_scaler(checkpoint.run_file(self.run_dir, forecast.SCALER_FILE))["inputs"]
+            missing = [c for c in needed if c not in source_data]
+            if missing:
+                raise boundary.ArgumentError(f"data lacks the column(s) {listing(missing)} that the forecaster reads; "
+                                             f"it has {listing(source_data)}")
         with tempfile.TemporaryDirectory() as tmp:
             source = source_data if isinstance(source_data, Path) else _write_part("forecast", source_data, Path(tmp),
                                                                                       "input")
-            out = forecast.forecast_csv(self.run_dir, source, Path(tmp) / "forecast.csv")
+            try:
+                out = forecast.forecast_csv(self.run_dir, source, Path(tmp) / "forecast.csv")
+            except LstmkitError as err:
+                if isinstance(source_data, Path):
+                    raise
+                # the columns were given in memory: name them as the caller did, not by the scratch file
+                raise type(err)(str(err).replace(repr(str(source)), "data").replace(str(source), "data")) from None
             with out.open(encoding="utf-8") as f:
                 rows = list(csv.DictReader(f))
         date = self.cfg.forecast.date_column

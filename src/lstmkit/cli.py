@@ -81,7 +81,9 @@ def _add_train_parser(tasks: argparse._SubParsersAction, name: str) -> None:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.FIELD=VALUE",
                    help="override one config value, e.g. --set train.lr=0.002 (repeatable)")
     p.add_argument("--run-dir", type=Path, help=f"where to save the run (default runs/{name}-<time>)")
-    p.add_argument("--overwrite", action="store_true", help="replace a run directory that holds a run")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the lstmkit run in --run-dir: its files are removed only after the new run's "
+                        "config and data are read, and files lstmkit did not write stay")
     p.add_argument("--resume", action="store_true",
                    help="go on from the last epoch saved in --run-dir (after a kill or Ctrl-C), with its config; "
                         "--epochs may extend it")

@@ -338,9 +338,9 @@ def create_app(run_dirs: list[str | Path], max_body_bytes: int = 1_000_000, time
     async def _malformed(request: Request, err: RequestValidationError):
         first = err.errors()[0] if err.errors() else {}
         if first.get("type") == "json_invalid":                  # loc is ("body", character position)
-            position = first.get("loc", ("body", "?"))[-1]
-            return error(422, f"malformed request: the body is not JSON ({first.get('ctx', {}).get('error', 'invalid')} "
-                              f"at character {position}); send a JSON object, see /docs for the request format")
+            position, why = first.get("loc", ("body", "?"))[-1], first.get("ctx", {}).get("error", "invalid")
+            return error(422, f"malformed request: the body is not JSON ({why} at character {position}); send a "
+                              "JSON object, see /docs for the request format")
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
         return error(422, f"malformed request: {shown(where, 80)[1:-1] if where else 'body'}: "
                           f"{first.get('msg', 'invalid')}; see /docs for the request format")

@@ -188,10 +188,6 @@ class RunDirectory:
         if not (self.overwrite and self.had_run):
             return
         kept = tuple(os.path.realpath(p) for p in keep if p)
-        listed = set()
-        with contextlib.suppress(RunDirError):
-            found = manifest.read_manifest(self.path)
-            listed = set(found["files"]) if found else set()
 
         def remove(file: Path) -> None:
             real = os.path.realpath(file)
@@ -202,7 +198,7 @@ class RunDirectory:
             with contextlib.suppress(FileNotFoundError):
                 file.unlink()
 
-        for name in sorted(listed | set(RECORDS)):
+        for name in RECORDS:                                # only names lstmkit writes, whatever a manifest says
             remove(self.path / name)
         folders = [(f, names) for base, names in SUBFOLDERS.items()
                    for f in [self.path / base, *sorted(self.path.glob(f"{base}-[0-9]*"))]]
