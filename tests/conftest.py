@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import gzip
+import os
 import struct
 from pathlib import Path
 
 import pytest
 import torch
+
+if os.environ.get("PYTEST_XDIST_WORKER"):         # the README's command runs two workers on two cores:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # one thread each (and in their subprocesses),
+    torch.set_num_threads(1)                       # not two each fighting for the same cores
 
 TINY_TEXT = ("the quick brown fox jumps over the lazy dog. " * 40).strip()
 

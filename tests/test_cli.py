@@ -141,7 +141,7 @@ def test_classify_bad_inputs(tmp_path, capsys):
     assert "not found" in _error(capsys)
     table = _sentiment_table(tmp_path / "t.csv", 20, 0)
     assert main(["train", "classify", "--data", str(table), "--run-dir", str(tmp_path / "r")]) == 2
-    assert "no column(s) ['text', 'label']" in _error(capsys)
+    assert "no column(s) ['text', 'label']; its columns are ['review', 'sentiment']" in _error(capsys)
     glove = tmp_path / "g.txt"
     glove.write_text("the 0.1 0.2\nfilm 0.3\n")
     assert main(["train", "classify", "--data", str(table), "--text-column", "review", "--label-column",

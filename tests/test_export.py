@@ -67,7 +67,7 @@ def test_classifier_exports_with_unequal_lengths_and_both_directions(runs, tmp_p
     import lstmkit
     from lstmkit.export import export_run, export_spec
 
-    spec = export_spec(runs["classify"])
+    spec = export_spec(runs["classify"], length=12)                          # T = 12: unrolled, quick to export
     assert spec.module.model.rnn.bidirectional
     run = lstmkit.load(runs["classify"])
     texts = ["the film was great 1", "the film was dull", "great", "the film was great and the film was dull 3"]
@@ -80,9 +80,9 @@ def test_classifier_exports_with_unequal_lengths_and_both_directions(runs, tmp_p
     T = spec.example[0].shape[1]
     fixed = torch.zeros(len(texts), T, dtype=torch.long)
     fixed[:, : padded.shape[1]] = padded                                      # padded to the exported length
-    (got,) = _onnx(export_run(runs["classify"], "onnx", tmp_path / "c.onnx"), {"tokens": fixed, "lengths": lengths})
+    (got,) = _onnx(export_run(runs["classify"], "onnx", tmp_path / "c.onnx", length=T), {"tokens": fixed, "lengths": lengths})
     torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
-    program = torch.export.load(str(export_run(runs["classify"], "pt2", tmp_path / "c.pt2"))).module()
+    program = torch.export.load(str(export_run(runs["classify"], "pt2", tmp_path / "c.pt2", length=T))).module()
     torch.testing.assert_close(program(fixed, lengths), expected, atol=1e-5, rtol=1e-5)
 
 
@@ -129,10 +129,10 @@ def test_tagger_exports_with_its_character_encoder_and_decoding(runs, tmp_path, 
     with torch.no_grad():
         want_emissions = run.model.emissions(encode_batch([TaggedSentence(tuple(s), ("X",) * len(s))
                                                            for s in sentences], run.vocabs))
-    spec = export_spec(run_dir)
+    spec = export_spec(run_dir, length=8)
     inputs = dense_tag_inputs(sentences, run.vocabs, spec.example[0].shape[1])
     for fmt in ("onnx", "pt2"):
-        path = export_run(run_dir, fmt, tmp_path / f"t.{fmt}")
+        path = export_run(run_dir, fmt, tmp_path / f"t.{fmt}", length=8)
         if fmt == "onnx":
             tags, emissions = _onnx(path, dict(zip(spec.inputs, inputs)))
         else:

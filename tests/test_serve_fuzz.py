@@ -6,6 +6,7 @@ short server time limit so that no generation or inspection runs long."""
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
 import pytest
@@ -18,7 +19,9 @@ from test_serve import runs  # noqa: E402,F401 - the tiny runs of every task, tr
 
 TASKS = ("classify", "tag", "lm", "forecast", "image")    # one served model of each; each named by its task
 TIMEOUT_S = 1.0                   # the server's limit per request: a long /generate stops there
-MAX_EXAMPLES = 40                 # per operation and mode: 360 requests, about 15 s on one core
+# per operation and mode: 360 requests, about 15 s on one core (LSTMKIT_FUZZ_EXAMPLES: more, for
+# benchmarks/bench_reliability.py)
+MAX_EXAMPLES = int(os.environ.get("LSTMKIT_FUZZ_EXAMPLES") or 40)
 
 
 @pytest.fixture(scope="module")

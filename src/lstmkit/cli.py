@@ -157,6 +157,8 @@ def _build_parser() -> argparse.ArgumentParser:
                     "onnxruntime) or pt2 (torch.export.load; any batch, the exported length) (default onnx)")
     ex.add_argument("--output", type=Path, help="where to write it (default RUN_DIR/model.onnx or model.pt2)")
     ex.add_argument("--force", action="store_true", help="replace an existing --output file")
+    ex.add_argument("--length", type=int, help="time length T of a classify or tag graph (default classify.max_len, "
+                    "else 256 tokens; 64 words for tag); the exporters unroll T steps, so a smaller T exports faster")
     _quiet(ex)
 
     sv = commands.add_parser("serve", help="serve runs over HTTP: JSON API, web page with the gate inspector")
@@ -370,7 +372,7 @@ def _generate(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from lstmkit.export import export_run
 
-    path = export_run(args.run_dir, args.format, args.output, force=args.force)
+    path = export_run(args.run_dir, args.format, args.output, force=args.force, length=args.length)
     print(f"exported to {path} (inputs and outputs: {path}.json)")
     return 0
 

@@ -10,17 +10,18 @@ What each task's exported graph takes and gives (B batch, T time; names as in th
   chunk, passing each chunk's ``state_out_*`` as the next ``state_in_*`` (zeros at the start):
   the result equals one pass over the whole text (tested).
 - ``classify``: ``tokens`` (B, T) int64, right-padded with id 0 to the exported T
-  (``classify.max_len``, else 256), and ``lengths`` (B,) int64 -> ``probabilities`` (B, C);
-  unequal lengths and both directions are exact, as in eager mode. A run trained with
-  ``classify.max_len=0`` (no cap) is exported for T = 256: longer texts must be cut to their
-  first 256 tokens, which the model never did in training. The export says so in a warning and
-  in the sidecar (``"max_len": 256`` and ``"max_len_note"``); train with ``--set
-  classify.max_len=N`` to export another T.
+  (``--length``, else ``classify.max_len``, else 256), and ``lengths`` (B,) int64 ->
+  ``probabilities`` (B, C); unequal lengths and both directions are exact, as in eager mode. A
+  run trained with ``classify.max_len=0`` (no cap) and exported without ``--length`` gets
+  T = 256: longer texts must be cut to their first 256 tokens, which the model never did in
+  training. The export says so in a warning and in the sidecar (``"max_len": 256`` and
+  ``"max_len_note"``). The exporters unroll the T time steps, so the export's time grows with T
+  (over a minute for a BiLSTM at T = 256 on 2 cores).
 - ``forecast``: ``series`` (B, input_len, F_in) in original units -> ``forecast`` (B, horizon,
   F_out) in original units (the training scaler is inside the graph).
 - ``image``: ``pixels`` (B, 28, 28) float in [0, 255], light digit on dark -> ``probabilities``
   (B, 10).
-- ``tag``: ``words`` (B, T) and ``lengths`` (B,) int64, ``chars`` (B*T, L) and
+- ``tag``: ``words`` (B, T) (T = ``--length``, else 64) and ``lengths`` (B,) int64, ``chars`` (B*T, L) and
   ``char_lengths`` (B*T,) int64 (every position's characters, padded to 30, >= 1 also at padding; see
   :func:`dense_tag_inputs`) -> ``tags`` (B, T) (Viterbi in the graph with a CRF, else argmax)
   and ``emissions`` (B, T, K).
@@ -58,6 +59,8 @@ logger = logging.getLogger(__name__)
 
 FORMATS = ("onnx", "pt2")
 UNCAPPED_LEN = 256          # the T a classifier trained without classify.max_len is exported for
+TAG_LEN = 64                # the words per sentence a tagger is exported for, unless --length says
+MAX_EXPORT_LEN = 65_536     # the exporters unroll the time loop: a longer T would not finish
 
 
 @dataclass
@@ -238,11 +241,23 @@ def dense_tag_inputs(words: Sequence[Sequence[str]], vocabs, length: int) -> tup
     return word_ids, torch.tensor([len(s) for s in words]), chars, char_lengths
 
 
-def export_spec(run_dir: str | Path) -> ExportSpec:
-    """The exportable module of a run, in eval mode on the CPU."""
+def export_spec(run_dir: str | Path, length: int | None = None) -> ExportSpec:
+    """The exportable module of a run, in eval mode on the CPU.
+
+    ``length`` is the time length T of a classifier's tokens (default ``classify.max_len``, else
+    256) or a tagger's words (default 64); the other tasks' graphs take any length (LM) or the
+    length their model was built for, and refuse it.
+    """
+    from lstmkit.boundary import integer
     from lstmkit.training.checkpoint import read_run_config
 
     cfg = read_run_config(run_dir)
+    if length is not None:
+        length = integer("length", length, low=1, high=MAX_EXPORT_LEN)
+        if cfg.task not in ("classify", "tag"):
+            raise ConfigError(f"--length applies to classify and tag runs; a {cfg.task} run's graph takes "
+                              + ("any length" if cfg.task == "lm" else "the length its model was built for")
+                              + ": leave --length out")
     if cfg.task == "lm":
         from lstmkit.tasks.lm import load_lm
 
@@ -264,12 +279,13 @@ def export_spec(run_dir: str | Path) -> ExportSpec:
         from lstmkit.tasks.classify import load_classifier
 
         model, vocab, _ = load_classifier(run_dir)
-        length = cfg.classify.max_len or UNCAPPED_LEN                   # texts are padded (or cut) to it
+        uncapped = length is None and not cfg.classify.max_len
+        length = length or cfg.classify.max_len or UNCAPPED_LEN         # texts are padded (or cut) to it
         notes: dict[str, object] = {"max_len": length, "checks": f"lengths must be between 1 and {length}"}
-        if not cfg.classify.max_len:
+        if uncapped:
             notes["max_len_note"] = (f"trained with classify.max_len=0 (no cap), exported for {length} tokens: "
                                      f"texts longer than {length} tokens must be cut to their first {length}; "
-                                     "train with --set classify.max_len=N to export another length")
+                                     "export with --length N (or train with --set classify.max_len=N) for another length")
             logger.warning("%s: %s", run_dir, notes["max_len_note"])
         tokens = torch.randint(1, len(vocab), (3, length))
         lengths = torch.tensor([length, max(1, length // 2), max(1, length // 3)])
@@ -293,7 +309,9 @@ def export_spec(run_dir: str | Path) -> ExportSpec:
         from lstmkit.tasks.tag import load_tagger
 
         model, vocabs, _ = load_tagger(run_dir)
-        example = dense_tag_inputs([["the"] * 64, ["a"] * 20, ["x"] * 5], vocabs, 64)
+        words = length or TAG_LEN
+        example = dense_tag_inputs([["the"] * words, ["a"] * max(1, words // 3), ["x"] * max(1, words // 12)],
+                                   vocabs, words)
         notes = {"checks": f"lengths must be between 1 and {example[0].shape[1]}, char_lengths between 1 and "
                            f"{example[2].shape[1]} (also at padding)"}
         return ExportSpec(TaggerTags(model).eval(), example, ["words", "lengths", "chars", "char_lengths"],
@@ -327,13 +345,15 @@ def _relax_onnx_axes(path: Path, spec: ExportSpec) -> None:
     onnx.save(model, str(path))
 
 
-def export_run(run_dir: str | Path, fmt: str = "onnx", output: str | Path | None = None, force: bool = False) -> Path:
+def export_run(run_dir: str | Path, fmt: str = "onnx", output: str | Path | None = None, force: bool = False,
+               length: int | None = None) -> Path:
     """Export ``run_dir``'s model; returns the written file (a ``.json`` sidecar beside it).
     Both are written atomically (a kill leaves an older export whole).
 
     Args:
         force: replace an existing file at ``output`` (the default ``RUN_DIR/model.FORMAT`` is
             lstmkit's own and is always replaced).
+        length: the time length of a classifier's or tagger's graph (see :func:`export_spec`).
 
     Raises:
         ConfigError: for an unknown format or a task that cannot be exported yet.
@@ -359,7 +379,7 @@ def export_run(run_dir: str | Path, fmt: str = "onnx", output: str | Path | None
         except ImportError:
             raise ConfigError("ONNX export needs the onnx and onnxscript packages: pip install 'lstmkit[export]' "
                               "(or --format pt2, which needs only torch)") from None
-    spec = export_spec(run_dir)
+    spec = export_spec(run_dir, length)
     names = spec.inputs
     batch = torch.export.Dim("batch", min=1, max=65_536)
     shapes = {n: {a: batch} for n, a in spec.batch_axes.items()}

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from lstmkit.data.datasets.examples import TextExample
 from lstmkit.data.datasets.fetch import fetch
+from lstmkit.data.datasets.table import normal_labels
 from lstmkit.data.text import check_path, decode
 from lstmkit.errors import DataError
 
@@ -104,18 +105,23 @@ def _from_archive(path: Path, split: str) -> list[TextExample]:
 
 
 def _from_jsonl(path: Path) -> list[TextExample]:
+    path = check_path(path, "IMDB file")
     opener = gzip.open if path.suffix == ".gz" else open
     examples = []
-    with opener(path, "rt", encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                examples.append(TextExample(row["text"], row.get("label", "unsup")))
-            except (ValueError, KeyError, TypeError) as err:
-                raise DataError(f"{path}:{number}: not an IMDB JSON line with text and label ({err})") from None
-    return examples
+    try:
+        with opener(path, "rb") as handle:
+            for number, raw in enumerate(handle, 1):              # bytes: a bad one is named by its line
+                line = decode(raw, f"{path}:{number}", "utf-8", _NOT_UTF8)
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                    examples.append(TextExample(str(row["text"]), str(row.get("label", "unsup"))))
+                except (ValueError, KeyError, TypeError) as err:
+                    raise DataError(f"{path}:{number}: not an IMDB JSON line with text and label ({err})") from None
+    except (OSError, EOFError) as err:
+        raise DataError(f"cannot read {str(path)!r}: {err}") from None
+    return normal_labels(path, examples)
 
 
 def read_imdb(path: str | Path, split: str) -> list[TextExample]:
@@ -141,13 +147,13 @@ def read_imdb(path: str | Path, split: str) -> list[TextExample]:
     if path.is_file():
         return _from_archive(path, split)
     for name in (f"{split}.jsonl.gz", f"{split}.jsonl"):
-        if (path / name).is_file():
+        if (path / name).exists():                             # _from_jsonl says what it is if not a file
             return _from_jsonl(path / name)
     for root in (path, path / "aclImdb"):
         if (root / _where(split)[0]).is_dir():
             return _from_folder(root, split)
-    if (path / "aclImdb_v1.tar.gz").is_file():
-        return _from_archive(path / "aclImdb_v1.tar.gz", split)
+    if (path / "aclImdb_v1.tar.gz").exists():
+        return _from_archive(check_path(path / "aclImdb_v1.tar.gz", "IMDB archive"), split)
     raise DataError(f"{str(path)!r} holds no IMDB data (no aclImdb/{split}/, {split}.jsonl.gz or aclImdb_v1.tar.gz)")
 
 

@@ -80,11 +80,13 @@ def read_table(path: str | Path, text_column: str = "text", label_column: str = 
         raise DataError(f"{str(path)!r} has no rows")
     check_decoded("\n".join(e.label for e in examples) + "\n" + "\n".join(e.text for e in examples), str(path),
                   encoding)
-    return _canonical_numeric_labels(_normal_labels(path, examples))
+    return _canonical_numeric_labels(normal_labels(path, examples))
 
 
-def _normal_labels(path: Path, examples: list[TextExample]) -> list[TextExample]:
-    """Labels through :func:`normal_label`; a warning names the labels that it merged."""
+def normal_labels(path: str | Path, examples: list[TextExample]) -> list[TextExample]:
+    """Labels through :func:`~lstmkit.data.text.normal_label` (every reader of labelled text
+    calls it); a warning names the labels that it merged ("pos" and "pos " would be two
+    classes otherwise)."""
     name = {label: normal_label(label) for label in {e.label for e in examples}}
     if all(k == v for k, v in name.items()):
         return examples

@@ -1,0 +1,143 @@
+"""Exported graphs say their limits (issue 18, section 3 item 1): the length cap of a classifier
+trained without one, and lengths outside [1, T] refused inside the ONNX graph (onnxruntime) and
+the ``.pt2`` program (torch.export.load) instead of NaN or garbage."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+from pathlib import Path
+
+import pytest
+import torch
+
+from lstmkit.cli import main
+
+ort = pytest.importorskip("onnxruntime")
+pytest.importorskip("onnxscript")
+
+T = 16                        # the exported length (UNCAPPED_LEN made small: the test stays fast)
+
+
+def _train(argv: list[str]) -> None:
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(["-q", "train", *argv, "--epochs", "1", "--no-progress", "--set", "model.hidden_size=8",
+                     "--set", "model.embedding_dim=8"]) == 0, argv
+
+
+@pytest.fixture(scope="module")
+def uncapped(tmp_path_factory):
+    """A classifier trained with classify.max_len=0, exported to both formats with its warnings."""
+    import lstmkit.export as export
+
+    root = tmp_path_factory.mktemp("export-trust")
+    data = root / "t.csv"
+    data.write_text("text,label\n" + "".join(f"the film was {'great' if i % 2 else 'dull'} {i % 5},"
+                                             f"{'pos' if i % 2 else 'neg'}\n" for i in range(40)))
+    run = root / "run"
+    _train(["classify", "--data", str(data), "--run-dir", str(run), "--set", "data.min_freq=1",
+            "--set", "classify.max_len=0"])
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = logging.getLogger("lstmkit.export")
+    logger.addHandler(handler)
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(export, "UNCAPPED_LEN", T)
+            paths = {fmt: export.export_run(run, fmt, root / f"c.{fmt}") for fmt in ("onnx", "pt2")}
+    finally:
+        logger.removeHandler(handler)
+    return run, paths, [r.getMessage() for r in records if r.levelno == logging.WARNING]
+
+
+def _classify(fmt: str, path: Path, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    if fmt == "onnx":
+        session = ort.InferenceSession(str(path))
+        return torch.from_numpy(session.run(None, {"tokens": tokens.numpy(), "lengths": lengths.numpy()})[0])
+    return torch.export.load(str(path)).module()(tokens, lengths)
+
+
+def test_the_cap_of_an_uncapped_classifier_is_said_at_export(uncapped):
+    _, paths, warnings = uncapped
+    assert len(warnings) == 2 and all(f"exported for {T} tokens" in w and "classify.max_len=0" in w
+                                      for w in warnings)
+    for path in paths.values():
+        sidecar = json.loads(Path(str(path) + ".json").read_text())
+        assert sidecar["max_len"] == T and sidecar["example_shapes"]["tokens"] == [3, T]
+        assert f"cut to their first {T}" in sidecar["max_len_note"]
+        assert sidecar["checks"] == f"lengths must be between 1 and {T}"
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "pt2"])
+def test_exported_classifier_refuses_bad_lengths(uncapped, fmt):
+    _, paths, _ = uncapped
+    tokens = torch.ones(2, T, dtype=torch.long)
+    good = _classify(fmt, paths[fmt], tokens, torch.tensor([3, T]))
+    assert torch.isfinite(good).all()
+    for bad in (0, -1, T + 1):                                     # 0 gave NaN; -1 and T + 1 garbage
+        with pytest.raises(Exception) as info:
+            _classify(fmt, paths[fmt], tokens, torch.tensor([3, bad]))
+        if fmt == "onnx":
+            assert f"check_lengths_between_1_and_{T}" in str(info.value)
+        else:
+            assert isinstance(info.value, RuntimeError)
+            assert f"lengths must be between 1 and {T}" in str(info.value)
+
+
+def test_the_eager_export_module_refuses_bad_lengths(uncapped):
+    from lstmkit.export import export_spec
+
+    run, _, _ = uncapped
+    spec = export_spec(run)
+    tokens = spec.example[0][:1]
+    with pytest.raises(RuntimeError, match="lengths must be between 1 and"):
+        spec.module(tokens, torch.tensor([0]))
+
+
+def test_an_exported_tagger_refuses_a_word_of_no_characters(tmp_path):
+    """Not in the issue: the tagger's second length input, ``char_lengths``, is checked too."""
+    import lstmkit
+    from lstmkit.export import dense_tag_inputs, export_run, export_spec
+
+    data = tmp_path / "tags.txt"
+    data.write_text("\n".join(["the/DET cat/NOUN runs/VERB", "a/DET dog/NOUN sees/VERB the/DET bird/NOUN"] * 20) + "\n")
+    _train(["tag", "--data", str(data), "--run-dir", str(tmp_path / "tag")])
+    run = lstmkit.load(tmp_path / "tag")
+    spec = export_spec(tmp_path / "tag", length=6)
+    assert "char_lengths between 1 and" in spec.notes["checks"]
+    program = torch.export.load(str(export_run(tmp_path / "tag", "pt2", tmp_path / "t.pt2", length=6))).module()
+    inputs = dense_tag_inputs([["the", "cat"], ["a"]], run.vocabs, spec.example[0].shape[1])
+    assert inputs[3].min() >= 1                                    # padding words have one character too
+    program(*inputs)
+    words, lengths, chars, char_lengths = (x.clone() for x in inputs)
+    char_lengths[0] = 0
+    with pytest.raises(RuntimeError, match="char_lengths must be between 1 and"):
+        program(words, lengths, chars, char_lengths)
+    lengths[1] = 0
+    with pytest.raises(RuntimeError, match="lengths must be between 1 and"):
+        program(words, lengths, chars, inputs[3])
+
+
+def test_length_sets_the_exported_time_and_is_refused_where_it_does_not_apply(uncapped, tmp_path):
+    """``--length`` gives a classifier (and a tagger) another T, without the uncapped warning;
+    a bad value, or one for a task whose graph has its own length, is one clear line."""
+    from lstmkit.export import export_spec
+
+    run, _, _ = uncapped
+    spec = export_spec(run, length=5)
+    assert spec.example[0].shape == (3, 5) and "max_len_note" not in spec.notes
+    assert spec.notes["checks"] == "lengths must be between 1 and 5"
+    for bad in ("0", "-3", "70000"):
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            assert main(["export", str(run), "--length", bad, "--output", str(tmp_path / "x.onnx")]) == 2
+        assert "length must be" in err.getvalue() and f"got {int(bad):,}" in err.getvalue()
+        assert not (tmp_path / "x.onnx").exists()
+    forecast = Path(__file__).parent / "fixtures" / "runs_format2" / "forecast"
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        assert main(["export", str(forecast), "--length", "8", "--output", str(tmp_path / "f.onnx")]) == 2
+    assert "--length applies to classify and tag runs" in err.getvalue()
