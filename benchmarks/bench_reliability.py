@@ -181,16 +181,18 @@ def fuzzing(examples: int) -> dict:
         if not (ROOT / name).exists():
             continue
         start = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", name,
+        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider", name,
                                "--hypothesis-show-statistics", "--hypothesis-seed=0"], cwd=ROOT, capture_output=True,
                               text=True,
                               env={**os.environ, "LSTMKIT_FUZZ_EXAMPLES": str(examples)})
         import re
 
         passing = sum(int(n) for n in re.findall(r"(\d+) passing(?: examples)?,", done.stdout))
+        passing += sum(int(n) for n in re.findall(r"fuzzed (\d+) requests of ", done.stdout))  # schemathesis
         failing = sum(int(n) for n in re.findall(r"(\d+) failing(?: examples)?,", done.stdout))
         out[name] = {"exit": done.returncode, "passing_examples": passing, "failing_examples": failing,
-                     "tests": len(re.findall(r"^tests/\S+::\S+:$", done.stdout, re.M)),
+                     "tests": len(re.findall(r"^tests/\S+::\S+:$", done.stdout, re.M))
+                     + len(re.findall(r"fuzzed \d+ requests of ", done.stdout)),
                      "seconds": round(time.perf_counter() - start, 1)}
         print(name, out[name])
     return out

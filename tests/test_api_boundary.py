@@ -10,6 +10,7 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
@@ -62,6 +63,16 @@ def runs(tmp_path_factory) -> dict[str, object]:
     (lambda r: r["image"].predict([]), "images"),
     (lambda r: lstmkit.settings("tagger"), "tagger"),
     (lambda r: lstmkit.settings(None), "task"),
+    # found by a tester after the cases above were written
+    (lambda r: r["lm"].generate("the", temperature=10**400), "beyond the range of a float"),
+    (lambda r: r["lm"].generate("the", top_p=10**400), "top_p is int"),
+    (lambda r: r["lm"].generate("the", temperature=1e300), "uniform"),
+    (lambda r: r["lm"].generate("the", temperature=1e-300), "greedy"),
+    (lambda r: r["lm"].predict("the"), "generate"),
+    (lambda r: r["forecast"].predict({"OT": [1.0] * 60, " OT": [2.0] * 60, "x": [1.0] * 60}), "spaces are stripped"),
+    (lambda r: r["forecast"].predict({"OT": [10**400] * 60, "x": [1.0] * 60}), "beyond the range"),
+    (lambda r: r["forecast"].predict({"OT,x": [1.0] * 60, "x": [1.0] * 60}), "commas"),
+    (lambda r: r["image"].predict(np.zeros((28, 28), dtype=complex)), "complex"),
 ])
 def test_a_wrong_value_is_a_typed_error_naming_it(runs, call, words) -> None:
     with pytest.raises(LstmkitError) as caught:
@@ -83,6 +94,7 @@ def test_type_errors_are_also_typeerrors(runs) -> None:
     ([{"text": "a film", "lable": "pos"}] * 4, "'label'"),
     ([(["a", "film"], "pos")] * 4, "text"),
     ([("a film", "pos", "extra")] * 4, "row 1"),
+    ([("a film", 10**400)] * 4, "beyond the range"),
 ])
 def test_training_data_in_memory_is_checked_before_anything_is_written(tmp_path, data, words) -> None:
     run_dir = tmp_path / "run"
@@ -177,3 +189,18 @@ def test_train_takes_anything_cleanly_and_writes_nothing_on_refusal(tmp_path_fac
 
 def test_fixture_expectations_are_readable() -> None:
     assert json.loads((FIXTURES / "expected.json").read_text())["classify"]
+
+
+@pytest.mark.parametrize("settings, words", [
+    ({"epochs": True}, "epochs must be an integer, got bool"),
+    ({"epochs": 1e9}, "epochs must be an integer"),
+    ({"lr": "0.01"}, "lr must be a number"),
+    ({"hidden_size": 8.5}, "hidden_size must be an integer"),
+])
+def test_keyword_settings_are_checked_by_their_names(tmp_path, settings, words) -> None:
+    """Found by a tester: a keyword setting of the wrong type was reported as a --set flag."""
+    rows = [("a great film", "pos"), ("a dull film", "neg")] * 4
+    with pytest.raises(ArgumentError) as caught:
+        lstmkit.train("classify", data=rows, run_dir=tmp_path / "run", **settings)
+    assert words in str(caught.value) and "--set" not in str(caught.value)
+    assert not (tmp_path / "run").exists()

@@ -139,6 +139,37 @@ def test_one_bad_request_in_a_batch_fails_alone():
     assert good_a == ["A"] and good_c == ["C"] and isinstance(bad, ValueError)
 
 
+def test_a_request_that_timed_out_neither_stops_the_batcher_nor_costs_a_model_call():
+    """Found by a tester: a queued request that timed out (its future cancelled) and then failed
+    in the model made the worker raise InvalidStateError and die; every later request hung."""
+    from lstmkit.serve.batching import MicroBatcher
+
+    seen = []
+
+    def model(items):
+        seen.append(list(items))
+        time.sleep(0.3)
+        if "bad" in items:
+            raise ValueError("bad item")
+        return items
+
+    async def main():
+        batcher = MicroBatcher(model)
+        slow = asyncio.create_task(batcher.submit(["slow"]))
+        await asyncio.sleep(0.05)
+        for doomed in (["bad"], ["bad", "x"]):                  # time out while queued behind "slow"
+            with pytest.raises(asyncio.TimeoutError):
+                await asyncio.wait_for(batcher.submit(doomed), 0.1)
+        assert await slow == ["slow"]
+        good = await asyncio.wait_for(batcher.submit(["good"]), 5)
+        assert not batcher.worker.done()
+        await batcher.close()
+        return good
+
+    assert asyncio.run(main()) == ["good"]
+    assert ["bad"] not in seen and ["bad", "x"] not in seen     # answered already: never computed
+
+
 def test_inspect_returns_gates_per_token(client):
     out = client.post("/inspect", json={"model": "classify", "text": "the film was great"}).json()
     assert out["tokens"] == ["the", "film", "was", "great"] and out["cell"] == "lstm"
@@ -223,9 +254,11 @@ def test_the_page_in_a_headless_browser(server):
     assert not errors, errors
 
 
-def test_a_request_past_the_time_limit_gets_504(runs):
+def test_a_request_past_the_time_limit_gets_504(runs, monkeypatch):
+    import lstmkit.serve.app as serve_app
     from lstmkit.serve.app import create_app
 
+    monkeypatch.setattr(serve_app, "MIN_TIMEOUT_S", 0.0)         # below the floor a user may set: a sure 504
     app = create_app([runs["lm"]], timeout_s=0.001)
     with TestClient(app) as slow:
         r = slow.post("/inspect", json={"text": "the quick brown fox " * 4})

@@ -262,3 +262,49 @@ def test_serve_says_a_busy_port_before_serving(runs, capsys):  # noqa: F811
     out, err = capsys.readouterr()
     assert err.strip() == f"lstmkit: error: port {port} on 127.0.0.1 is in use; choose another --port", err
     assert "serving" not in out
+
+
+# --- found by a tester after the cases above were written ------------------------------------
+
+@pytest.mark.parametrize("body, words", [
+    ({"model": "lm", "prefix": "the", "lenght": 5}, "unknown field 'lenght'"),
+    ({"model": "lm", "prefix": "the", "temprature": 0.001}, "unknown field 'temprature'"),
+    ({"model": "lm", "prefix": "the", "length": True}, "length"),
+    ({"model": "lm", "prefix": "the", "seed": 1.0}, "seed"),
+    ({"model": "lm", "prefix": "the", "top_p": "0.5"}, "top_p"),
+])
+def test_generate_refuses_unknown_fields_and_other_types(client, body, words):
+    assert words in _error(client.post("/generate", json=body), 422)
+
+
+def test_a_json_object_sent_as_text_is_asked_for_as_json(client):
+    r = client.post("/predict", content=b'{"model": "classify", "texts": ["a film"]}',
+                    headers={"content-type": "text/plain"})
+    assert "Content-Type: application/json" in _error(r, 422)
+
+
+def test_a_number_of_5000_digits_is_too_long_not_a_python_hint(client):
+    r = client.post("/generate", content=b'{"model": "lm", "prefix": "the", "seed": ' + b"9" * 5000 + b"}",
+                    headers={"content-type": "application/json"})
+    message = _error(r, 422)
+    assert "too many digits" in message and "sys.set_int_max_str_digits" not in message
+
+
+def test_inspect_names_its_own_field_and_takes_one_image(client):
+    lone = client.post("/inspect", content=b'{"model": "classify", "text": "a \\udc00 b"}',
+                       headers={"content-type": "application/json"})
+    assert _error(lone, 400).startswith("text holds a lone surrogate")
+    message = _error(client.post("/inspect", json={"model": "lm", "text": "ZZZ\u2603"}), 400)
+    assert message.startswith("text characters"), message
+    rows = {"OT": ["abc"] + [0.1] * 59, "x": [1.0] * 60}
+    assert "data row 1:" in _error(client.post("/predict", json={"model": "forecast", "data": rows}), 400)
+
+
+def test_a_timeout_too_short_for_any_request_is_refused():
+    from lstmkit.errors import LstmkitError
+    from lstmkit.serve.app import check_limits
+
+    for bad in (1e-300, 0.0001, 0.05):
+        with pytest.raises(LstmkitError, match="--timeout"):
+            check_limits(1_000_000, bad)
+    check_limits(1_000_000, 0.1)

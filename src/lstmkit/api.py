@@ -52,6 +52,40 @@ def _override_key(task: str, name: str) -> str:
                       + " or ".join(m.replace('.', '__') for m in matches))
 
 
+def _setting(task: str, defaults: Any, name: str, value: Any) -> str:
+    """``section.field=value`` for a keyword setting, its type checked here against the field's
+    default, so that the error names the keyword (``epochs=True``), not a ``--set`` flag."""
+    key = _override_key(task, name)
+    section, field = key.split(".", 1)
+    default = getattr(getattr(defaults, section, None), field, None)
+    if value is not None:
+        if isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise boundary.ArgumentError(f"{name} must be True or False, got {boundary.shown(value)}")
+        elif isinstance(default, int):
+            boundary.integer(name, value)
+        elif isinstance(default, float):
+            boundary.real(name, value)
+        elif isinstance(default, str):
+            boundary.text(name, value)
+    return f"{key}={_value_text(value)}"
+
+
+def _in_memory_names(message: str, scratch: str) -> str:
+    """A reader's message about the scratch CSV of in-memory columns, in the caller's terms:
+    the file is ``data`` and its line N (line 1 is the header) is row N - 1 of the columns.
+
+        >>> _in_memory_names("'/tmp/x/input.csv':3: column 'y' holds 'abc'", "/tmp/x/input.csv")
+        "data row 2: column 'y' holds 'abc'"
+    """
+    import re
+
+    for name in (repr(scratch), scratch):
+        message = re.sub(re.escape(name) + r":(\d+)", lambda m: f"data row {int(m.group(1)) - 1}", message)
+        message = message.replace(name, "data")
+    return message
+
+
 def _value_text(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
@@ -173,7 +207,7 @@ def train(task: str, data: Any = None, *, valid: Any = None, test: Any = None, r
         from lstmkit.training.rundir import RunDirectory
 
         run_dir = boundary.path("run_dir", run_dir) if run_dir is not None else _default_run_dir(task)
-        overrides = [f"{_override_key(task, k)}={_value_text(v)}" for k, v in settings.items()]
+        overrides = [_setting(task, spec.defaults, k, v) for k, v in settings.items()]
         load_config(config, overrides, base=spec.defaults)          # settings checked before anything is written
         parts = _check_parts(task, data, valid, test)
         # The folder is claimed (locked) before in-memory data is written into it; with overwrite
@@ -411,6 +445,11 @@ class LanguageModelRun(Run):
         raise ConfigError(f"{str(self.run_dir)!r} is a language model: it continues text, it does not label it; "
                           f"use `lstmkit generate {self.run_dir} --prefix \"...\"`")
 
+    def predict(self, *args: Any, **kwargs: Any) -> Any:
+        """A language model labels nothing: refused, pointing to :meth:`generate`."""
+        raise ConfigError(f"{str(self.run_dir)!r} is a language model: it continues text, it does not label it; "
+                          "use run.generate(prefix, length=...) or run.stream(...)")
+
 
 class ForecasterRun(Run):
     def __init__(self, run_dir: str | Path, device: str = "cpu") -> None:
@@ -445,7 +484,7 @@ class ForecasterRun(Run):
                 if isinstance(source_data, Path):
                     raise
                 # the columns were given in memory: name them as the caller did, not by the scratch file
-                raise type(err)(str(err).replace(repr(str(source)), "data").replace(str(source), "data")) from None
+                raise type(err)(_in_memory_names(str(err), str(source))) from None
             with out.open(encoding="utf-8") as f:
                 rows = list(csv.DictReader(f))
         date = self.cfg.forecast.date_column
@@ -506,6 +545,10 @@ class ImageRun(Run):
             if isinstance(item, (str, os.PathLike, bytes, bytearray)):
                 pixels = image.read_image(boundary.path(f"images[{number - 1}]", item), invert)
             else:
+                kind = getattr(getattr(item, "dtype", None), "is_complex", None)
+                if (kind if isinstance(kind, bool) else getattr(getattr(item, "dtype", None), "kind", "") == "c"):
+                    raise boundary.ArgumentError(f"images[{number - 1}] holds complex numbers ({item.dtype}); "
+                                                 "give real pixel values (0-255 or 0-1)")
                 try:
                     array = torch.as_tensor(item, dtype=torch.float64).numpy()
                 except (TypeError, ValueError, RuntimeError, OverflowError):

@@ -72,13 +72,21 @@ def real(name: str, value: Any, *, low: float | None = None, high: float | None 
     if not _number_type(value):
         fix = f"pass {value.strip()} without quotes" if isinstance(value, str) and _parses(value) else "pass a number"
         raise ArgumentError(f"{name} must be a number, got {shown(value)}; {fix}")
-    value = float(value)
+    value = as_float(name, value)
     if not math.isfinite(value):
         raise ArgumentError(f"{name} must be a finite number, got {value}")
     if low_open and low is not None and value <= low:
         raise ArgumentError(f"{name} must be > {low:g}, got {value:g}")
     _in_range(name, value, None if low_open else low, high)
     return value
+
+
+def as_float(name: str, value: Any) -> float:
+    """``float(value)`` for a real number; an int beyond float range (``10**400``) is refused."""
+    try:
+        return float(value)
+    except OverflowError:
+        raise ArgumentError(f"{name} is {shown(value)}, beyond the range of a float (about 1.8e308)") from None
 
 
 def _parses(text: str) -> bool:
@@ -167,7 +175,7 @@ def label(name: str, value: Any) -> str:
     if isinstance(value, bool):
         return str(value).lower()
     if _number_type(value):
-        number = float(value)
+        number = as_float(name, value)
         if not math.isfinite(number):
             raise ArgumentError(f"{name} must be a text or a number, got {value}")
         return str(int(number)) if number == int(number) else repr(number)
@@ -229,8 +237,18 @@ def columns(name: str, value: Any) -> dict[str, list]:
     if not isinstance(value, Mapping):
         raise ArgumentError(f"{name} must be a DataFrame, a dict of columns or a CSV path, got {shown(value)}")
     out: dict[str, list] = {}
+    stripped: dict[str, str] = {}
     for key, column in value.items():
         key = text(f"{name} column name", key)
+        bad = [c for c in (",", "\n", "\r") if c in key]
+        if bad or not key.strip():
+            raise ArgumentError(f"{name} column name {key!r} " + ("is blank" if not bad else f"holds {bad[0]!r}")
+                                + "; name columns with text without commas or line breaks (a comma separates "
+                                  "column names in target and inputs)")
+        if key.strip() in stripped:
+            raise ArgumentError(f"{name} has columns {stripped[key.strip()]!r} and {key!r}, one name once spaces are "
+                                "stripped (as a CSV header is read); rename one")
+        stripped[key.strip()] = key
         if isinstance(column, (str, bytes, bytearray)) or isinstance(column, Mapping) or \
                 not isinstance(column, Iterable):
             raise ArgumentError(f"{name}[{key!r}] must be a list of values, got {shown(column)}")
@@ -243,7 +261,7 @@ def columns(name: str, value: Any) -> dict[str, list]:
     for key, column in out.items():
         for i, cell in enumerate(column):
             if _number_type(cell):
-                number = float(cell)
+                number = as_float(f"{name}[{key!r}] row {i + 1}", cell)
                 if not math.isfinite(number) or abs(number) > FLOAT32_MAX:
                     raise ArgumentError(f"{name}[{key!r}] row {i + 1} is {cell!r}: not a finite float32 value")
             elif cell is None or not isinstance(cell, str):
@@ -260,5 +278,5 @@ def choice(name: str, value: Any, options: Iterable[str]) -> str:
     return value
 
 
-__all__ = ["ArgumentError", "choice", "columns", "integer", "label", "labelled_rows", "path", "real", "seed", "shown",
+__all__ = ["ArgumentError", "as_float", "choice", "columns", "integer", "label", "labelled_rows", "path", "real", "seed", "shown",
            "tagged_sentences", "text", "texts"]

@@ -397,7 +397,8 @@ def _serve(args: argparse.Namespace) -> int:
         app = create_app(args.run_dirs, args.max_body, args.timeout)
         gc.collect()
         gc.freeze()                          # the loaded models never need collecting: shorter GC pauses
-        print(f"serving {len(app.state.served)} model(s) on http://{args.host}:{args.port}/ (API docs at /docs)",
+        host = f"[{args.host}]" if ":" in args.host else args.host         # an IPv6 address in a URL
+        print(f"serving {len(app.state.served)} model(s) on http://{host}:{args.port}/ (API docs at /docs)",
               flush=True)
         server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, log_level="warning"))
         server.run(sockets=[sock])

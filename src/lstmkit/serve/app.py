@@ -51,6 +51,7 @@ logger = logging.getLogger(__name__)
 MAX_TEXTS = 256               # texts (or images) in one request
 MAX_TEXT_CHARS = 200_000      # characters in one text
 MAX_TIMEOUT_S = 86_400.0      # a day: longer is a mistake (and overflows the event loop's clock)
+MIN_TIMEOUT_S = 0.1           # shorter, and no model call could finish: every request would get 504
 MAX_TOP_K = 1_000_000         # above the vocabulary's size top_k is no limit anyway
 DEADLINE_KEY = "lstmkit.deadline"   # scope key: time.monotonic() at which Limits answers 504
 
@@ -83,8 +84,9 @@ def check_limits(max_body_bytes: int, timeout_s: float) -> None:
     if isinstance(max_body_bytes, bool) or not isinstance(max_body_bytes, int) or max_body_bytes < 1:
         raise LstmkitError(f"--max-body (max_body_bytes) must be a whole number of bytes >= 1, got "
                            f"{shown(max_body_bytes)}; for example --max-body 1000000 (the default)")
-    if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)) or not 0 < timeout_s <= MAX_TIMEOUT_S:
-        raise LstmkitError(f"--timeout (timeout_s) must be a number of seconds in (0, {MAX_TIMEOUT_S:g}], got "
+    if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)) or \
+            not MIN_TIMEOUT_S <= timeout_s <= MAX_TIMEOUT_S:
+        raise LstmkitError(f"--timeout (timeout_s) must be a number of seconds in [{MIN_TIMEOUT_S:g}, {MAX_TIMEOUT_S:g}], got "
                            f"{shown(timeout_s)}; for example --timeout 30 (the default)")
 
 
@@ -261,6 +263,9 @@ def _unreadable_body(cause: BaseException) -> str:
     if isinstance(cause, UnicodeDecodeError):
         return (f"malformed request: the body is not UTF-8 (byte {cause.object[cause.start]:#04x} at position "
                 f"{cause.start}); send JSON encoded as UTF-8")
+    if isinstance(cause, ValueError) and "digits" in str(cause) and "integer string conversion" in str(cause):
+        return ("malformed request: a number in the body has too many digits (at most 4300); send numbers in their "
+                "ranges, see /docs")
     if isinstance(cause, RecursionError):
         return "malformed request: the body nests arrays or objects too deeply to read; see /docs for the request format"
     return (f"malformed request: the body cannot be read as JSON ({type(cause).__name__}: {shown(str(cause), 120)}); "
@@ -277,7 +282,9 @@ def create_app(run_dirs: list[str | Path], max_body_bytes: int = 1_000_000, time
     from fastapi import FastAPI, Request
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
-    from pydantic import BaseModel, Field
+    from pydantic import BaseModel, Field, StrictBool, StrictFloat, StrictInt  # noqa: F401
+
+    Real = StrictInt | StrictFloat                            # a JSON number, not true/false or "0.5"
     from starlette.exceptions import HTTPException
 
     from lstmkit import __version__
@@ -302,22 +309,29 @@ def create_app(run_dirs: list[str | Path], max_body_bytes: int = 1_000_000, time
                   docs_url=None, redoc_url=None, swagger_ui_oauth2_redirect_url=None,
                   description="Trained lstmkit runs: predict, generate, look inside the gates.")
 
-    class PredictRequest(BaseModel):
+    from pydantic import ConfigDict
+
+    class Strict(BaseModel):
+        """Unknown fields are refused by name ("lenght" is not silently the default length), and
+        numbers are not read from booleans ("length": true is not 1)."""
+        model_config = ConfigDict(extra="forbid")
+
+    class PredictRequest(Strict):
         model: str | None = Field(None, description="the model's name (GET /models); optional with one model")
         texts: list[str] | None = Field(None, description="classify, tag: the texts")
         data: dict[str, list[float | str]] | None = Field(None, description="forecast: columns of recent rows")
         images: list[list[list[float]]] | None = Field(None, description="image: 28x28 grey values, 0-255 or 0-1")
 
-    class GenerateRequest(BaseModel):
+    class GenerateRequest(Strict):
         model: str | None = None
         prefix: str
-        length: int = Field(200, description="tokens to add, 1 to 1,000,000 (a stream stops at the time limit)")
-        temperature: float | None = Field(0.8, description="sampling temperature in [0.001, 1e6]; null = greedy")
-        top_k: int = Field(0, description=f"sample among the k likeliest tokens, 0 to {MAX_TOP_K:,} (0 = all)")
-        top_p: float = Field(1.0, description="nucleus sampling mass in (0, 1] (1 = all)")
-        seed: int | None = Field(None, description=f"0 to {MAX_SEED} for a reproducible sample; null = random")
+        length: StrictInt = Field(200, description="tokens to add, 1 to 1,000,000 (a stream stops at the time limit)")
+        temperature: Real | None = Field(0.8, description="sampling temperature in [0.001, 1e6]; null = greedy")
+        top_k: StrictInt = Field(0, description=f"sample among the k likeliest tokens, 0 to {MAX_TOP_K:,} (0 = all)")
+        top_p: Real = Field(1.0, description="nucleus sampling mass in (0, 1] (1 = all)")
+        seed: StrictInt | None = Field(None, description=f"0 to {MAX_SEED} for a reproducible sample; null = random")
 
-    class InspectRequest(BaseModel):
+    class InspectRequest(Strict):
         model: str | None = None
         text: str | None = Field(None, description="classify, tag, lm")
         images: list[list[list[float]]] | None = Field(None, description="image: one 28x28 array")
@@ -342,6 +356,14 @@ def create_app(run_dirs: list[str | Path], max_body_bytes: int = 1_000_000, time
             return error(422, f"malformed request: the body is not JSON ({why} at character {position}); send a "
                               "JSON object, see /docs for the request format")
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+        kind = request.headers.get("content-type", "")
+        if first.get("type") in ("model_attributes_type", "dict_type") and not where and \
+                not kind.lower().startswith("application/json"):
+            return error(422, f"malformed request: the body must be JSON sent with Content-Type: application/json, "
+                              f"got Content-Type {shown(kind, 60) if kind else 'none'}")
+        if first.get("type") == "extra_forbidden":
+            return error(422, f"malformed request: unknown field {shown(where, 80)}; see /docs for the fields "
+                              "each endpoint takes (check the spelling)")
         return error(422, f"malformed request: {shown(where, 80)[1:-1] if where else 'body'}: "
                           f"{first.get('msg', 'invalid')}; see /docs for the request format")
 

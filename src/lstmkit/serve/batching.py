@@ -11,15 +11,28 @@ larger ones and at low load latency is one forward pass.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
 class _Pending:
     items: list[Any]
     done: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+def _settle(pending: _Pending, result: list[Any] | None = None, error: BaseException | None = None) -> None:
+    """Answer one request, unless it is answered already (its caller timed out and cancelled it)."""
+    if pending.done.done():
+        return
+    if error is not None:
+        pending.done.set_exception(error)
+    else:
+        pending.done.set_result(result)
 
 
 class MicroBatcher:
@@ -50,46 +63,61 @@ class MicroBatcher:
         return await pending.done
 
     async def _run(self) -> None:
+        """The worker: never ends while the server runs, whatever a model call or a caller does
+        (a caller whose request timed out has cancelled its future: its result is dropped)."""
+        assert self.queue is not None
+        while True:
+            try:
+                await self._one_batch()
+            except asyncio.CancelledError:
+                raise
+            except Exception:                                 # noqa: BLE001 - logged; the next batch runs
+                logger.exception("micro-batching: a batch failed unexpectedly; serving goes on")
+
+    async def _one_batch(self) -> None:
         assert self.queue is not None
         loop = asyncio.get_running_loop()
-        while True:
-            batch = [await self.queue.get()]
-            count = len(batch[0].items)
-            while count < self.max_items and not self.queue.empty():           # what queued up meanwhile
-                nxt = self.queue.get_nowait()
-                batch.append(nxt)
-                count += len(nxt.items)
-            deadline = loop.time() + self.max_wait_s
-            while count < self.max_items and self.max_wait_s > 0:
-                timeout = deadline - loop.time()
-                if timeout <= 0:
-                    break
-                try:
-                    nxt = await asyncio.wait_for(self.queue.get(), timeout)
-                except asyncio.TimeoutError:
-                    break
-                batch.append(nxt)
-                count += len(nxt.items)
-            flat = [item for p in batch for item in p.items]
+        batch = [await self.queue.get()]
+        count = len(batch[0].items)
+        while count < self.max_items and not self.queue.empty():           # what queued up meanwhile
+            nxt = self.queue.get_nowait()
+            batch.append(nxt)
+            count += len(nxt.items)
+        deadline = loop.time() + self.max_wait_s
+        while count < self.max_items and self.max_wait_s > 0:
+            timeout = deadline - loop.time()
+            if timeout <= 0:
+                break
             try:
-                results = await loop.run_in_executor(None, self.fn, flat)
-            except Exception as err:                          # noqa: BLE001 - handed to the callers
-                if len(batch) == 1:
-                    batch[0].done.set_exception(err)
+                nxt = await asyncio.wait_for(self.queue.get(), timeout)
+            except asyncio.TimeoutError:
+                break
+            batch.append(nxt)
+            count += len(nxt.items)
+        batch = [p for p in batch if not p.done.done()]       # answered already (timed out): no work for it
+        if not batch:
+            return
+        flat = [item for p in batch for item in p.items]
+        try:
+            results = await loop.run_in_executor(None, self.fn, flat)
+        except Exception as err:                              # noqa: BLE001 - handed to the callers
+            if len(batch) == 1:
+                _settle(batch[0], error=err)
+                return
+            for p in batch:                                   # one bad request must not fail the others
+                if p.done.done():
                     continue
-                for p in batch:                               # one bad request must not fail the others
-                    try:
-                        p.done.set_result(list(await loop.run_in_executor(None, self.fn, p.items)))
-                    except Exception as own:                  # noqa: BLE001
-                        p.done.set_exception(own)
-                continue
-            self.calls += 1
-            self.items += len(flat)
-            start = 0
-            for p in batch:
-                if not p.done.done():
-                    p.done.set_result(list(results[start : start + len(p.items)]))
-                start += len(p.items)
+                try:
+                    _settle(p, list(await loop.run_in_executor(None, self.fn, p.items)))
+                except Exception as own:                      # noqa: BLE001
+                    _settle(p, error=own)
+            return
+        self.calls += 1
+        self.items += len(flat)
+        start = 0
+        for p in batch:
+            _settle(p, list(results[start : start + len(p.items)]))
+            start += len(p.items)
 
     async def close(self) -> None:
         if self.worker is not None:

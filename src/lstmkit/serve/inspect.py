@@ -37,7 +37,7 @@ def _embedded(run: Any, text: str) -> tuple[list[str], Tensor, Any, dict]:
     if task == "lm":
         from lstmkit.tasks.generate import prepare_prefix
 
-        ids = prepare_prefix(text, run.vocab, run.normalize, run.tokenizer)[:MAX_TOKENS]
+        ids = prepare_prefix(text, run.vocab, run.normalize, run.tokenizer, what="text")[:MAX_TOKENS]
         tokens = run.vocab.decode(ids)
         return tokens, run.model.embed(torch.tensor([ids])), list(run.model.layers), {}
     if task == "tag":
@@ -63,6 +63,9 @@ def _numeric(run: Any, images: Any = None, data: Any = None) -> tuple[list[str],
 
         if not images:
             raise ValueError("an image model is inspected on \"images\": one 28x28 array")
+        if len(images) > 1:
+            raise ValueError(f"\"images\" holds {len(images)} images; /inspect looks inside one at a time "
+                             "(send one 28x28 array; /predict takes many)")
         pixels = check_array(torch.as_tensor(images[0], dtype=torch.float64).numpy(), "the image")
         x = to_sequences(pixels[None], run.cfg.image)[:, :MAX_TOKENS * 8]                 # (1, T, F)
         names = [f"row {t}" if run.cfg.image.mode == "rows" else f"px {t}" for t in range(x.shape[1])]
@@ -103,6 +106,9 @@ def inspect_input(run: Any, text: str | None = None, images: Any = None, data: A
     if run.task in ("classify", "tag", "lm"):
         if not text or not text.strip():
             raise ValueError("give \"text\" to inspect")
+        from lstmkit import boundary
+
+        text = boundary.text("text", text)              # named "text" (the API's texts[0] would say another name)
         return inspect_text(run, text)
     return _trace(run, *_numeric(run, images, data))
 

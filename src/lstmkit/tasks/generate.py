@@ -24,7 +24,8 @@ MAX_PREFIX_TOKENS = 10_000   # an LSTM has no fixed context; this bounds the war
 _JOIN_WITHOUT_SPACES = ("char", "jieba")
 
 
-def prepare_prefix(prefix: str, vocab: Vocab, normalize: str = "none", tokenizer: str = "char") -> list[int]:
+def prepare_prefix(prefix: str, vocab: Vocab, normalize: str = "none", tokenizer: str = "char",
+                   what: str = "prefix") -> list[int]:
     """Tokenise and encode a prefix the way the training text was.
 
     Characters outside a vocabulary without ``<unk>`` are an error listing them; words outside
@@ -42,7 +43,7 @@ def prepare_prefix(prefix: str, vocab: Vocab, normalize: str = "none", tokenizer
     if normalize == "letters":
         prefix = prefix.lower()
     if not prefix or (tokenizer != "char" and not prefix.strip()):
-        raise DataError("the prefix is empty; give at least one token to start from")
+        raise DataError(f"the {what} is empty; give at least one token to start from")
     if tokenizer == "char":
         tokens = list(prefix)
     else:
@@ -50,18 +51,18 @@ def prepare_prefix(prefix: str, vocab: Vocab, normalize: str = "none", tokenizer
         lines = prefix.split("\n")
         tokens = [tok for i, line in enumerate(lines) for tok in [*split(line), *([EOS] if i < len(lines) - 1 else [])]]
     if len(tokens) > MAX_PREFIX_TOKENS:
-        raise DataError(f"the prefix has {len(tokens):,} tokens, more than the {MAX_PREFIX_TOKENS:,} lstmkit "
+        raise DataError(f"the {what} has {len(tokens):,} tokens, more than the {MAX_PREFIX_TOKENS:,} lstmkit "
                         "warms up on; pass its last part")
     unknown = vocab.unknown(tokens)
     if unknown and vocab.unk_id is None:
         shown = "".join(sorted(vocab.itos)) if len(vocab) <= 200 else f"{len(vocab)} tokens"
-        raise DataError(f"prefix characters {''.join(unknown)!r} are not in the model's vocabulary; "
+        raise DataError(f"{what} characters {''.join(unknown)!r} are not in the model's vocabulary; "
                         f"use only these characters: {shown!r}")
     if unknown and all(t in unknown or t == UNK for t in tokens):
-        raise DataError(f"every token of the prefix is unknown to the model ({', '.join(map(repr, unknown[:10]))}); "
+        raise DataError(f"every token of the {what} is unknown to the model ({', '.join(map(repr, unknown[:10]))}); "
                         "start from words it was trained on")
     if unknown:
-        logger.warning("prefix tokens not in the vocabulary, read as <unk>: %s", ", ".join(unknown[:20]))
+        logger.warning("%s tokens not in the vocabulary, read as <unk>: %s", what, ", ".join(unknown[:20]))
     return vocab.encode(tokens)
 
 
@@ -116,24 +117,31 @@ def pick(logits: Tensor, temperature: float | None = None, top_k: int = 0, top_p
 
 MAX_LENGTH = 1_000_000          # tokens per call: about a novel, minutes on a CPU
 MIN_TEMPERATURE = 1e-3          # logits / T stays finite in float32
+MAX_TEMPERATURE = 1e6           # beyond it sampling is uniform
 
 
 def check_sampling(length: int, temperature: float | None, top_k: int, top_p: float) -> None:
-    """Raises ValueError naming the bad option and its allowed range."""
+    """Raises :class:`lstmkit.boundary.ArgumentError` (a ``LstmkitError``) naming the bad option
+    and its allowed range."""
+    from lstmkit.boundary import ArgumentError
+
     if length < 1:
-        raise ValueError(f"length must be >= 1, got {length}")
+        raise ArgumentError(f"length must be >= 1, got {length}")
     if length > MAX_LENGTH:
-        raise ValueError(f"length must be <= {MAX_LENGTH:,} tokens per call, got {length}; generate in several "
-                         "calls, each from the end of the last")
+        raise ArgumentError(f"length must be <= {MAX_LENGTH:,} tokens per call, got {length}; generate in several "
+                            "calls, each from the end of the last")
     if temperature is not None and not temperature > 0:
-        raise ValueError(f"temperature must be > 0, got {temperature}; leave it out for greedy decoding")
-    if temperature is not None and not MIN_TEMPERATURE <= temperature <= 1e6:
-        raise ValueError(f"temperature must be in [{MIN_TEMPERATURE}, 1e6], got {temperature}; below that sampling "
-                         "is greedy decoding (leave --temperature out)")
+        raise ArgumentError(f"temperature must be > 0, got {temperature}; leave it out for greedy decoding")
+    if temperature is not None and temperature < MIN_TEMPERATURE:
+        raise ArgumentError(f"temperature must be >= {MIN_TEMPERATURE}, got {temperature:g}; below that sampling is "
+                            "greedy decoding (leave the temperature out)")
+    if temperature is not None and temperature > MAX_TEMPERATURE:
+        raise ArgumentError(f"temperature must be <= {MAX_TEMPERATURE:g}, got {temperature:g}; above that every "
+                            "token is about equally likely (uniform sampling)")
     if top_k < 0:
-        raise ValueError(f"top_k must be >= 0 (0 = no limit), got {top_k}")
+        raise ArgumentError(f"top_k must be >= 0 (0 = no limit), got {top_k}")
     if not 0.0 < top_p <= 1.0:
-        raise ValueError(f"top_p must be in (0, 1], got {top_p} (1 = no limit)")
+        raise ArgumentError(f"top_p must be in (0, 1], got {top_p} (1 = no limit)")
 
 
 @torch.no_grad()
