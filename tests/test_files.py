@@ -139,3 +139,57 @@ def test_outputs_that_would_damage_a_file_are_refused(tmp_path) -> None:
     assert check_output(tmp_path / "new.onnx") == tmp_path / "new.onnx"
     with pytest.raises(OutputError, match="not a regular file"):
         check_output("/dev/null", force=True)
+
+
+def test_the_temporary_has_no_name_while_it_is_written(tmp_path) -> None:
+    """Found by a tester: os.link() of /proc/self/fd/N is link(), not linkat(AT_SYMLINK_FOLLOW),
+    so O_TMPFILE always failed with EXDEV and every write fell back to a named temporary (and
+    ran its writer twice). Where O_TMPFILE works, nothing named appears until the file is whole."""
+    if not hasattr(os, "O_TMPFILE"):
+        pytest.skip("no O_TMPFILE on this platform")
+    seen: list[list[str]] = []
+
+    def content(f) -> None:
+        seen.append(sorted(os.listdir(tmp_path)))
+        f.write(b"whole")
+
+    write_file(tmp_path / "out.bin", content)
+    assert (tmp_path / "out.bin").read_bytes() == b"whole"
+    assert seen == [[]]                                   # called once, with no temporary in the folder
+
+
+def test_force_never_replaces_another_runs_file(tmp_path) -> None:
+    """Found by a tester: `predict RUN_A --output RUN_B/model.safetensors --force` replaced run B's
+    weights with a CSV; any lstmkit run's own files are protected, --force or not."""
+    import shutil
+
+    from lstmkit.files import OutputError, check_output
+
+    run = tmp_path / "other"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "runs_format2" / "classify", run)
+    for name in ("model.safetensors", "vocab.json", "config.json"):
+        with pytest.raises(OutputError, match="lstmkit run"):
+            check_output(run / name, force=True)
+    (tmp_path / "link.csv").symlink_to(run / "model.safetensors")
+    with pytest.raises(OutputError, match="lstmkit run"):
+        check_output(tmp_path / "link.csv", force=True)
+    check_output(run / "my-notes.csv", force=True)          # a new file of the user's beside the run: fine
+
+
+def test_a_name_near_the_limit_is_written_and_errors_name_the_target(tmp_path, monkeypatch) -> None:
+    """Found by a tester: the temporary's name (about 30 more bytes) was over 255 bytes for a
+    valid long name; and an error named the temporary, not the user's file."""
+    import lstmkit.files as files
+
+    long = tmp_path / ("z" * 250 + ".csv")
+    write_file(long, b"rows\n")
+    assert long.read_bytes() == b"rows\n" and [p.name for p in tmp_path.iterdir()] == [long.name]
+
+    def read_only(tmp: Path, path: Path) -> None:
+        raise OSError(errno.EROFS, "Read-only file system", str(tmp))
+
+    monkeypatch.setattr(files, "_publish", read_only)
+    with pytest.raises(OSError) as caught:
+        write_file(tmp_path / "x.csv", b"a")
+    assert caught.value.filename == str(tmp_path / "x.csv") and caught.value.errno == errno.EROFS
+    assert not [p for p in tmp_path.iterdir() if TMP_MARK in p.name]

@@ -42,6 +42,7 @@ chunk to it. Beside the file, a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -53,7 +54,7 @@ import torch
 from torch import Tensor, nn
 
 from lstmkit.errors import ConfigError, LstmkitError
-from lstmkit.files import write_file, writing
+from lstmkit.files import publish, stage, sweep_temporaries
 
 logger = logging.getLogger(__name__)
 
@@ -385,11 +386,13 @@ def export_run(run_dir: str | Path, fmt: str = "onnx", output: str | Path | None
     shapes = {n: {a: batch} for n, a in spec.batch_axes.items()}
     for name, axis in spec.batch_times.items():                   # the tagger's per-position characters
         shapes[name] = {axis: batch * spec.example[0].shape[1]}
+    sidecar_path = Path(str(target) + ".json")
+    sweep_temporaries(target.parent)                  # what a killed export left
+    staged: list[Path] = []
     try:
         if fmt == "pt2":
             program = torch.export.export(spec.module, spec.example, dynamic_shapes=_shapes_for(spec, shapes))
-            with writing(target) as tmp:
-                torch.export.save(program, str(tmp))
+            staged.append(stage(target, lambda tmp: torch.export.save(program, str(tmp))))
         else:
             import warnings
 
@@ -398,17 +401,28 @@ def export_run(run_dir: str | Path, fmt: str = "onnx", output: str | Path | None
                 onnx_program = torch.onnx.export(spec.module, spec.example, dynamo=True, verbose=False,
                                                  input_names=names, output_names=spec.outputs,
                                                  dynamic_shapes=_shapes_for(spec, shapes))
-            with writing(target) as tmp:
+
+            def save_onnx(tmp: Path) -> None:
                 onnx_program.save(str(tmp))
                 _relax_onnx_axes(tmp, spec)
-    except LstmkitError:
-        raise
-    except Exception as err:                                  # noqa: BLE001 - exporters raise many kinds
+
+            staged.append(stage(target, save_onnx))
+        sidecar = {"task": _task_of(run_dir), "format": fmt, "inputs": spec.inputs, "outputs": spec.outputs,
+                   "example_shapes": {n: list(t.shape) for n, t in zip(spec.inputs, spec.example)},
+                   "run_dir": str(run_dir.resolve()), **spec.notes}
+        staged.append(stage(sidecar_path, json.dumps(sidecar, indent=2)))
+    except BaseException as err:
+        for tmp in staged:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        if isinstance(err, OSError):
+            raise LstmkitError(f"cannot write the export {str(target)!r}: {err.strerror or err}; free space or "
+                               "choose another --output") from None
+        if isinstance(err, LstmkitError) or not isinstance(err, Exception):
+            raise
         raise LstmkitError(f"exporting {str(run_dir)!r} to {fmt} failed: {str(err).splitlines()[0][:200]}") from None
-    sidecar = {"task": _task_of(run_dir), "format": fmt, "inputs": spec.inputs, "outputs": spec.outputs,
-               "example_shapes": {n: list(t.shape) for n, t in zip(spec.inputs, spec.example)},
-               "run_dir": str(run_dir.resolve()), **spec.notes}
-    write_file(Path(str(target) + ".json"), json.dumps(sidecar, indent=2))
+    publish(staged[0], target)                # both staged whole: the graph and its sidecar replace
+    publish(staged[1], sidecar_path)          # the old pair one right after the other
     return target
 
 

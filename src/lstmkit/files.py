@@ -53,8 +53,13 @@ def _fsync_dir(directory: Path) -> None:
 
 
 def _temp_name(target: Path) -> Path:
-    # The target's suffix stays last: np.save, savefig and others look at it.
-    return target.with_name(f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}{TMP_MARK}{target.suffix}")
+    # The target's suffix stays last: np.save, savefig and others look at it. A name near the
+    # file system's 255-byte limit is shortened in the temporary (never in the target).
+    tag = f".{os.getpid()}-{secrets.token_hex(4)}{TMP_MARK}{target.suffix}"
+    stem = target.name
+    while len(f".{stem}{tag}".encode("utf-8", "surrogateescape")) > 255 and stem:
+        stem = stem[: max(0, len(stem) - 16)]
+    return target.with_name(f".{stem}{tag}")
 
 
 def sweep_temporaries(directory: str | Path) -> None:
@@ -131,7 +136,13 @@ def write_file(path: str | Path, content: bytes | str | Callable[[BinaryIO], Non
             with os.fdopen(fd, "wb") as f:
                 fill(f)
                 try:
-                    os.link(f"/proc/self/fd/{f.fileno()}", tmp)
+                    # linkat(..., AT_SYMLINK_FOLLOW): CPython calls plain link() (which links the
+                    # /proc symlink itself and fails with EXDEV) unless a dir fd is given
+                    root = os.open("/", os.O_RDONLY)
+                    try:
+                        os.link(f"/proc/self/fd/{f.fileno()}", tmp, src_dir_fd=root, follow_symlinks=True)
+                    finally:
+                        os.close(root)
                 except OSError as err:
                     if err.errno == errno.ENOSPC:
                         raise
@@ -140,9 +151,11 @@ def write_file(path: str | Path, content: bytes | str | Callable[[BinaryIO], Non
             with open(tmp, "xb") as f:
                 fill(f)
         _publish(tmp, path)
-    except BaseException:
+    except BaseException as err:
         with contextlib.suppress(OSError):
             tmp.unlink()
+        if isinstance(err, OSError) and err.filename == str(tmp) and err.errno is not None:
+            raise OSError(err.errno, err.strerror, str(path)) from None     # name the user's file, not ours
         raise
     return path
 
@@ -227,6 +240,8 @@ def check_output(path: str | Path, *, flag: str = "--output", protected: Iterabl
     for source in inputs:
         if _same(path, Path(source)):
             raise OutputError(f"{flag} {str(path)!r} is an input of this command; choose another name for the output")
+    if not replaceable:                     # lstmkit's own default output in its own run is excluded above
+        _refuse_other_runs(path, flag)
     if path.exists() or path.is_symlink():
         try:
             mode = os.stat(path).st_mode
@@ -241,6 +256,20 @@ def check_output(path: str | Path, *, flag: str = "--output", protected: Iterabl
     if not path.parent.is_dir():
         raise OutputError(f"{flag} {str(path)!r}: the folder {str(path.parent)!r} does not exist; create it first")
     return path
+
+
+def _refuse_other_runs(path: Path, flag: str) -> None:
+    """Any lstmkit run's own files are protected, not only the running command's: ``--force``
+    replaces a user's file, never another run's weights (through a link neither)."""
+    from lstmkit.training.rundir import holds_run, own_files      # the run layout lives with the runs
+
+    for folder in {path.parent, Path(os.path.realpath(path)).parent}:
+        if folder.is_dir() and holds_run(folder):
+            for own in own_files(folder):
+                if _same(path, own):
+                    raise OutputError(f"{flag} {str(path)!r} is the file {own.name} of the lstmkit run in "
+                                      f"{str(folder)!r}; writing it would damage that run, --force or not; "
+                                      "choose another name")
 
 
 __all__ = ["OutputError", "check_output", "publish", "stage", "sweep_temporaries", "write_file", "writing"]

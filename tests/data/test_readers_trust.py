@@ -378,3 +378,13 @@ def test_a_transparent_png_is_composited(tmp_path, caplog):
     clear = _rgba_png(tmp_path / "clear.png", 255, 0, 0)
     with pytest.raises(DataError, match="fully transparent"):
         read_image(clear)
+
+
+def test_a_column_named_twice_in_the_header_is_refused(tmp_path) -> None:
+    """Found by a tester: `text,label,text` trained silently on the last `text` column."""
+    from lstmkit.data.datasets.table import read_table
+
+    path = tmp_path / "dup.csv"
+    path.write_text("text,label,text\na great film,pos,other\na dull film,neg,other\n")
+    with pytest.raises(DataError, match="'text' more than once"):
+        read_table(path)

@@ -120,3 +120,43 @@ def test_a_failed_new_run_leaves_nothing_and_a_refused_one_touches_nothing(tmp_p
     assert main(["train", "lm", "--data", str(tmp_path / "empty.txt"), "--run-dir", str(tmp_path / "new"),
                  *SMALL]) == 2
     assert not (tmp_path / "new").exists()
+
+
+# --- found by a tester after the cases above were written ------------------------------------
+
+@pytest.mark.parametrize("folder, names", [("data", ["train.txt", "valid.txt"]),
+                                           ("vectors", ["vectors.txt", "vectors.vocab.json"])])
+def test_overwrite_never_deletes_through_a_linked_subfolder(trained, tmp_path, folder, names) -> None:
+    """A run's data/ or vectors/ replaced by a link to the user's own folder: --overwrite removed
+    the user's files through it. Now the link is never followed."""
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    for name in names:
+        (mine / name).write_text("precious\n")
+    if (trained / folder).exists():
+        import shutil
+
+        shutil.rmtree(trained / folder)
+    (trained / folder).symlink_to(mine, target_is_directory=True)
+    data = tmp_path / "tiny.txt"
+    assert main(["train", "lm", "--data", str(data), "--run-dir", str(trained), "--overwrite", *SMALL]) == 0
+    assert sorted(p.name for p in mine.iterdir()) == sorted(names)
+    assert all((mine / n).read_text() == "precious\n" for n in names)
+
+
+def test_weights_saved_with_a_manifest_need_it_whatever_the_config_says(trained, capsys) -> None:
+    """Deleting manifest.json and writing format_version 2 into config.json got past every
+    check (then labels or vocabularies could be swapped silently)."""
+    (trained / "manifest.json").unlink()
+    config = json.loads((trained / "config.json").read_text())
+    config["format_version"] = 2
+    (trained / "config.json").write_text(json.dumps(config))
+    assert main(["generate", str(trained), "--prefix", "the", "--length", "3"]) == 2
+    err = capsys.readouterr().err
+    assert "saved by a run with a manifest" in err and "manifest.json" in err
+
+
+def test_a_failed_new_run_leaves_no_empty_parent_folders(tmp_path, capsys) -> None:
+    assert main(["train", "lm", "--data", str(tmp_path / "missing.txt"), "--run-dir",
+                 str(tmp_path / "deep1" / "deep2" / "run"), *SMALL]) == 2
+    assert not (tmp_path / "deep1").exists()

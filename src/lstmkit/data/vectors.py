@@ -210,8 +210,10 @@ def embedding_matrix(
         if special in vocab:
             weight[vocab.stoi[special]] = 0.0
     coverage = Coverage(exact, lower, len(vocab) - exact - lower)
-    logger.info("vectors cover %.1f%% of the vocabulary (%d exact, %d lower-cased, %d missing)",
-                100 * coverage.fraction, exact, lower, coverage.missing)
+    logger.log(logging.WARNING if coverage.fraction < 0.05 else logging.INFO,
+               "vectors cover %.1f%% of the vocabulary (%d exact, %d lower-cased, %d missing)%s",
+               100 * coverage.fraction, exact, lower, coverage.missing,
+               "; are they for this language and tokenizer?" if coverage.fraction < 0.05 else "")
     return weight, coverage
 
 

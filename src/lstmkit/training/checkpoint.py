@@ -271,17 +271,21 @@ def build_and_load(run_dir: str | Path, build: Callable[[], nn.Module], device: 
 
 def _check_run_id(run_dir: Path, path: Path) -> None:
     """The weights carry the identity of the run that saved them; it must be this run's."""
-    ident = manifest.run_id_of(run_dir)
-    if ident is None:
-        return
-    manifest.verify(run_dir, required=(path.name,))
     from safetensors import safe_open
 
     try:
         with safe_open(str(path), "pt") as f:
             stored = (f.metadata() or {}).get(RUN_ID_KEY)
     except Exception:  # noqa: BLE001 - damaged files are reported by the checks that follow
+        stored = None
+    ident = manifest.run_id_of(run_dir)
+    if ident is None:
+        if stored is not None:             # saved with a manifest (format 3): its loss is no downgrade to trust
+            raise RunDirError(f"weights {str(path)!r} were saved by a run with a manifest (run id {stored[:8]}...), "
+                              f"but {str(run_dir)!r} has no {manifest.MANIFEST}: its files were changed or copied "
+                              "in part; restore the run's manifest.json or train again")
         return
+    manifest.verify(run_dir, required=(path.name,))
     if stored is not None and stored != ident:
         raise RunDirError(f"weights {str(path)!r} were saved by another run (run id {stored[:8]}..., this run is "
                           f"{ident[:8]}...); restore this run's own weights or train again")

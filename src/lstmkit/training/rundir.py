@@ -134,7 +134,9 @@ class RunDirectory:
         if self.resume and not path.is_dir():
             raise RunDirError(f"run directory {str(path)!r} does not exist; --resume goes on with a run that was "
                               "trained before")
+        missing = [a for a in path.absolute().parents if not a.exists()]      # made here: removed if we fail
         path.parent.mkdir(parents=True, exist_ok=True)
+        self._made_parents = missing
         try:
             os.mkdir(path)
             self.created = True
@@ -203,6 +205,8 @@ class RunDirectory:
         folders = [(f, names) for base, names in SUBFOLDERS.items()
                    for f in [self.path / base, *sorted(self.path.glob(f"{base}-[0-9]*"))]]
         for folder, names in folders:
+            if folder.is_symlink() or not folder.is_dir():  # a link to the user's folder: never through it
+                continue
             for name in names:
                 remove(folder / name)
             with contextlib.suppress(OSError):
@@ -215,6 +219,9 @@ class RunDirectory:
     def _release(self, failed: bool) -> None:
         if failed and self.created and not (self.path / "model.safetensors").exists():
             shutil.rmtree(self.path, ignore_errors=True)    # ours alone (we made it and held the lock)
+            for parent in getattr(self, "_made_parents", []):              # deepest first; only if empty
+                with contextlib.suppress(OSError):
+                    parent.rmdir()
         elif self._lock is not None:
             self._lock.__exit__(None, None, None)
         self._lock = None

@@ -60,6 +60,10 @@ def read_table(path: str | Path, text_column: str = "text", label_column: str = 
                     logger.info("%s is separated by semicolons; reading it so", path)
                 handle.seek(0)
                 reader = csv.DictReader(handle, delimiter=delimiter)
+                twice = sorted({c for c in (reader.fieldnames or []) if (reader.fieldnames or []).count(c) > 1})
+                if twice:                                   # DictReader would keep the last one silently
+                    raise DataError(f"{path}: the header names the column(s) {listing(twice)} more than once; "
+                                    "rename them so that each column has its own name")
                 missing = [c for c in (text_column, label_column) if c not in (reader.fieldnames or [])]
                 if missing:
                     raise DataError(f"{str(path)!r} has no column(s) [{listing(missing)}]; its columns are "
