@@ -545,8 +545,8 @@ class ImageRun(Run):
             if isinstance(item, (str, os.PathLike, bytes, bytearray)):
                 pixels = image.read_image(boundary.path(f"images[{number - 1}]", item), invert)
             else:
-                kind = getattr(getattr(item, "dtype", None), "is_complex", None)
-                if (kind if isinstance(kind, bool) else getattr(getattr(item, "dtype", None), "kind", "") == "c"):
+                dtype = getattr(item, "dtype", None)                   # torch: .is_complex; numpy: .kind "c"
+                if getattr(dtype, "is_complex", False) is True or getattr(dtype, "kind", "") == "c":
                     raise boundary.ArgumentError(f"images[{number - 1}] holds complex numbers ({item.dtype}); "
                                                  "give real pixel values (0-255 or 0-1)")
                 try:
