@@ -68,7 +68,7 @@ def test_the_cap_of_an_uncapped_classifier_is_said_at_export(uncapped):
         sidecar = json.loads(Path(str(path) + ".json").read_text())
         assert sidecar["max_len"] == T and sidecar["example_shapes"]["tokens"] == [3, T]
         assert f"cut to their first {T}" in sidecar["max_len_note"]
-        assert sidecar["checks"] == f"lengths must be between 1 and {T}"
+        assert sidecar["checks"].startswith(f"lengths must be between 1 and {T}, tokens between 0 and ")
 
 
 @pytest.mark.parametrize("fmt", ["onnx", "pt2"])
@@ -85,6 +85,24 @@ def test_exported_classifier_refuses_bad_lengths(uncapped, fmt):
         else:
             assert isinstance(info.value, RuntimeError)
             assert f"lengths must be between 1 and {T}" in str(info.value)
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "pt2"])
+def test_exported_classifier_refuses_token_ids_outside_the_vocabulary(uncapped, fmt):
+    """Found by a tester: ONNX's Gather read a negative id from the end of the embedding."""
+    run, paths, _ = uncapped
+    top = int(json.loads(Path(str(paths[fmt]) + ".json").read_text())["checks"].rsplit(" ", 1)[1])
+    tokens = torch.ones(2, T, dtype=torch.long)
+    tokens[1, 0] = top
+    assert torch.isfinite(_classify(fmt, paths[fmt], tokens, torch.tensor([3, T]))).all()
+    for bad in (-1, top + 1):
+        tokens[1, 0] = bad
+        with pytest.raises(Exception) as info:
+            _classify(fmt, paths[fmt], tokens, torch.tensor([3, T]))
+        if fmt == "onnx":
+            assert f"check_tokens_between_0_and_{top}" in str(info.value)
+        else:
+            assert f"tokens must be between 0 and {top}" in str(info.value)
 
 
 def test_the_eager_export_module_refuses_bad_lengths(uncapped):
@@ -129,7 +147,7 @@ def test_length_sets_the_exported_time_and_is_refused_where_it_does_not_apply(un
     run, _, _ = uncapped
     spec = export_spec(run, length=5)
     assert spec.example[0].shape == (3, 5) and "max_len_note" not in spec.notes
-    assert spec.notes["checks"] == "lengths must be between 1 and 5"
+    assert spec.notes["checks"].startswith("lengths must be between 1 and 5, tokens between 0 and ")
     for bad in ("0", "-3", "70000"):
         err = io.StringIO()
         with contextlib.redirect_stderr(err):

@@ -168,18 +168,32 @@ def path(name: str, value: Any) -> Path:
     return Path(raw)
 
 
-def label(name: str, value: Any) -> str:
-    """A class label: text, or an integer (``1`` and ``1.0`` are one class); never None."""
+def label(name: str, value: Any, *, error: type[LstmkitError] = ArgumentError) -> str:
+    """A class label: a text, a number or a boolean, written one way (``1`` and ``1.0`` are one
+    class, ``True`` is ``"true"``); never None, a list or a dict. The one label rule of the
+    Python API, the server and the readers of JSON data (which pass ``error=DataError``).
+
+        >>> label("label", 1.0), label("label", True), label("label", "pos")
+        ('1', 'true', 'pos')
+    """
     if value is None:
-        raise ArgumentError(f"{name} is missing (None); every row needs a label")
+        raise error(f"{name} is missing (None); every row needs a label")
     if isinstance(value, bool):
         return str(value).lower()
     if _number_type(value):
-        number = as_float(name, value)
+        try:
+            number = as_float(name, value)
+        except ArgumentError as err:
+            raise error(str(err)) from None
         if not math.isfinite(number):
-            raise ArgumentError(f"{name} must be a text or a number, got {value}")
+            raise error(f"{name} must be a text or a number, got {value}")
         return str(int(number)) if number == int(number) else repr(number)
-    return text(name, value)
+    if not isinstance(value, str):
+        raise error(f"{name} must be one text or number, got {shown(value)}; a row has one class")
+    try:
+        return text(name, value)
+    except ArgumentError as err:
+        raise error(str(err)) from None
 
 
 def labelled_rows(name: str, rows: Any) -> list[tuple[str, str]]:

@@ -26,12 +26,14 @@ What each task's exported graph takes and gives (B batch, T time; names as in th
   :func:`dense_tag_inputs`) -> ``tags`` (B, T) (Viterbi in the graph with a CRF, else argmax)
   and ``emissions`` (B, T, K).
 
-Lengths are checked inside the graphs: every ``lengths`` (and the tagger's ``char_lengths``)
-must be in [1, T] (a length of 0 gave NaN, a negative or too large one garbage). Outside, the
-``.pt2`` program raises ``RuntimeError: lengths must be between 1 and T ...`` and onnxruntime
-fails the run (``INVALID_ARGUMENT``) at the Gather node named ``check_lengths_between_1_and_T``
-(ONNX has no assert operator; an out-of-range index is its portable error). The sidecar's
-``"checks"`` says the same.
+Lengths and token ids are checked inside the graphs: every ``lengths`` (and the tagger's
+``char_lengths``) must be in [1, T] (a length of 0 gave NaN, a negative or too large one
+garbage), and every token id (``tokens``, the tagger's ``words`` and ``chars``) in [0, V - 1]
+(ONNX reads a negative id from the end of the table). Outside, the ``.pt2`` program raises
+``RuntimeError: lengths must be between 1 and T ...`` and onnxruntime fails the run
+(``INVALID_ARGUMENT``) at the Gather node named ``check_lengths_between_1_and_T`` (or
+``check_tokens_between_0_and_V-1``; ONNX has no assert operator, and an out-of-range index is
+its portable error). The sidecar's ``"checks"`` says the same.
 
 Every graph takes any B. The language model's ONNX graph takes any T; the other graphs, and
 every ``.pt2`` program, take the T they were exported with (``torch.export`` specialises the
@@ -76,33 +78,47 @@ class ExportSpec:
     time_axes: dict[str, int]           # input/output name -> its time axis (ONNX: any length)
     batch_times: dict[str, int] = field(default_factory=dict)   # input -> axis of size batch x T
     notes: dict[str, object] = field(default_factory=dict)       # more for the sidecar (caps, checks)
+    ranges: dict[str, tuple[int, int]] = field(default_factory=dict)  # input -> [low, high] checked in the graph
 
 
-class LengthCheck(nn.Module):
-    """Refuses, inside an exported graph, lengths outside [1, limit]; passes them on unchanged.
+class RangeCheck(nn.Module):
+    """Refuses, inside an exported graph, integer inputs outside [low, high]: lengths outside
+    [1, T] (a length of 0 gave NaN, a negative or too large one garbage) and token ids outside
+    the vocabulary (ONNX's Gather reads a negative id from the end of the table: a wrong
+    embedding, silently). The values pass on unchanged.
 
     ``torch._assert_async`` raises with the message in PyTorch and in a ``.pt2`` program, but
-    the ONNX exporter drops it; so the lengths also go through an index that is out of range when
+    the ONNX exporter drops it; so the values also go through an index that is out of range when
     one is bad (``guard[1]`` of a one-element buffer), which onnxruntime refuses to run.
-    :func:`_name_length_checks` gives that Gather node a name that says what is wrong.
+    :func:`_name_range_checks` gives that Gather node a name that says what is wrong.
 
-    Shapes: lengths (B,) -> (B,)
+    Shapes: values (any) -> (same)
     """
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, low: int, fix: str) -> None:
         super().__init__()
-        self.name = name
+        self.name, self.low, self.fix = name, low, fix
         self.register_buffer("guard", torch.zeros(1, dtype=torch.long), persistent=False)
 
-    def forward(self, lengths: Tensor, limit: int) -> Tensor:
-        bad = ((lengths < 1) | (lengths > limit)).any()                  # () bool
-        torch._assert_async(~bad, f"{self.name} must be between 1 and {limit} (the exported length); "
-                                  "pad shorter inputs, cut longer ones, and give every row at least one step")
-        return lengths + self.guard[bad.long()]                          # index 1: out of range when bad
+    def forward(self, values: Tensor, high: int) -> Tensor:
+        bad = ((values < self.low) | (values > high)).any()              # () bool
+        torch._assert_async(~bad, f"{self.name} must be between {self.low} and {high}; {self.fix}")
+        return values + self.guard[bad.long()]                           # index 1: out of range when bad
 
 
-def _name_length_checks(model, limits: dict[str, int]) -> None:
-    """Name each :class:`LengthCheck` Gather node of an ONNX graph after the rule it enforces:
+def LengthCheck(name: str) -> RangeCheck:                                # noqa: N802 - the old class's name
+    """Lengths in [1, T], T the exported length."""
+    return RangeCheck(name, 1, "(the exported length): pad shorter inputs, cut longer ones, and give every row "
+                               "at least one step")
+
+
+def IdCheck(name: str) -> RangeCheck:                                    # noqa: N802 - reads like a class
+    """Token ids in [0, V - 1], V the vocabulary's size."""
+    return RangeCheck(name, 0, "(the vocabulary's ids): map words the vocabulary lacks to <unk>")
+
+
+def _name_range_checks(model, ranges: dict[str, tuple[int, int]]) -> None:
+    """Name each :class:`RangeCheck` Gather node of an ONNX graph after the rule it enforces:
     the node that indexes a ``.guard`` buffer, named after the graph input its index comes from
     (the exporter may merge the equal guard buffers, so their names do not tell)."""
     producer = {out: node for node in model.graph.node for out in node.output}
@@ -111,7 +127,7 @@ def _name_length_checks(model, limits: dict[str, int]) -> None:
         todo, seen = [value], set()
         while todo:
             v = todo.pop()
-            if v in limits:
+            if v in ranges:
                 return v
             if v in producer and v not in seen:
                 seen.add(v)
@@ -122,7 +138,8 @@ def _name_length_checks(model, limits: dict[str, int]) -> None:
         if node.op_type == "Gather" and len(node.input) == 2 and node.input[0].endswith(".guard"):
             name = source(node.input[1])
             if name is not None:
-                node.name = f"check_{name}_between_1_and_{limits[name]}"
+                low, high = ranges[name]
+                node.name = f"check_{name}_between_{low}_and_{high}"
 
 
 class LMStep(nn.Module):
@@ -134,8 +151,10 @@ class LMStep(nn.Module):
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
         self.model = model
+        self.check_tokens = IdCheck("tokens")
 
     def forward(self, tokens: Tensor, state_in_h: Tensor, state_in_c: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        tokens = self.check_tokens(tokens, self.model.embed.num_embeddings - 1)
         given = [(state_in_h[i : i + 1], state_in_c[i : i + 1]) for i in range(len(self.model.layers))]
         logits, new = self.model(tokens, given)
         return logits, torch.cat([h for h, _ in new]), torch.cat([c for _, c in new])
@@ -147,8 +166,10 @@ class GRULMStep(nn.Module):
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
         self.model = model
+        self.check_tokens = IdCheck("tokens")
 
     def forward(self, tokens: Tensor, state_in_h: Tensor) -> tuple[Tensor, Tensor]:
+        tokens = self.check_tokens(tokens, self.model.embed.num_embeddings - 1)
         logits, new = self.model(tokens, [state_in_h[i : i + 1] for i in range(len(self.model.layers))])
         return logits, torch.cat(list(new))
 
@@ -160,9 +181,11 @@ class Probabilities(nn.Module):
         super().__init__()
         self.model = model
         self.check_lengths = LengthCheck("lengths")
+        self.check_tokens = IdCheck("tokens")
 
     def forward(self, tokens: Tensor, lengths: Tensor) -> Tensor:
         lengths = self.check_lengths(lengths, tokens.size(1))
+        tokens = self.check_tokens(tokens, self.model.embed.num_embeddings - 1)
         return torch.softmax(self.model(tokens, lengths).float(), dim=-1)
 
 
@@ -206,6 +229,7 @@ class TaggerTags(nn.Module):
         self.model = model
         self.check_lengths = LengthCheck("lengths")
         self.check_char_lengths = LengthCheck("char_lengths")
+        self.check_words, self.check_chars = IdCheck("words"), IdCheck("chars")
 
     def forward(self, words: Tensor, lengths: Tensor, chars: Tensor, char_lengths: Tensor) -> tuple[Tensor, Tensor]:
         from lstmkit.data.batching import padding_mask
@@ -213,6 +237,9 @@ class TaggerTags(nn.Module):
         lengths = self.check_lengths(lengths, words.size(1))
         char_lengths = self.check_char_lengths(char_lengths, chars.size(1))
         m = self.model
+        words = self.check_words(words, m.embed.num_embeddings - 1)
+        if m.char_embed is not None:
+            chars = self.check_chars(chars, m.char_embed.num_embeddings - 1)
         mask = padding_mask(lengths, words.size(1))                           # (B, T)
         x = m.embed(words)                                                    # (B, T, E)
         if m.char_embed is not None:
@@ -274,15 +301,17 @@ def export_spec(run_dir: str | Path, length: int | None = None) -> ExportSpec:
                    *(torch.zeros(layers, batch, hidden) for _ in names))
         inputs = ["tokens", *(f"state_in_{n}" for n in names)]
         outputs = ["logits", *(f"state_out_{n}" for n in names)]
+        ranges = {"tokens": (0, len(vocab) - 1)}
         return ExportSpec(step, example, inputs, outputs, {"tokens": 0, **{f"state_in_{n}": 1 for n in names}},
-                          {"tokens": 1, "logits": 1})
+                          {"tokens": 1, "logits": 1}, notes={"checks": _checks_note(ranges)}, ranges=ranges)
     if cfg.task == "classify":
         from lstmkit.tasks.classify import load_classifier
 
         model, vocab, _ = load_classifier(run_dir)
         uncapped = length is None and not cfg.classify.max_len
         length = length or cfg.classify.max_len or UNCAPPED_LEN         # texts are padded (or cut) to it
-        notes: dict[str, object] = {"max_len": length, "checks": f"lengths must be between 1 and {length}"}
+        ranges = {"lengths": (1, length), "tokens": (0, model.embed.num_embeddings - 1)}
+        notes: dict[str, object] = {"max_len": length, "checks": _checks_note(ranges)}
         if uncapped:
             notes["max_len_note"] = (f"trained with classify.max_len=0 (no cap), exported for {length} tokens: "
                                      f"texts longer than {length} tokens must be cut to their first {length}; "
@@ -291,7 +320,7 @@ def export_spec(run_dir: str | Path, length: int | None = None) -> ExportSpec:
         tokens = torch.randint(1, len(vocab), (3, length))
         lengths = torch.tensor([length, max(1, length // 2), max(1, length // 3)])
         return ExportSpec(Probabilities(model).eval(), (tokens, lengths), ["tokens", "lengths"], ["probabilities"],
-                          {"tokens": 0, "lengths": 0}, {}, notes=notes)
+                          {"tokens": 0, "lengths": 0}, {}, notes=notes, ranges=ranges)
     if cfg.task == "forecast":
         from lstmkit.tasks.forecast import load_forecaster
 
@@ -313,12 +342,23 @@ def export_spec(run_dir: str | Path, length: int | None = None) -> ExportSpec:
         words = length or TAG_LEN
         example = dense_tag_inputs([["the"] * words, ["a"] * max(1, words // 3), ["x"] * max(1, words // 12)],
                                    vocabs, words)
-        notes = {"checks": f"lengths must be between 1 and {example[0].shape[1]}, char_lengths between 1 and "
-                           f"{example[2].shape[1]} (also at padding)"}
+        ranges = {"lengths": (1, int(example[0].shape[1])), "char_lengths": (1, int(example[2].shape[1])),
+                  "words": (0, model.embed.num_embeddings - 1)}
+        if model.char_embed is not None:
+            ranges["chars"] = (0, model.char_embed.num_embeddings - 1)
+        notes = {"checks": _checks_note(ranges) + " (char_lengths also at padding)"}
         return ExportSpec(TaggerTags(model).eval(), example, ["words", "lengths", "chars", "char_lengths"],
                           ["tags", "emissions"], {"words": 0, "lengths": 0}, {}, {"chars": 0, "char_lengths": 0},
-                          notes)
+                          notes, ranges)
     raise ConfigError(f"export of {cfg.task} runs is not supported")
+
+
+def _checks_note(ranges: dict[str, tuple[int, int]]) -> str:
+    """The sidecar's words for the checks inside the graph: "lengths must be between 1 and 8,
+    tokens between 0 and 99"."""
+    parts = [f"{name} {'must be ' if i == 0 else ''}between {low} and {high}"
+             for i, (name, (low, high)) in enumerate(ranges.items())]
+    return ", ".join(parts)
 
 
 def _relax_onnx_axes(path: Path, spec: ExportSpec) -> None:
@@ -339,10 +379,7 @@ def _relax_onnx_axes(path: Path, spec: ExportSpec) -> None:
             if axis < len(dims):
                 dims[axis].ClearField("dim_value")
                 dims[axis].dim_param = label
-    limits = {"lengths": int(spec.example[0].shape[1])}
-    if "char_lengths" in spec.inputs:
-        limits["char_lengths"] = int(spec.example[spec.inputs.index("chars")].shape[1])
-    _name_length_checks(model, limits)
+    _name_range_checks(model, spec.ranges)
     onnx.save(model, str(path))
 
 

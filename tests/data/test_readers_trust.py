@@ -172,6 +172,63 @@ def test_vectors_dimensions_are_bounded(tmp_path):
     assert load_vectors(ok).vectors.shape == (2, 2)
 
 
+def test_vectors_files_that_lie_or_repeat(tmp_path, caplog):
+    """Found by a tester: a NUL in a word, a header count the file does not hold, a word given
+    twice (the last silently won) and 1e39 (a numpy RuntimeWarning, then 'inf')."""
+    nul = tmp_path / "nul.txt"
+    nul.write_bytes(b"the 0.1 0.2\nfi\x00lm 0.3 0.4\n")
+    with pytest.raises(DataError, match=r"nul.txt:2: the word 'fi\\x00lm' holds a NUL byte"):
+        load_vectors(nul)
+    liar = tmp_path / "liar.vec"
+    liar.write_text("1000 2\nthe 0.1 0.2\nfilm 0.3 0.4\n")
+    with caplog.at_level(logging.WARNING):
+        assert load_vectors(liar).words == ["the", "film"]
+    assert "the header says 1,000 words, the file holds 2" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        assert len(load_vectors(liar, limit=1).words) == 1            # a limit below the count: no warning
+    assert "header says" not in caplog.text
+    twice = tmp_path / "twice.txt"
+    twice.write_text("the 0.1 0.2\nfilm 0.3 0.4\nthe 9 9\n")
+    with caplog.at_level(logging.WARNING):
+        vectors = load_vectors(twice)
+    assert vectors.words == ["the", "film"] and vectors.vectors[0].tolist() == pytest.approx([0.1, 0.2])
+    assert "1 word(s) appear more than once, e.g. 'the'" in caplog.text
+    huge = tmp_path / "huge.txt"
+    huge.write_text("the 0.1 1e39\n")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                              # no RuntimeWarning on the way
+        with pytest.raises(DataError, match=r"huge.txt:1: the vector of 'the' holds 1e\+39, beyond the range of float32"):
+            load_vectors(huge)
+
+
+def test_text_that_is_not_utf8_text_is_named(tmp_path, caplog):
+    """Found by a tester: NUL bytes trained silently, gzip got an encoding hint."""
+    le = tmp_path / "le.txt"
+    le.write_bytes("the time machine\n".encode("utf-16-le"))
+    with pytest.raises(DataError, match="looks like UTF-16 text.*--encoding utf-16-le"):
+        read_text(le)
+    assert read_text(le, "utf-16-le") == "the time machine\n"
+    bom = tmp_path / "bom.txt"
+    bom.write_bytes("the time machine\n".encode("utf-16"))
+    with pytest.raises(DataError, match="UTF-16 byte-order mark: pass --encoding utf-16"):
+        read_text(bom)
+    stray = tmp_path / "stray.txt"
+    stray.write_bytes(b"the time\0 machine\n")
+    with caplog.at_level(logging.WARNING):
+        assert read_text(stray) == "the time\0 machine\n"
+    assert "1 NUL character(s), the first at character 8" in caplog.text
+    zipped = tmp_path / "book.txt"                               # gzip under a plain name: read all the same
+    zipped.write_bytes(gzip.compress("the time machine\n".encode()))
+    assert read_text(zipped) == "the time machine\n"
+    damaged = tmp_path / "damaged.txt.gz"
+    damaged.write_bytes(gzip.compress(b"the time machine " * 100)[:40])
+    with pytest.raises(DataError, match="damaged gzip file"):
+        read_text(damaged)
+
+
 # --- 4. IDX headers ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("dims, expect", [((-5, 28, 28), "-5 x 28 x 28; each must be at least 1"),
@@ -193,6 +250,29 @@ def test_idx_header_cut_short_and_a_good_file(tmp_path):
     good = tmp_path / "good.gz"
     write_idx(good, torch.arange(2 * 28 * 28).view(2, 28, 28) % 256, mnist.IMAGES)
     assert mnist.read_idx(good, mnist.IMAGES).shape == (2, 28, 28)
+
+
+def test_idx_gzip_bombs_are_never_inflated(tmp_path, monkeypatch):
+    """A header that lies small is read up to its size and no further; one that announces more
+    than the memory available is refused before a byte of data is read."""
+    liar = tmp_path / "liar-images-idx3-ubyte.gz"
+    with gzip.open(liar, "wb") as f:
+        f.write(struct.pack(">4i", mnist.IMAGES, 10, 28, 28))
+        for _ in range(64):
+            f.write(bytes(2**20))                          # 64 MiB of zeros behind a 7,840-byte header
+    assert liar.stat().st_size < 2**20
+    tracemalloc.start()
+    with pytest.raises(DataError, match="holds more than 7840 data bytes"):
+        mnist.read_idx(liar, mnist.IMAGES)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 8 * 2**20
+    honest = tmp_path / "huge-images-idx3-ubyte.gz"
+    with gzip.open(honest, "wb") as f:
+        f.write(struct.pack(">4i", mnist.IMAGES, 2_000_000, 28, 28) + bytes(1000))
+    monkeypatch.setattr(mnist.resources, "available_bytes", lambda: 2**30)
+    with pytest.raises(DataError, match=r"announces 2000000 x 28 x 28 = 1,568,000,000 bytes.*1.0 GiB"):
+        mnist.read_idx(honest, mnist.IMAGES)
 
 
 # --- 5. stray and non-UTF-8 files in aclImdb/ ----------------------------------------------
@@ -242,6 +322,47 @@ def test_a_latin1_review_is_named_with_the_fix(tmp_path):
                                         '{"text": "caf\xe9", "label": "neg"}\n'.encode("latin-1"))
     with pytest.raises(DataError, match=r"train.jsonl:2' is not valid utf-8 .*iconv"):
         imdb.read_imdb(jsonl, "train")
+
+
+def test_odd_imdb_names_warn_and_are_kept(tmp_path, caplog):
+    """Found by a tester: a 2/10 review in pos/ and an id used twice were read without a word."""
+    root = _imdb_folder(tmp_path)
+    (root / "train" / "pos" / "5_2.txt").write_text("a 2/10 review filed as positive")
+    (root / "train" / "neg" / "1_3.txt").write_text("the same id as 1_2.txt")
+    with caplog.at_level(logging.WARNING):
+        examples = imdb.read_imdb(root, "train")
+    assert len(examples) == 8
+    text = caplog.text
+    assert "1 review(s) have a rating that does not belong" in text and "5_2.txt" in text
+    assert "used more than once" in text and "1_2.txt" in text and "1_3.txt" in text
+
+
+def test_json_labels_are_one_class_per_value_and_never_a_list(tmp_path, caplog):
+    """Found by a tester: JSON labels 1 and 1.0 were two classes, a list label became its text."""
+    from lstmkit.data.datasets.table import read_table
+
+    path = tmp_path / "rows.jsonl"
+    path.write_text('{"text": "a", "label": 1}\n{"text": "b", "label": 1.0}\n{"text": "c", "label": "1"}\n'
+                    '{"text": "d", "label": 0}\n')
+    assert [e.label for e in read_table(path)] == ["1", "1", "1", "0"]
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text('{"text": "a", "label": true}\n{"text": "b", "label": 1}\n')
+    with caplog.at_level(logging.WARNING):
+        assert [e.label for e in read_table(mixed)] == ["true", "1"]
+    assert "mix boolean and number" in caplog.text
+    for bad, what in (('{"text": "a", "label": ["pos"]}', "'label' must be one text or number, got list"),
+                      ('{"text": "a", "label": {"x": 1}}', "got dict"),
+                      ('{"text": "a", "label": null}', "missing"),
+                      ('{"text": ["a", "b"], "label": "pos"}', "'text' is list"),
+                      ('{"text": 5, "label": "pos"}', "'text' is int 5; the text must be a JSON string")):
+        path.write_text(bad + "\n")
+        with pytest.raises(DataError, match=rf"rows.jsonl:1: .*{what}"):
+            read_table(path)
+        folder = tmp_path / "imdbjsonl"
+        folder.mkdir(exist_ok=True)
+        (folder / "train.jsonl").write_text(bad + "\n")
+        with pytest.raises(DataError, match=r"train.jsonl:1: '(label|text)'"):
+            imdb.read_imdb(folder, "train")
 
 
 # --- 6. messages that list values are bounded -----------------------------------------------
@@ -378,6 +499,32 @@ def test_a_transparent_png_is_composited(tmp_path, caplog):
     clear = _rgba_png(tmp_path / "clear.png", 255, 0, 0)
     with pytest.raises(DataError, match="fully transparent"):
         read_image(clear)
+
+
+def test_huge_images_are_refused_from_their_headers(tmp_path, monkeypatch):
+    """Found by a tester: a 30000x30000 PNG (873 KB) was decoded to 7 GB before its size was
+    checked. The size now comes from the header (PNG) or the array's header (.npy, mapped)."""
+    import matplotlib.image
+    import numpy as np
+    from PIL import Image
+
+    from lstmkit.tasks.image import read_image
+
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", None)
+    Image.new("L", (20000, 20000)).save(tmp_path / "huge.png")
+    np.lib.format.open_memmap(tmp_path / "huge.npy", mode="w+", dtype=np.float64, shape=(4000, 4000)).flush()
+    (tmp_path / "huge.txt").write_text("0 " * 600_000)
+
+    def never(*args, **kwargs):
+        raise AssertionError("the pixels were decoded")
+
+    monkeypatch.setattr(matplotlib.image, "imread", never)
+    with pytest.raises(DataError, match="has shape 20000x20000"):
+        read_image(tmp_path / "huge.png")
+    with pytest.raises(DataError, match="has shape 4000x4000"):
+        read_image(tmp_path / "huge.npy")
+    with pytest.raises(DataError, match="1,200,000 bytes, too large"):
+        read_image(tmp_path / "huge.txt")
 
 
 def test_a_column_named_twice_in_the_header_is_refused(tmp_path) -> None:

@@ -191,3 +191,13 @@ def test_two_gloo_processes_equal_one_process(name, tmp_path):
     a, b = load_file(str(tmp_path / "single" / "last.safetensors")), load_file(str(tmp_path / "ddp" / "last.safetensors"))
     for key in a:
         torch.testing.assert_close(a[key], b[key], rtol=1e-4, atol=1e-5, msg=key)
+
+
+def test_validating_on_the_training_file_warns(tmp_path, capsys):
+    """Found by a tester: --valid-data equal to --data trained without a word."""
+    train = _classify_file(tmp_path / "train.jsonl")
+    link = tmp_path / "same.jsonl"
+    link.symlink_to(train)                                        # the same file under another name
+    main(["train", "classify", "--data", str(train), "--valid-data", str(link), "--epochs", "1",
+          "--run-dir", str(tmp_path / "run"), "--set", "model.hidden_size=8"])
+    assert "data.valid_path (--valid-data) is the training data" in capsys.readouterr().err

@@ -76,16 +76,48 @@ def read_text(path: str | Path, encoding: str = "utf-8") -> str:
     Raises:
         DataError: if the file is missing, is not a regular file (a directory, a FIFO, a
             device), is empty (or only whitespace), or does not decode with ``encoding``.
+            A gzipped file is decompressed (up to the memory available).
 
     Example:
         >>> read_text(sample_path())[:23]
         'The Time Machine, by H.'
     """
     path = check_path(path, "text file", fix="pass the path of a UTF-8 text file")
-    text = decode(path.read_bytes(), str(path), encoding)
+    text = decode(_read_bytes(path), str(path), encoding)
     if not text.strip():
         raise DataError(f"text file {str(path)!r} is empty; give it some text to learn from")
     return text
+
+
+GZIP, ZIP = b"\x1f\x8b", b"PK\x03\x04"
+_BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"), (b"\xff\xfe", "utf-16"),
+         (b"\xfe\xff", "utf-16"))
+
+
+def _read_bytes(path: Path) -> bytes:
+    """A file's bytes, gunzipped when it is gzip (by its first bytes, whatever its name), read
+    in pieces so that a decompression bomb stops at the memory available, not past it."""
+    import gzip
+
+    from lstmkit import resources
+
+    with open(path, "rb") as f:
+        if f.read(2) != GZIP:
+            f.seek(0)
+            return f.read()
+    cap = (resources.available_bytes() or 2**34) // 4       # the text as str takes up to 4 bytes a character
+    pieces, size = [], 0
+    try:
+        with gzip.open(path, "rb") as f:
+            while piece := f.read(2**24):
+                size += len(piece)
+                if size > cap:
+                    raise DataError(f"{str(path)!r} decompresses to more than {cap / 2**30:.1f} GiB, more text "
+                                    "than fits in the memory available; give a smaller text")
+                pieces.append(piece)
+    except (OSError, EOFError) as err:
+        raise DataError(f"{str(path)!r} is a damaged gzip file: {err}") from None
+    return b"".join(pieces)
 
 
 def _codec_key(encoding: str) -> str:
@@ -108,12 +140,38 @@ def decode(raw: bytes, name: str, encoding: str = "utf-8",
         text = raw.decode(encoding)
     except UnicodeDecodeError as err:
         raise DataError(
-            f"{name!r} is not valid {encoding} (byte {err.start}: {raw[err.start:err.start + 1]!r}); {fix}"
+            f"{name!r} is not valid {encoding} (byte {err.start}: {raw[err.start:err.start + 1]!r}); "
+            f"{_kind_hint(raw) or fix}"
         ) from None
     except LookupError:
         raise DataError(f"unknown encoding {encoding!r}; use a Python codec name such as utf-8") from None
     check_decoded(text, name, encoding)
+    if "\0" in text:
+        _check_nul(raw, text, name)
     return text[1:] if text.startswith("\ufeff") else text    # a byte-order mark is not text
+
+
+def _kind_hint(raw: bytes) -> str:
+    """What a file that did not decode is, when its first bytes say so."""
+    if raw.startswith(GZIP):
+        return "it is gzip-compressed: decompress it first (gunzip)"
+    if raw.startswith(ZIP):
+        return "it is a zip archive: unpack it and pass the text file inside"
+    for bom, codec in _BOMS:
+        if raw.startswith(bom):
+            return f"it starts with a {codec.upper()} byte-order mark: pass --encoding {codec}"
+    return ""
+
+
+def _check_nul(raw: bytes, text: str, name: str) -> None:
+    """NUL characters are never text: UTF-16 without a byte-order mark (every other byte 0) is
+    refused with the encoding to pass; a few stray NULs are kept, with a warning."""
+    count = text.count("\0")
+    if count * 4 >= len(raw) and raw[1::2].count(0) * 10 >= len(raw[1::2]) * 9:
+        raise DataError(f"{name!r} looks like UTF-16 text (every other byte is 0); pass --encoding utf-16-le "
+                        "(or convert the file to UTF-8)")
+    logger.warning("%s holds %d NUL character(s), the first at character %d; they are read as text: the file "
+                   "may be binary or damaged", name, count, text.index("\0"))
 
 
 def check_decoded(text: str, name: str, encoding: str) -> None:
@@ -184,14 +242,10 @@ def check_inherited_encoding(path: str | Path, encoding: str) -> None:
     path = Path(path)
     if not path.is_file():
         return
-    raw = path.read_bytes()
-    if path.suffix == ".gz":
-        import gzip
-
-        try:
-            raw = gzip.decompress(raw)
-        except OSError:
-            return
+    try:
+        raw = _read_bytes(path)                       # gunzipped, bounded
+    except DataError:
+        return                                        # the reader says what is wrong with it
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -68,18 +68,26 @@ def _dim_of(path: Path, number: int, dim: int) -> int:
 def _parse_lines(path: Path, handle: io.TextIOBase, limit: int | None) -> WordVectors:
     """Words and vectors, line by line: no line over ``MAX_LINE`` characters or ``MAX_DIM``
     numbers is ever held whole, so one huge line costs a bounded amount of memory."""
+    with np.errstate(over="ignore"):
+        return _parse_numbered(path, bounded_lines(handle, str(path), MAX_LINE, _LINE_FIX), limit)
+
+
+def _parse_numbered(path: Path, lines: Iterator[tuple[int, str]], limit: int | None) -> WordVectors:
+    """The lines of :func:`_parse_lines`: a word2vec header, then a word and its numbers per line."""
     words: list[str] = []
     rows: list[np.ndarray] = []
     dim = None
-    lines = bounded_lines(handle, str(path), MAX_LINE, _LINE_FIX)
     first = next(lines, None)
     if first is None:
         raise DataError(f"vectors file {str(path)!r} is empty")
     header = first[1].split()
+    count = None
     if len(header) == 2 and all(p.isdigit() for p in header):          # word2vec/fastText text
-        dim = _dim_of(path, 1, int(header[1]))
+        count, dim = int(header[0]), _dim_of(path, 1, int(header[1]))
     else:
         lines = _chain(first, lines)
+    seen: set[str] = set()
+    repeated: list[str] = []
     for number, line in lines:
         parts = line.rstrip("\n").rstrip(" ").split(" ", MAX_DIM + 1)     # never more than MAX_DIM + 2 pieces
         if len(parts) < 2:
@@ -91,19 +99,38 @@ def _parse_lines(path: Path, handle: io.TextIOBase, limit: int | None) -> WordVe
         if len(parts) - 1 != dim:
             raise DataError(f"{path}:{number}: {len(parts) - 1 if len(parts) <= MAX_DIM + 1 else 'more'} numbers "
                             f"where the file has {dim} per word")
+        word = parts[0]
+        if "\0" in word:
+            raise DataError(f"{path}:{number}: the word {word!r} holds a NUL byte; the file is binary or damaged "
+                            "(a word2vec binary file must be named .bin)")
         try:
-            row = np.asarray(parts[1:], dtype=np.float32)
+            row = np.asarray(parts[1:], dtype=np.float32)   # beyond float32: inf (errstate), said below
         except ValueError:
-            raise DataError(f"{path}:{number}: malformed vectors line for {parts[0]!r} (a value is not a number)") from None
+            raise DataError(f"{path}:{number}: malformed vectors line for {word!r} (a value is not a number)") from None
         if not np.isfinite(row).all():
-            raise DataError(f"{path}:{number}: the vector of {parts[0]!r} holds nan or inf; a vectors file must hold "
+            wide = np.asarray(parts[1:], dtype=np.float64)
+            if np.isfinite(wide).all():
+                raise DataError(f"{path}:{number}: the vector of {word!r} holds {np.abs(wide).max():.3g}, beyond the "
+                                "range of float32 (about 3.4e38); the file is damaged or was saved from a diverged model")
+            raise DataError(f"{path}:{number}: the vector of {word!r} holds nan or inf; a vectors file must hold "
                             "finite numbers (the file is damaged or was saved from a diverged model)")
+        if word in seen:
+            repeated.append(word)                     # the first (the more frequent) vector is kept
+            continue
+        seen.add(word)
         rows.append(row)
-        words.append(parts[0])
+        words.append(word)
         if limit is not None and len(words) >= limit:
             break
     if not words:
         raise DataError(f"vectors file {str(path)!r} has no vectors")
+    if repeated:
+        logger.warning("%s: %d word(s) appear more than once, e.g. %r; the first vector of each is used",
+                       path, len(repeated), repeated[0])
+    read = len(words) + len(repeated)
+    if count is not None and read != count and (limit is None or read < min(count, limit)):
+        logger.warning("%s: the header says %s words, the file holds %s; the file may be cut short or its "
+                       "header wrong: all %s are used", path, f"{count:,}", f"{read:,}", f"{len(words):,}")
     return WordVectors(words, np.stack(rows))
 
 

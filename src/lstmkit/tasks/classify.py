@@ -30,6 +30,7 @@ from lstmkit.tasks.base import COMMON_USES, Context, Flag, Headline, Task, shard
 from lstmkit.tasks.classify_data import EncodedSplit, Prepared, batches, encode, load_examples, prepare
 from lstmkit.training import checkpoint
 from lstmkit.training.build import device_of
+from lstmkit.training.memory import check_batches_fit
 from lstmkit.training.classification_metrics import ClassificationReport, report
 from lstmkit.training.trainer import StepResult
 
@@ -111,6 +112,21 @@ def predict_split(model: TextClassifier, split: EncodedSplit, batch_size: int, p
     return result, split.labels
 
 
+def check_fits(cfg: RunConfig, split: EncodedSplit, batch_size: int, training: bool, source: str) -> None:
+    """Refuse texts whose padded batch cannot fit in memory (see :mod:`lstmkit.training.memory`)."""
+    if not training:
+        fix = ("shorten the text (this model keeps every token: it was trained with classify.max_len=0; "
+               "a run trained with --set classify.max_len=1000 truncates)" if cfg.classify.max_len == 0
+               else "give shorter texts")
+    elif cfg.classify.max_len == 0:
+        fix = "set classify.max_len (e.g. --set classify.max_len=1000) to truncate long texts"
+    else:
+        fix = "lower classify.max_len or train.batch_size"
+    check_batches_fit([len(s) for s in split.ids], batch_size, cfg.model, bidirectional=cfg.model.bidirectional,
+                      training=training and source == "training data", source=source, fix=fix,
+                      numbered=not training)
+
+
 def evaluate(model: TextClassifier, split: EncodedSplit, label_names: Sequence[str], batch_size: int,
              pad_id: int, device: torch.device, autocast: bool = False) -> tuple[ClassificationReport, float]:
     """Report and mean cross-entropy of a split."""
@@ -176,6 +192,9 @@ class ClassifyTask(Task):
         data = prepare(cfg.data, cfg.classify, cfg.train.seed, download,
                        with_unlabelled=cfg.vectors.path == "word2vec" and cfg.vectors.word2vec_unlabelled,
                        examples=examples)
+        for split, source in ((data.train, "training data"), (data.valid, "validation data"), (data.test, "test data")):
+            if split is not None:
+                check_fits(cfg, split, cfg.train.batch_size, True, source)
         data.embedding = pretrained_embedding(cfg, data)
         return data
 
@@ -275,6 +294,7 @@ def evaluate_run(run_dir: str | Path, data: str, download: bool = False, device:
     tokenize = get_tokenizer(cfg.data.tokenizer)
     split = encode([tokenize(e.text) for e in examples], [e.label for e in examples], vocab, labels,
                    cfg.classify.max_len, data)
+    check_fits(cfg, split, 128, False, data)
     return evaluate(model, split, labels, 128, vocab.stoi[PAD], next(model.parameters()).device)
 
 
@@ -308,6 +328,7 @@ def predict_probabilities(model: TextClassifier, vocab: Vocab, labels: Sequence[
         if not toks:
             raise DataError(f"text {number} is empty; give some words to classify")
     split = encode(tokens, [labels[0]] * len(tokens), vocab, labels, cfg.classify.max_len, "input")
+    check_fits(cfg, split, 64, False, "input")
     unk = vocab.stoi.get(UNK)
     for number, ids in enumerate(split.ids, 1):
         if unk is not None and bool((ids == unk).all()):

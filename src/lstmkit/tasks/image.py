@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 MEAN, STD = 0.1307, 0.3081        # MNIST training-set pixel statistics (on [0, 1])
 EVAL_FILE = checkpoint.SCORES
+MAX_TEXT_IMAGE_BYTES = 2**20    # a .txt/.csv of 28x28 values is a few KB; larger files are refused unread
 
 
 def to_sequences(images: Tensor, cfg: ImageConfig) -> Tensor:
@@ -198,13 +199,23 @@ def read_image(path: str | Path, invert: bool = False) -> Tensor:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")                    # an empty .txt: the size check below says it
             if path.suffix.lower() == ".npy":
-                array = np.load(path, allow_pickle=False)
+                array = np.load(path, mmap_mode="r", allow_pickle=False)     # the shape, before any data
+                check_shape(array.shape, repr(str(path)))
             elif path.suffix.lower() in (".txt", ".csv"):
+                if path.stat().st_size > MAX_TEXT_IMAGE_BYTES:
+                    raise DataError(f"{str(path)!r} is {path.stat().st_size:,} bytes, too large for the 28x28 values "
+                                    f"of one image (at most {MAX_TEXT_IMAGE_BYTES:,}); give one 28x28 image")
                 array = np.loadtxt(path, delimiter="," if path.suffix.lower() == ".csv" else None)
             else:
                 import matplotlib.image
+                from PIL import Image
 
+                with Image.open(path) as opened:                            # reads the header only
+                    width, height = opened.size
+                check_shape((height, width), repr(str(path)))
                 array = matplotlib.image.imread(path)
+    except DataError:
+        raise
     except Exception as err:                                   # noqa: BLE001 - numpy/Pillow raise many kinds
         detail = str(err).splitlines()[0][:120] if str(err) else type(err).__name__
         raise DataError(f"cannot read {str(path)!r} as an image ({detail}); give a 28x28 PNG, .npy or .txt "
@@ -234,14 +245,7 @@ def check_array(array, name: str, invert: bool = False, from_png: bool = False) 
         raise DataError(f"{name} is not an array of numbers: {err}") from None
     if array.ndim == 3 and from_png:
         array = _png_grey(array, name)                               # (H, W, C) -> (H, W)
-    if array.ndim == 3 and array.shape[1:] == (28, 28):
-        raise DataError(f"{name} holds {array.shape[0]} images of 28x28 (shape {tuple(array.shape)}); the model reads "
-                        "one image per file: save each digit on its own")
-    if array.shape != (28, 28):
-        shape = "x".join(str(d) for d in array.shape) or "a scalar"
-        raise DataError(f"{name} has shape {shape} (rows x columns{' x channels' if array.ndim == 3 else ''}); "
-                        "the model reads one 28x28 MNIST-style image: resize it first "
-                        "(e.g. PIL's Image.resize((28, 28)))")
+    check_shape(array.shape, name)
     if not np.isfinite(array).all():
         raise DataError(f"{name} has {int((~np.isfinite(array)).sum())} value(s) that are not finite (nan/inf); "
                         "pixels must be numbers in [0, 255] or [0, 1]")
@@ -256,6 +260,20 @@ def check_array(array, name: str, invert: bool = False, from_png: bool = False) 
         raise DataError(f"{name} looks inverted (mostly light, mean {array.mean():.0f}/255); MNIST digits "
                         "are light on dark: pass --invert")
     return torch.from_numpy(array.clip(0, 255).round().astype("uint8"))
+
+
+def check_shape(shape: tuple[int, ...], name: str) -> None:
+    """Raises DataError unless ``shape`` is one 28x28 image (grey, or a PNG's colours already
+    made grey): read from a header, before the pixels are decoded."""
+    shape = tuple(shape)
+    if len(shape) == 3 and shape[1:] == (28, 28):
+        raise DataError(f"{name} holds {shape[0]} images of 28x28 (shape {shape}); the model reads "
+                        "one image per file: save each digit on its own")
+    if shape != (28, 28):
+        shown = "x".join(str(d) for d in shape) or "a scalar"
+        raise DataError(f"{name} has shape {shown} (rows x columns{' x channels' if len(shape) == 3 else ''}); "
+                        "the model reads one 28x28 MNIST-style image: resize it first "
+                        "(e.g. PIL's Image.resize((28, 28)))")
 
 
 def _png_grey(array, name: str):

@@ -34,6 +34,7 @@ from lstmkit.tasks.tag_data import (
 from lstmkit.training import checkpoint
 from lstmkit.training.build import device_of
 from lstmkit.training.classification_metrics import ClassificationReport, confusion_matrix
+from lstmkit.training.memory import check_batches_fit
 from lstmkit.training.trainer import StepResult
 
 logger = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ class Tagger(nn.Module):
     def __init__(self, vocabs: TagVocabs, cfg: ModelConfig, tag: TagConfig, embedding: Tensor | None = None,
                  freeze: bool = False) -> None:
         super().__init__()
+        self.cfg = cfg
         self.embed = nn.Embedding(len(vocabs.words), cfg.embedding_dim, padding_idx=0)
         if embedding is not None:
             self.embed.weight.data.copy_(embedding)
@@ -170,6 +172,8 @@ def evaluate(model: Tagger, sentences: Sequence[TaggedSentence], vocabs: TagVoca
              batch_size: int = 64) -> TagReport:
     """Token accuracy, per-tag P/R/F1 and confusions; gold tags unseen in training are reported."""
     check_sentences(sentences, "evaluation data")
+    check_batches_fit([len(s.words) for s in sentences], batch_size, model.cfg, bidirectional=True, training=False,
+                      source="evaluation data", fix="split long sentences")
     was_training = model.training
     model.eval()
     unseen = Counter(t for s in sentences for t in s.tags if t not in vocabs.tags)
@@ -240,6 +244,11 @@ class TagTask(Task):
         if not splits.valid:
             raise DataError(f"{splits.source!r} leaves no sentences for validation; add sentences, raise "
                             "data.valid_fraction or give data.valid_path")
+        fix = "split long sentences (a treebank's sentences are rarely over 200 words)"
+        for sentences, source, training in ((splits.train, "training data", True), (splits.valid, "validation data", False),
+                                            (splits.test, "test data", False)):
+            check_batches_fit([len(s.words) for s in sentences], cfg.train.batch_size if training else 64, cfg.model,
+                              bidirectional=True, training=training, source=f"{splits.source} ({source})", fix=fix)
         vocabs = TagVocabs.build(splits.train, cfg.data.min_freq, cfg.data.max_vocab or None)
         logger.info("%s: %d train / %d valid / %d test sentences; %d words, %d characters, %d tags",
                     splits.source, len(splits.train), len(splits.valid), len(splits.test), len(vocabs.words),

@@ -34,6 +34,7 @@ from lstmkit.tasks.base import Context, Task
 from lstmkit.training import checkpoint, distributed
 from lstmkit.training.build import device_of, make_optimizer
 from lstmkit.training.rundir import DirectoryLock, RunDirectory  # noqa: F401 - DirectoryLock: old import path
+from lstmkit.training.memory import check_model_fits
 from lstmkit.training.hooks import EarlyStopping, LogEpoch, MetricsFile, PlotMetrics, SaveBest, TimeBudget
 from lstmkit.training.schedule import LRSchedule
 from lstmkit.training.trainer import Hook, Trainer
@@ -80,20 +81,8 @@ def check_data_name(spec: Task, path: str) -> None:
 
 
 def check_fits_in_memory(build, cfg: RunConfig) -> None:
-    """Refuse, before allocating, a model whose training state (weights, gradients and two
-    optimizer moments, in fp32) needs more than this machine's memory."""
-    with torch.device("meta"):
-        params = sum(p.numel() for p in build().parameters())
-    need = params * 4 * 4
-    try:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (OSError, ValueError, AttributeError):
-        return
-    if need > total:
-        m = cfg.model
-        raise ConfigError(f"the model has {params:,} parameters and training it needs about {need / 2**30:.0f} GiB, "
-                          f"more than this machine's {total / 2**30:.0f} GiB (model.hidden_size={m.hidden_size}, "
-                          f"model.embedding_dim={m.embedding_dim}, model.num_layers={m.num_layers}); choose smaller sizes")
+    """The model check of :mod:`lstmkit.training.memory` (kept under its old name)."""
+    check_model_fits(build, cfg.model)
 
 
 def seed_everything(seed: int) -> None:
@@ -152,6 +141,7 @@ def fit(cfg: RunConfig, run_dir: str | Path, *, resume: bool = False, overwrite:
         raise ConfigError(f"train {cfg.task} needs data: pass --data {spec.data_help}, or set path in the "
                           "[data] table of --config")
     check_data_name(spec, cfg.data.path)
+    warn_reused_data(cfg)
     if claim is None:
         RunDirectory(run_dir, overwrite=overwrite, resume=resume).precheck()   # before minutes of preparation
     device = device_of(t.device)
@@ -185,6 +175,22 @@ def fit(cfg: RunConfig, run_dir: str | Path, *, resume: bool = False, overwrite:
             shutil.rmtree(work_dir, ignore_errors=True)
         if rank.world > 1:
             distributed.teardown()
+
+
+def warn_reused_data(cfg: RunConfig) -> None:
+    """A validation or test file that is the training file is allowed (a smoke test), but its
+    scores then measure memory, not generalisation: say so."""
+    d = cfg.data
+    if not d.path or not Path(d.path).is_file():
+        return
+    for name, other in (("data.valid_path (--valid-data)", d.valid_path), ("data.test_path (--test-data)", d.test_path)):
+        try:
+            same = bool(other) and Path(other).is_file() and os.path.samefile(d.path, other)
+        except OSError:
+            same = False
+        if same:
+            logger.warning("%s is the training data %r: its scores will show what the model remembers, not how it "
+                           "does on new data; give a separate file", name, d.path)
 
 
 def _inputs(cfg: RunConfig) -> list[str]:

@@ -25,7 +25,8 @@ from pathlib import Path
 
 from lstmkit.data.datasets.examples import TextExample
 from lstmkit.data.datasets.fetch import fetch
-from lstmkit.data.datasets.table import normal_labels
+from lstmkit import boundary
+from lstmkit.data.datasets.table import json_text, normal_labels
 from lstmkit.data.text import check_path, decode
 from lstmkit.errors import DataError
 
@@ -45,6 +46,29 @@ def _warn_skipped(skipped: list[str], where: str) -> None:
     if skipped:
         logger.warning("%s: skipped %d file(s) not named <id>_<rating>.txt, e.g. %r; they are not IMDB reviews",
                        where, len(skipped), skipped[0])
+
+
+RATINGS = {"pos": range(7, 11), "neg": range(1, 5), "unsup": range(0, 1)}   # the dataset's own rule
+
+
+def _warn_odd_names(names: list[tuple[str, int, int, str]], where: str) -> None:
+    """(label, id, rating, name) of the reviews read: one warning each for ratings that do not
+    belong in their folder (a 2/10 review in pos/) and for ids used twice in one folder. The
+    reviews are kept, labelled by their folder, which is what the dataset defines."""
+    odd = [name for label, _, rating, name in names if rating not in RATINGS[label]]
+    if odd:
+        logger.warning("%s: %d review(s) have a rating that does not belong in their folder (pos: 7-10, neg: 1-4, "
+                       "unsup: 0), e.g. %r; they are labelled by their folder: move them if the folder is wrong",
+                       where, len(odd), odd[0])
+    seen: dict[tuple[str, int], str] = {}
+    twice = []
+    for label, number, _, name in names:
+        if (label, number) in seen:
+            twice.append((seen[(label, number)], name))
+        seen.setdefault((label, number), name)
+    if twice:
+        logger.warning("%s: %d review id(s) are used more than once in the same folder, e.g. %r and %r; "
+                       "both are read: remove the copy if it is one", where, len(twice), *twice[0])
 
 
 def _where(split: str) -> tuple[str, tuple[str, ...]]:
@@ -72,6 +96,8 @@ def _from_folder(root: Path, split: str) -> list[TextExample]:
             else:
                 skipped.append(str(p))
         _warn_skipped(sorted(skipped), str(folder))
+        _warn_odd_names([(label, n, int(_REVIEW.fullmatch(p.name).group(2)), str(p)) for n, p in sorted(reviews)],
+                        str(folder))
         for _, p in sorted(reviews):
             raw = check_path(p, "IMDB review").read_bytes()
             examples.append(TextExample(decode(raw, str(p), "utf-8", _NOT_UTF8), label))
@@ -80,6 +106,7 @@ def _from_folder(root: Path, split: str) -> list[TextExample]:
 
 def _from_archive(path: Path, split: str) -> list[TextExample]:
     found: list[tuple[str, int, TextExample]] = []
+    names: list[tuple[str, int, int, str]] = []
     skipped: list[str] = []
     split, labels = _where(split)
     try:
@@ -95,9 +122,11 @@ def _from_archive(path: Path, split: str) -> list[TextExample]:
                 assert handle is not None
                 text = decode(handle.read(), f"{path}:{member.name}", "utf-8", _NOT_UTF8)
                 found.append((match.group(2), int(match.group(3)), TextExample(text, match.group(2))))
+                names.append((match.group(2), int(match.group(3)), int(match.group(4)), member.name))
     except (tarfile.TarError, EOFError, OSError) as err:
         raise DataError(f"cannot read the IMDB archive {str(path)!r}: {err}") from None
     _warn_skipped(skipped, str(path))
+    _warn_odd_names(names, str(path))
     if not found:
         raise DataError(f"{str(path)!r} holds no aclImdb/{split}/pos|neg/*.txt files")
     found.sort(key=lambda item: (labels.index(item[0]), item[1]))
@@ -116,9 +145,11 @@ def _from_jsonl(path: Path) -> list[TextExample]:
                     continue
                 try:
                     row = json.loads(line)
-                    examples.append(TextExample(str(row["text"]), str(row.get("label", "unsup"))))
+                    text, label = row["text"], row.get("label", "unsup")
                 except (ValueError, KeyError, TypeError) as err:
                     raise DataError(f"{path}:{number}: not an IMDB JSON line with text and label ({err})") from None
+                examples.append(TextExample(json_text(f"{path}:{number}: 'text'", text),
+                                            boundary.label(f"{path}:{number}: 'label'", label, error=DataError)))
     except (OSError, EOFError) as err:
         raise DataError(f"cannot read {str(path)!r}: {err}") from None
     return normal_labels(path, examples)

@@ -11,12 +11,14 @@ import gzip
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import torch
 from torch import Tensor
 
 from lstmkit.data.datasets.fetch import candidates, fetch
 from lstmkit.data.text import check_path
+from lstmkit import resources
 from lstmkit.errors import DataError
 
 MIRROR = "https://ossci-datasets.s3.amazonaws.com/mnist/"     # torchvision's mirror of LeCun's files
@@ -38,33 +40,60 @@ def read_idx(path: str | Path, expect: int) -> Tensor:
             a data size other than their product.
     """
     path = check_path(path, "IDX file")
-    raw = path.read_bytes()
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as err:
-            raise DataError(f"{str(path)!r} is a damaged gzip file: {err}") from None
-    if len(raw) < 8:
-        raise DataError(f"{str(path)!r} is too short to be an IDX file ({len(raw)} bytes)")
-    magic = struct.unpack(">i", raw[:4])[0]
+    with open(path, "rb") as plain:
+        zipped = plain.read(2) == b"\x1f\x8b"
+    try:
+        with (gzip.open(path, "rb") if zipped else open(path, "rb")) as f:
+            return _read_idx_stream(f, path, expect, None if zipped else path.stat().st_size)
+    except (OSError, EOFError) as err:          # gzip.BadGzipFile is an OSError
+        if not zipped:
+            raise
+        raise DataError(f"{str(path)!r} is a damaged gzip file: {err}") from None
+
+
+def _read_idx_stream(f: BinaryIO, path: Path, expect: int, file_size: int | None) -> Tensor:
+    """The header first, then exactly the bytes it announces (a decompression bomb is never
+    inflated past them, and a size beyond the memory available is refused before reading).
+    ``file_size``: the size of an uncompressed file, checked against the header first."""
+    magic_bytes = f.read(4)
+    if len(magic_bytes) < 4:
+        raise DataError(f"{str(path)!r} is too short to be an IDX file ({len(magic_bytes)} bytes)")
+    magic = struct.unpack(">i", magic_bytes)[0]
     if magic != expect:
         kinds = {IMAGES: "images (2051)", LABELS: "labels (2049)"}
         raise DataError(f"{str(path)!r} has IDX magic number {magic}, expected {kinds[expect]}; "
                         "is it the right MNIST file, and not a renamed or HTML download?")
     dims = 3 if expect == IMAGES else 1
-    if len(raw) < 4 + 4 * dims:
-        raise DataError(f"{str(path)!r} is too short for its IDX header ({len(raw)} bytes, the header of "
+    header = f.read(4 * dims)
+    if len(header) < 4 * dims:
+        raise DataError(f"{str(path)!r} is too short for its IDX header ({4 + len(header)} bytes, the header of "
                         f"{'images' if dims == 3 else 'labels'} has {4 + 4 * dims})")
-    shape = struct.unpack(f">{dims}i", raw[4 : 4 + 4 * dims])
+    shape = struct.unpack(f">{dims}i", header)
     if not all(d >= 1 for d in shape):
         raise DataError(f"{str(path)!r}: the IDX header gives dimensions {' x '.join(map(str, shape))}; each must be "
                         "at least 1: the file is damaged (download it again)")
-    start, size = 4 + 4 * dims, 1
+    size = 1
     for d in shape:
         size *= d
-    if len(raw) - start != size:
-        raise DataError(f"{str(path)!r} holds {len(raw) - start} data bytes, its header says {size}")
-    return torch.frombuffer(bytearray(raw[start:]), dtype=torch.uint8).view(*shape)
+    if file_size is not None and file_size - 4 - 4 * dims != size:
+        raise DataError(f"{str(path)!r} holds {file_size - 4 - 4 * dims} data bytes, its header says {size}")
+    have = resources.available_bytes()
+    if have is not None and size > have:
+        raise DataError(f"{str(path)!r}: the IDX header announces {' x '.join(map(str, shape))} = {size:,} bytes, "
+                        f"more than the {have / 2**30:.1f} GiB of memory available; the file is damaged or "
+                        "not MNIST (download it again)")
+    data = bytearray(size)
+    view, got = memoryview(data), 0
+    while got < size:
+        n = f.readinto(view[got:])
+        if not n:
+            break
+        got += n
+    extra = len(f.read(1))
+    if got != size or extra:
+        held = f"{got}" if not extra else f"more than {size}"
+        raise DataError(f"{str(path)!r} holds {held} data bytes, its header says {size}")
+    return torch.frombuffer(data, dtype=torch.uint8).view(*shape)
 
 
 @dataclass

@@ -9,6 +9,7 @@ import logging
 import math
 from pathlib import Path
 
+from lstmkit import boundary
 from lstmkit.data.datasets.examples import TextExample
 from lstmkit.data.text import check_decoded, check_path, is_utf8, normal_label
 from lstmkit.errors import DataError, listing
@@ -70,8 +71,12 @@ def read_table(path: str | Path, text_column: str = "text", label_column: str = 
                                     f"[{listing(reader.fieldnames or [], 10)}]; choose them with "
                                     "--text-column/--label-column")
                 rows_numbered = ((n, row) for n, row in enumerate(reader, 2))  # line 1 is the header
+            json_rows: list[dict] = []
             for number, row in rows_numbered:
-                examples.append(_example(path, number, row, text_column, label_column))
+                examples.append(_example(path, number, row, text_column, label_column, fmt != "jsonl"))
+                if fmt == "jsonl":
+                    json_rows.append({label_column: row[label_column]})
+            warn_mixed_label_kinds(path, json_rows, label_column)
     except UnicodeDecodeError:
         raise DataError(f"{str(path)!r} is not valid {encoding}; pass its encoding with --encoding") from None
     except csv.Error as err:
@@ -130,17 +135,37 @@ def _json_row(path: Path, number: int, line: str) -> dict:
     return row
 
 
-def _example(path: Path, number: int, row: dict, text_column: str, label_column: str) -> TextExample:
-    if None in row or any(v is None for v in row.values()):
+def _example(path: Path, number: int, row: dict, text_column: str, label_column: str,
+             csv_row: bool = True) -> TextExample:
+    if csv_row and (None in row or any(v is None for v in row.values())):
         raise DataError(f"{path}:{number}: the row has {'more' if None in row else 'fewer'} fields than the header; "
                         "a cell may hold an unclosed quote or an unquoted delimiter")
     for column in (text_column, label_column):
-        if column not in row or row[column] is None:
+        if column not in row or (csv_row and row[column] is None):
             raise DataError(f"{path}:{number}: no {column!r} field; its fields are [{listing(sorted(row), 10)}]; "
                             "choose them with --text-column/--label-column")
-    text = str(row[text_column])
+    text, label = json_text(f"{path}:{number}: {text_column!r}", row[text_column]), row[label_column]
     if not text.strip():
         raise DataError(f"{path}:{number}: empty text; remove the line or fill it in")
-    if not str(row[label_column]).strip():
+    label = boundary.label(f"{path}:{number}: {label_column!r}", label, error=DataError)
+    if not label.strip():
         raise DataError(f"{path}:{number}: empty label; remove the line or give it a label")
-    return TextExample(text, str(row[label_column]))
+    return TextExample(text, label)
+
+
+def json_text(name: str, value: object) -> str:
+    """A text field of a JSON line: a string (a CSV cell always is one). A number, list or
+    object is refused instead of read as its Python form ("['a', 'film']")."""
+    if not isinstance(value, str):
+        raise DataError(f"{name} is {boundary.shown(value)}; the text must be a JSON string")
+    return value
+
+
+def warn_mixed_label_kinds(path: Path, rows: list[dict], label_column: str) -> None:
+    """Booleans beside numbers (``true`` and ``1``) are different classes, which is rarely meant."""
+    kinds = {"boolean" if isinstance(v, bool) else "number" if isinstance(v, (int, float)) else "text"
+             for v in (row.get(label_column) for row in rows)}
+    if len(kinds) > 1 and "boolean" in kinds:
+        logger.warning("%s: the labels mix %s values; true/false are classes of their own, not 1/0: "
+                       "write every label one way if they are meant to be the same classes", path,
+                       " and ".join(sorted(kinds)))
