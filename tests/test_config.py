@@ -47,11 +47,11 @@ def test_overrides_are_validated_together_in_any_order():
 
 
 @pytest.mark.parametrize("toml,message", [
-    ('[model]\nhidden_size = "abc"\n', r"model.hidden_size must be an int, got 'abc' \(str\)"),
-    ("[model]\nhidden_size = 16.5\n", r"model.hidden_size must be an int, got 16.5"),
-    ('[data]\npath = ["a", "b"]\n', r"data.path must be a str, got \['a', 'b'\]"),
-    ("[train]\ndevice = 5\n", r"train.device must be a str, got 5"),
-    ("[train]\nepochs = true\n", r"train.epochs must be an int, got True"),
+    ('[model]\nhidden_size = "abc"\n', r"model.hidden_size must be an integer, got str 'abc'"),
+    ("[model]\nhidden_size = 16.5\n", r"model.hidden_size must be an integer, got float 16.5"),
+    ('[data]\npath = ["a", "b"]\n', r"data.path must be text \(str\), got list \['a', 'b'\]"),
+    ("[train]\ndevice = 5\n", r"train.device must be text \(str\), got int 5"),
+    ("[train]\nepochs = true\n", r"train.epochs must be an integer, got bool True"),
     ('[train]\ndevice = "meta"\n', r"unknown train.device 'meta'; use cpu, cuda or cuda:N"),
     ("[train]\nlr = inf\n", r"train.lr must be a finite number, got inf"),
     ("[train]\nclip_norm = nan\n", r"train.clip_norm must be a finite number, got nan"),

@@ -159,3 +159,16 @@ def test_length_sets_the_exported_time_and_is_refused_where_it_does_not_apply(un
     with contextlib.redirect_stderr(err):
         assert main(["export", str(forecast), "--length", "8", "--output", str(tmp_path / "f.onnx")]) == 2
     assert "--length applies to classify and tag runs" in err.getvalue()
+
+
+def test_the_cap_is_the_last_thing_the_export_command_says(uncapped, tmp_path, capsys, monkeypatch):
+    """Found by a tester: the warning was printed first, then buried under the ONNX exporter's
+    hundred lines of "Replaced initializer ..."."""
+    from lstmkit import export
+
+    run, _, _ = uncapped
+    monkeypatch.setattr(export, "UNCAPPED_LEN", T)
+    assert main(["export", str(run), "--output", str(tmp_path / "c.onnx")]) == 0
+    out, err = capsys.readouterr()
+    assert out.strip().splitlines()[-1].startswith(f"note: trained with classify.max_len=0 (no cap), exported for {T}")
+    assert "Replaced initializer" not in err and "torchvision" not in err

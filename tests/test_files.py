@@ -163,7 +163,8 @@ def test_force_never_replaces_another_runs_file(tmp_path) -> None:
     weights with a CSV; any lstmkit run's own files are protected, --force or not."""
     import shutil
 
-    from lstmkit.files import OutputError, check_output
+    from lstmkit.files import OutputError
+    from lstmkit.training.rundir import check_output
 
     run = tmp_path / "other"
     shutil.copytree(Path(__file__).parent / "fixtures" / "runs_format2" / "classify", run)

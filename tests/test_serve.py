@@ -254,11 +254,60 @@ def test_the_page_in_a_headless_browser(server):
     assert not errors, errors
 
 
+def test_calls_that_outlive_their_504_are_bounded(runs):
+    """Found by a tester: a 504 does not stop the model call (Python cannot stop a thread), so
+    slow requests queued up work. The calls still running are counted until their threads
+    return; past the bound a request gets 503 at once, and the slots come back."""
+    import threading
+
+    import lstmkit.serve.app as serve_app
+    from lstmkit.serve.app import create_app
+
+    app = create_app([runs["image"]], timeout_s=0.2)
+    served = next(iter(app.state.served.values()))
+    release, started = threading.Event(), []
+    real = served.run.predict
+
+    def slow(images, *args):
+        started.append(1)
+        release.wait(10)
+        return real(images, *args)
+
+    served.run.predict = slow
+    digit = {"images": [[[0.0] * 28] * 28]}
+    try:
+        with TestClient(app) as c:
+            for _ in range(serve_app.MODEL_CALLS):
+                assert c.post("/predict", json=digit).status_code == 504
+            assert app.state.calls.running == serve_app.MODEL_CALLS          # their threads run on
+            r = c.post("/predict", json=digit)
+            assert r.status_code == 503 and r.headers["retry-after"] == "2"
+            assert "busy" in r.json()["error"] and len(started) == serve_app.MODEL_CALLS   # never started
+            release.set()
+            deadline = time.monotonic() + 10
+            while app.state.calls.running and time.monotonic() < deadline:
+                time.sleep(0.01)
+            served.run.predict = real
+            assert c.post("/predict", json=digit).status_code == 200
+    finally:
+        release.set()
+        served.run.predict = real
+
+
 def test_a_request_past_the_time_limit_gets_504(runs, monkeypatch):
     import lstmkit.serve.app as serve_app
     from lstmkit.serve.app import create_app
 
-    monkeypatch.setattr(serve_app, "MIN_TIMEOUT_S", 0.0)         # below the floor a user may set: a sure 504
+    import lstmkit.serve.inspect as inspect_module
+
+    real = inspect_module.inspect_input
+
+    def slow_inspect(*args):                                     # a sure 504, however loaded the machine
+        time.sleep(0.3)
+        return real(*args)
+
+    monkeypatch.setattr(inspect_module, "inspect_input", slow_inspect)
+    monkeypatch.setattr(serve_app, "MIN_TIMEOUT_S", 0.0)         # below the floor a user may set
     app = create_app([runs["lm"]], timeout_s=0.001)
     with TestClient(app) as slow:
         r = slow.post("/inspect", json={"text": "the quick brown fox " * 4})

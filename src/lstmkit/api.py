@@ -29,7 +29,7 @@ from typing import Any
 import torch
 
 from lstmkit import boundary
-from lstmkit.config import RunConfig, describe
+from lstmkit.config import RunConfig, check_value, describe, field_kind
 from lstmkit.errors import ConfigError, DataError, LstmkitError, RunDirError
 from lstmkit.tasks import REGISTRY, get_task
 from lstmkit.training import checkpoint
@@ -56,18 +56,8 @@ def _setting(task: str, defaults: Any, name: str, value: Any) -> str:
     """``section.field=value`` for a keyword setting, its type checked here against the field's
     default, so that the error names the keyword (``epochs=True``), not a ``--set`` flag."""
     key = _override_key(task, name)
-    section, field = key.split(".", 1)
-    default = getattr(getattr(defaults, section, None), field, None)
     if value is not None:
-        if isinstance(default, bool):
-            if not isinstance(value, bool):
-                raise boundary.ArgumentError(f"{name} must be True or False, got {boundary.shown(value)}")
-        elif isinstance(default, int):
-            boundary.integer(name, value)
-        elif isinstance(default, float):
-            boundary.real(name, value)
-        elif isinstance(default, str):
-            boundary.text(name, value)
+        check_value(name, value, field_kind(key), boundary.ArgumentError)
     return f"{key}={_value_text(value)}"
 
 
@@ -507,7 +497,7 @@ class ForecasterRun(Run):
                       force: bool = False, **options: Any) -> list[str]:
         import os
 
-        from lstmkit.files import check_output
+        from lstmkit.training.rundir import check_output
         from lstmkit.tasks import forecast
         from lstmkit.training.rundir import own_files
 

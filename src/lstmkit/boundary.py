@@ -34,13 +34,25 @@ class ArgumentError(LstmkitError, TypeError):
     """A value given to lstmkit from outside has the wrong type, shape or range."""
 
 
-def shown(value: Any, limit: int = 60) -> str:
-    """``value`` for a message: its type and a short, printable form (lone surrogates escaped)."""
-    text = repr(value)
-    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+def shown(value: Any, limit: int = 60, *, typed: bool = True) -> str:
+    """``value`` for a message: its type (unless ``typed`` is False) and a short, printable form.
+
+    Lone surrogates are escaped, a long text is cut to about ``limit`` characters and says its
+    length, and an integer too long to print (Python refuses over 4,300 digits) says its digits.
+
+    Example:
+        >>> shown(2.5), shown("x" * 100, 10, typed=False)
+        ('float 2.5', "'xxxxx... (100 characters)")
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**limit:
+        digits = len(str(abs(value))) if abs(value) < 10**4000 else "over 4000"
+        text = f"an integer of {digits} digits"
+        return f"int ({text})" if typed else text
+    text = repr(value).encode("utf-8", "backslashreplace").decode("utf-8")
     if len(text) > limit:
-        text = text[: limit - 3] + "..."
-    return f"{type(value).__name__} {text}"
+        size = f" ({len(value):,} characters)" if isinstance(value, str) else ""
+        text = text[: limit - 4] + "..." + size
+    return f"{type(value).__name__} {text}" if typed else text
 
 
 def _number_type(value: Any) -> bool:

@@ -21,6 +21,7 @@ import argparse
 import datetime as dt
 from dataclasses import replace
 import gc
+import json
 import logging
 import os
 import sys
@@ -374,6 +375,12 @@ def _export(args: argparse.Namespace) -> int:
 
     path = export_run(args.run_dir, args.format, args.output, force=args.force, length=args.length)
     print(f"exported to {path} (inputs and outputs: {path}.json)")
+    try:
+        note = json.loads(Path(f"{path}.json").read_text(encoding="utf-8")).get("max_len_note")
+    except (OSError, ValueError, AttributeError):
+        note = None
+    if note:
+        print(f"note: {note}")                               # said before the export too; again where it is seen
     return 0
 
 
@@ -431,8 +438,10 @@ def main(argv: list[str] | None = None) -> int:
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     quiet = getattr(args, "quiet", False) or int(os.environ.get("RANK", "0")) != 0
-    logging.basicConfig(level=logging.WARNING if quiet else logging.INFO,
-                        format="%(message)s", stream=sys.stderr, force=True)
+    # lstmkit's own lines at INFO; other libraries' (the ONNX exporter's optimizer says
+    # "Replaced initializer ..." a hundred times) only when they warn, so ours are not buried.
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr, force=True)
+    logging.getLogger("lstmkit").setLevel(logging.WARNING if quiet else logging.INFO)
     try:
         return COMMANDS[args.command](args)
     except (LstmkitError, ValueError) as err:

@@ -26,6 +26,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
+from lstmkit import boundary
 from lstmkit.errors import ConfigError
 
 FORMAT_VERSION = 3
@@ -296,16 +297,31 @@ MOVED: dict[str, str] = {
 }
 
 
-def _check_type(where: str, value: Any, kind: str) -> Any:
-    """``value`` as the field's declared type (int for float is fine), else a clear error."""
-    ok = {"bool": isinstance(value, bool),
-          "int": isinstance(value, int) and not isinstance(value, bool),
-          "float": isinstance(value, (int, float)) and not isinstance(value, bool),
-          "str": isinstance(value, str)}.get(kind, True)
-    if not ok:
-        raise ConfigError(f"{where} must be {'a ' if kind != 'int' else 'an '}{kind}, got {value!r} "
-                          f"({type(value).__name__})")
+def check_value(where: str, value: Any, kind: str, error: type[Exception] = ConfigError) -> Any:
+    """``value`` as a field's declared ``kind`` (bool, int, float, str), else ``error`` naming
+    ``where`` and the value. The one type rule for a setting, whether it comes from a TOML
+    table or from a keyword of :func:`lstmkit.train` (which passes ``ArgumentError``); the
+    boundary's functions write the messages (an int for a float is fine, a bool never is a number).
+    """
+    try:
+        if kind == "bool":
+            if not isinstance(value, bool):
+                raise boundary.ArgumentError(f"{where} must be true or false, got {boundary.shown(value)}")
+        elif kind == "int":
+            boundary.integer(where, value)
+        elif kind == "float":
+            boundary.real(where, value)
+        elif kind == "str":
+            boundary.text(where, value)
+    except boundary.ArgumentError as err:
+        raise error(str(err)) from None
     return float(value) if kind == "float" else value
+
+
+def field_kind(key: str) -> str:
+    """The declared type of ``section.field`` (bool, int, float, str, ...)."""
+    section, _, name = key.partition(".")
+    return _field_kinds(_SECTION_TYPES[section])[name]
 
 
 def _field_kinds(section_type: type) -> dict[str, str]:
@@ -322,7 +338,7 @@ def _build_section(name: str, values: dict[str, Any]) -> Any:
                               "rename it in your TOML or --set")
     if unknown:
         raise ConfigError(f"unknown field(s) {unknown} in [{name}]; known: {', '.join(sorted(kinds))}")
-    checked = {key: _check_type(f"{name}.{key}", value, kinds[key]) for key, value in values.items()}
+    checked = {key: check_value(f"{name}.{key}", value, kinds[key]) for key, value in values.items()}
     return section_type(**checked)
 
 

@@ -398,7 +398,7 @@ def export_run(run_dir: str | Path, fmt: str = "onnx", output: str | Path | None
         OutputError: for an output that is one of the run's own files, exists (without
             ``force``), or lies in a missing folder.
     """
-    from lstmkit.files import check_output
+    from lstmkit.training.rundir import check_output
     from lstmkit.training.rundir import own_files
 
     if fmt not in FORMATS:
@@ -433,11 +433,17 @@ def export_run(run_dir: str | Path, fmt: str = "onnx", output: str | Path | None
         else:
             import warnings
 
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                onnx_program = torch.onnx.export(spec.module, spec.example, dynamo=True, verbose=False,
-                                                 input_names=names, output_names=spec.outputs,
-                                                 dynamic_shapes=_shapes_for(spec, shapes))
+            registration = logging.getLogger("torch.onnx._internal.exporter._registration")
+            level = registration.level
+            registration.setLevel(logging.ERROR)            # "torchvision is not installed" x 4: not ours
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    onnx_program = torch.onnx.export(spec.module, spec.example, dynamo=True, verbose=False,
+                                                     input_names=names, output_names=spec.outputs,
+                                                     dynamic_shapes=_shapes_for(spec, shapes))
+            finally:
+                registration.setLevel(level)
 
             def save_onnx(tmp: Path) -> None:
                 onnx_program.save(str(tmp))

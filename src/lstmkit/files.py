@@ -212,7 +212,7 @@ def publish(tmp: Path, path: str | Path) -> None:
     _publish(tmp, Path(path))
 
 
-def _same(a: Path, b: Path) -> bool:
+def same_file(a: Path, b: Path) -> bool:
     try:
         return os.path.realpath(a) == os.path.realpath(b) or (a.exists() and b.exists() and os.path.samefile(a, b))
     except OSError:
@@ -222,6 +222,8 @@ def _same(a: Path, b: Path) -> bool:
 def check_output(path: str | Path, *, flag: str = "--output", protected: Iterable[str | Path] = (),
                  inputs: Iterable[str | Path] = (), force: bool = False, replaceable: bool = False) -> Path:
     """Refuse an output path that would damage a file lstmkit did not make for this purpose.
+    (Commands call :func:`lstmkit.training.rundir.check_output`, which also protects every
+    other run's files: the layout of a run lives with the runs, above this module.)
 
     Args:
         protected: files the output must never replace (a run's own files).
@@ -234,14 +236,12 @@ def check_output(path: str | Path, *, flag: str = "--output", protected: Iterabl
     """
     path = Path(path)
     for own in protected:
-        if _same(path, Path(own)):
+        if same_file(path, Path(own)):
             raise OutputError(f"{flag} {str(path)!r} is the run's own file {Path(own).name}; writing it would "
                               "damage the run; choose another name")
     for source in inputs:
-        if _same(path, Path(source)):
+        if same_file(path, Path(source)):
             raise OutputError(f"{flag} {str(path)!r} is an input of this command; choose another name for the output")
-    if not replaceable:                     # lstmkit's own default output in its own run is excluded above
-        _refuse_other_runs(path, flag)
     if path.exists() or path.is_symlink():
         try:
             mode = os.stat(path).st_mode
@@ -258,18 +258,4 @@ def check_output(path: str | Path, *, flag: str = "--output", protected: Iterabl
     return path
 
 
-def _refuse_other_runs(path: Path, flag: str) -> None:
-    """Any lstmkit run's own files are protected, not only the running command's: ``--force``
-    replaces a user's file, never another run's weights (through a link neither)."""
-    from lstmkit.training.rundir import holds_run, own_files      # the run layout lives with the runs
-
-    for folder in {path.parent, Path(os.path.realpath(path)).parent}:
-        if folder.is_dir() and holds_run(folder):
-            for own in own_files(folder):
-                if _same(path, own):
-                    raise OutputError(f"{flag} {str(path)!r} is the file {own.name} of the lstmkit run in "
-                                      f"{str(folder)!r}; writing it would damage that run, --force or not; "
-                                      "choose another name")
-
-
-__all__ = ["OutputError", "check_output", "publish", "stage", "sweep_temporaries", "write_file", "writing"]
+__all__ = ["OutputError", "check_output", "same_file", "publish", "stage", "sweep_temporaries", "write_file", "writing"]

@@ -160,3 +160,38 @@ def test_a_failed_new_run_leaves_no_empty_parent_folders(tmp_path, capsys) -> No
     assert main(["train", "lm", "--data", str(tmp_path / "missing.txt"), "--run-dir",
                  str(tmp_path / "deep1" / "deep2" / "run"), *SMALL]) == 2
     assert not (tmp_path / "deep1").exists()
+
+
+def test_a_folder_without_a_finished_run_says_why(tmp_path) -> None:
+    """Found by a tester: a run killed during --overwrite, before its first save, was called
+    'not a run directory'; a run file linked to a device was called 'missing'."""
+    import os
+
+    from lstmkit.errors import RunDirError
+
+    folder = tmp_path / "killed"
+    folder.mkdir()
+    (folder / ".lock").write_text("999999999")                     # the pid of a training that is gone
+    with pytest.raises(RunDirError, match="stopped before it saved its first epoch.*train again"):
+        lstmkit.load(folder)
+    (folder / ".lock").write_text(str(os.getpid()))                # a live one
+    with pytest.raises(RunDirError, match=rf"is being trained \(pid {os.getpid()}\)"):
+        lstmkit.load(folder)
+    (tmp_path / "other").mkdir()
+    with pytest.raises(RunDirError, match="is not a run directory"):
+        lstmkit.load(tmp_path / "other")
+
+
+def test_a_run_file_linked_to_a_device_is_named_as_such(trained) -> None:
+    from lstmkit.errors import RunDirError
+
+    for name in ("config.json", "vocab.json"):
+        target = trained / name
+        saved = target.read_bytes()
+        target.unlink()
+        target.symlink_to("/dev/null")
+        with pytest.raises(RunDirError, match=rf"{name}' is a character device"):
+            lstmkit.load(trained)
+        target.unlink()
+        target.write_bytes(saved)
+    assert lstmkit.load(trained).task

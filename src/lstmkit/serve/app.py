@@ -26,7 +26,10 @@ Classify and tag requests arriving together are answered by one model call
 ``{"error": message}`` with the CLI's clear message: 400 for bad input, 404 for an unknown model
 or path, 405 for a wrong method, 413 for a body over the size limit (however it is sent), 422 for
 a malformed request or a body that is not JSON, 500 (logged, no traceback in the answer) for a
-bug, 504 past the time limit; the server keeps running. Every response carries a
+bug, 503 (with Retry-After) when every model-call slot is taken, 504 past the time limit; the
+server keeps running. A model call whose request got 504 runs on in its thread (Python cannot
+stop one), and holds its slot until it returns: :class:`~lstmkit.serve.calls.ModelCalls`
+bounds them, so slow requests cannot queue up minutes of work. Every response carries a
 Content-Security-Policy (:data:`lstmkit.serve.page.SECURITY_HEADERS`).
 """
 
@@ -42,37 +45,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lstmkit.boundary import MAX_SEED           # the library's bound (lstmkit.Run.stream refuses above it)
+from lstmkit.boundary import MAX_SEED, shown           # the library's bound (lstmkit.Run.stream refuses above it)
 from lstmkit.errors import LstmkitError
 from lstmkit.serve.batching import MicroBatcher
+from lstmkit.serve.calls import Busy, ModelCalls
 
 logger = logging.getLogger(__name__)
 
 MAX_TEXTS = 256               # texts (or images) in one request
 MAX_TEXT_CHARS = 200_000      # characters in one text
 MAX_TIMEOUT_S = 86_400.0      # a day: longer is a mistake (and overflows the event loop's clock)
+MODEL_CALLS = 4                # forecast, image and inspect calls running at once (see serve/calls.py)
 MIN_TIMEOUT_S = 0.1           # shorter, and no model call could finish: every request would get 504
 MAX_TOP_K = 1_000_000         # above the vocabulary's size top_k is no limit anyway
 DEADLINE_KEY = "lstmkit.deadline"   # scope key: time.monotonic() at which Limits answers 504
-
-
-def shown(value: Any, limit: int = 60) -> str:
-    """``repr(value)`` cut to about ``limit`` characters, for error messages: ASCII-safe for lone
-    surrogates (repr escapes them) and short for a megabyte of input.
-
-    Example:
-        >>> shown("\\ud800")
-        "'\\\\ud800'"
-        >>> shown("x" * 100, 10)
-        "'xxxxxxxx... (100 characters)"
-    """
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**limit:
-        return f"an integer of {len(str(abs(value))) if abs(value) < 10**4000 else 'over 4000'} digits"
-    text = repr(value)
-    if len(text) <= limit:
-        return text
-    size = f" ({len(value):,} characters)" if isinstance(value, str) else ""
-    return text[: limit - 1] + "..." + size
 
 
 def check_limits(max_body_bytes: int, timeout_s: float) -> None:
@@ -83,11 +69,11 @@ def check_limits(max_body_bytes: int, timeout_s: float) -> None:
     """
     if isinstance(max_body_bytes, bool) or not isinstance(max_body_bytes, int) or max_body_bytes < 1:
         raise LstmkitError(f"--max-body (max_body_bytes) must be a whole number of bytes >= 1, got "
-                           f"{shown(max_body_bytes)}; for example --max-body 1000000 (the default)")
+                           f"{shown(max_body_bytes, typed=False)}; for example --max-body 1000000 (the default)")
     if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)) or \
             not MIN_TIMEOUT_S <= timeout_s <= MAX_TIMEOUT_S:
         raise LstmkitError(f"--timeout (timeout_s) must be a number of seconds in [{MIN_TIMEOUT_S:g}, {MAX_TIMEOUT_S:g}], got "
-                           f"{shown(timeout_s)}; for example --timeout 30 (the default)")
+                           f"{shown(timeout_s, typed=False)}; for example --timeout 30 (the default)")
 
 
 def listen_socket(host: str, port: int) -> socket.socket:
@@ -101,7 +87,7 @@ def listen_socket(host: str, port: int) -> socket.socket:
         family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
                                                              flags=socket.AI_PASSIVE)[0]
     except (socket.gaierror, UnicodeError) as err:
-        raise LstmkitError(f"--host {shown(host)} is not an address to listen on ({err}); use 127.0.0.1 "
+        raise LstmkitError(f"--host {shown(host, typed=False)} is not an address to listen on ({err}); use 127.0.0.1 "
                            "(this machine only), 0.0.0.0 (every interface) or one of this machine's addresses") from None
     sock = socket.socket(family, kind, proto)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)        # as uvicorn does: TIME_WAIT is no obstacle
@@ -206,7 +192,7 @@ class Limits:
         except Exception as err:                  # noqa: BLE001 - answered as JSON, logged with its traceback
             if not over:
                 logger.error("internal error answering %s %s", scope.get("method"), scope.get("path"), exc_info=err)
-                await exchange.fail(500, f"internal error ({type(err).__name__}: {shown(str(err), 200)}); the "
+                await exchange.fail(500, f"internal error ({type(err).__name__}: {shown(str(err), 200, typed=False)}); the "
                                          "server log has the details")
                 return
         if over:
@@ -268,7 +254,7 @@ def _unreadable_body(cause: BaseException) -> str:
                 "ranges, see /docs")
     if isinstance(cause, RecursionError):
         return "malformed request: the body nests arrays or objects too deeply to read; see /docs for the request format"
-    return (f"malformed request: the body cannot be read as JSON ({type(cause).__name__}: {shown(str(cause), 120)}); "
+    return (f"malformed request: the body cannot be read as JSON ({type(cause).__name__}: {shown(str(cause), 120, typed=False)}); "
             "see /docs for the request format")
 
 
@@ -294,6 +280,7 @@ def create_app(run_dirs: list[str | Path], max_body_bytes: int = 1_000_000, time
     if not run_dirs:
         raise LstmkitError("give at least one run directory to serve")
     served = _load(run_dirs)
+    calls = ModelCalls(MODEL_CALLS)
 
     class ApiJSON(JSONResponse):
         def render(self, content: Any) -> bytes:
@@ -304,7 +291,8 @@ def create_app(run_dirs: list[str | Path], max_body_bytes: int = 1_000_000, time
 
     errors = {status: {"model": ErrorBody, "description": meaning} for status, meaning in (
         (400, "bad input"), (404, "unknown model or path"), (413, "body over the size limit"),
-        (422, "malformed request"), (500, "internal error"), (504, "past the time limit"))}
+        (422, "malformed request"), (500, "internal error"), (503, "every model-call slot is taken: retry"),
+        (504, "past the time limit"))}
     app = FastAPI(title="lstmkit", version=__version__, default_response_class=ApiJSON, responses=errors,
                   docs_url=None, redoc_url=None, swagger_ui_oauth2_redirect_url=None,
                   description="Trained lstmkit runs: predict, generate, look inside the gates.")
@@ -342,6 +330,8 @@ def create_app(run_dirs: list[str | Path], max_body_bytes: int = 1_000_000, time
 
     @app.exception_handler(LstmkitError)
     async def _bad_input(request: Request, err: LstmkitError):
+        if isinstance(err, Busy):
+            return error(503, str(err), {"Retry-After": "2"})
         return error(404 if isinstance(err, UnknownModel) else 400, str(err))
 
     @app.exception_handler(ValueError)
@@ -360,18 +350,18 @@ def create_app(run_dirs: list[str | Path], max_body_bytes: int = 1_000_000, time
         if first.get("type") in ("model_attributes_type", "dict_type") and not where and \
                 not kind.lower().startswith("application/json"):
             return error(422, f"malformed request: the body must be JSON sent with Content-Type: application/json, "
-                              f"got Content-Type {shown(kind, 60) if kind else 'none'}")
+                              f"got Content-Type {shown(kind, 60, typed=False) if kind else 'none'}")
         if first.get("type") == "extra_forbidden":
-            return error(422, f"malformed request: unknown field {shown(where, 80)}; see /docs for the fields "
+            return error(422, f"malformed request: unknown field {shown(where, 80, typed=False)}; see /docs for the fields "
                               "each endpoint takes (check the spelling)")
-        return error(422, f"malformed request: {shown(where, 80)[1:-1] if where else 'body'}: "
+        return error(422, f"malformed request: {shown(where, 80, typed=False)[1:-1] if where else 'body'}: "
                           f"{first.get('msg', 'invalid')}; see /docs for the request format")
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, err: HTTPException):
         if err.status_code == 400 and err.__cause__ is not None:          # FastAPI could not read the body
             return error(422, _unreadable_body(err.__cause__))
-        path = shown(request.url.path, 80)
+        path = shown(request.url.path, 80, typed=False)
         message = {404: f"no such path {path}; the endpoints are listed at /docs",
                    405: f"{request.method} is not allowed on {path}; the endpoints and their methods are listed at /docs",
                    }.get(err.status_code, f"{err.detail} ({request.method} {path})")
@@ -386,7 +376,7 @@ def create_app(run_dirs: list[str | Path], max_body_bytes: int = 1_000_000, time
                 raise LstmkitError(f"several models are served; name one with \"model\": {sorted(served)}")
             chosen = next(iter(served.values()))
         elif name not in served:
-            raise UnknownModel(f"no model named {shown(name)}; served: {', '.join(sorted(served))}")
+            raise UnknownModel(f"no model named {shown(name, typed=False)}; served: {', '.join(sorted(served))}")
         else:
             chosen = served[name]
         if chosen.run.task not in tasks:
@@ -425,13 +415,13 @@ def create_app(run_dirs: list[str | Path], max_body_bytes: int = 1_000_000, time
         if task == "forecast":
             if not body.data:
                 raise LstmkitError("a forecaster needs \"data\": {column: [values]} of recent rows")
-            rows = await asyncio.get_running_loop().run_in_executor(None, s.run.predict, body.data)
+            rows = await calls.run(s.run.predict, body.data)
             return {"model": s.name, "task": task, "results": rows}
         if not body.images:
             raise LstmkitError("an image model needs \"images\": a list of 28x28 grey-value arrays")
         if len(body.images) > MAX_TEXTS:
             raise LstmkitError(f"{len(body.images)} images in one request; send at most {MAX_TEXTS}")
-        results = await asyncio.get_running_loop().run_in_executor(None, s.run.predict, body.images)
+        results = await calls.run(s.run.predict, body.images)
         return {"model": s.name, "task": task, "results": results}
 
     @app.post("/generate", response_class=PlainTextResponse,
@@ -452,15 +442,15 @@ def create_app(run_dirs: list[str | Path], max_body_bytes: int = 1_000_000, time
 
         s = pick(body.model, ("classify", "tag", "lm", "forecast", "image"))
         text = _checked_texts([body.text])[0] if body.text is not None else None
-        return await asyncio.get_running_loop().run_in_executor(None, inspect_input, s.run, text, body.images, body.data)
+        return await calls.run(inspect_input, s.run, text, body.images, body.data)
 
     @app.get("/runs/{name}/metrics")
     async def metrics(name: str) -> list[dict]:
         if name not in served:
-            raise UnknownModel(f"no model named {shown(name)}; served: {', '.join(sorted(served))}")
+            raise UnknownModel(f"no model named {shown(name, typed=False)}; served: {', '.join(sorted(served))}")
         return served[name].run.history
 
-    app.state.served = served
+    app.state.served, app.state.calls = served, calls
     return app
 
 
@@ -470,12 +460,12 @@ def _check_generate(length: int, top_k: int, seed: int | None) -> None:
     from lstmkit.tasks.generate import MAX_LENGTH
 
     if not 1 <= length <= MAX_LENGTH:
-        raise LstmkitError(f"length must be >= 1 and <= {MAX_LENGTH:,} tokens per call, got {shown(length)}; "
+        raise LstmkitError(f"length must be >= 1 and <= {MAX_LENGTH:,} tokens per call, got {shown(length, typed=False)}; "
                            "for more, generate in several calls, each from the end of the last")
     if not 0 <= top_k <= MAX_TOP_K:
-        raise LstmkitError(f"top_k must be in 0..{MAX_TOP_K:,} (0 = no limit), got {shown(top_k)}")
+        raise LstmkitError(f"top_k must be in 0..{MAX_TOP_K:,} (0 = no limit), got {shown(top_k, typed=False)}")
     if seed is not None and not 0 <= seed <= MAX_SEED:
-        raise LstmkitError(f"seed must be in 0..{MAX_SEED} (2**{MAX_SEED.bit_length()} - 1), got {shown(seed)}; "
+        raise LstmkitError(f"seed must be in 0..{MAX_SEED} (2**{MAX_SEED.bit_length()} - 1), got {shown(seed, typed=False)}; "
                            "any integer in that range gives a reproducible sample, or leave it out for a random one")
 
 
@@ -493,7 +483,7 @@ def _stream_until(pieces: Iterator[str], deadline: float, length: int, timeout_s
     except Exception as err:                                 # noqa: BLE001 - the response has begun: say it in the text
         logger.warning("generation stopped after %d tokens: %s: %s", max(made - 1, 0), type(err).__name__, err)
         yield (f"\n[lstmkit: error: generation stopped after {max(made - 1, 0):,} tokens ({type(err).__name__}: "
-               f"{shown(str(err), 200)})]\n").encode("utf-8", "backslashreplace")
+               f"{shown(str(err), 200, typed=False)})]\n").encode("utf-8", "backslashreplace")
 
 
 def _checked_texts(texts: list[str] | None) -> list[str]:

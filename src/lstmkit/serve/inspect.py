@@ -76,7 +76,7 @@ def _numeric(run: Any, images: Any = None, data: Any = None) -> tuple[list[str],
 
         from lstmkit import boundary
         from lstmkit.api import _write_part
-        from lstmkit.serve.app import shown
+        from lstmkit.boundary import shown
         from lstmkit.data.datasets.timeseries import read_csv_series
         from lstmkit.tasks.forecast import Scaler, load_forecaster
 
@@ -87,7 +87,7 @@ def _numeric(run: Any, images: Any = None, data: Any = None) -> tuple[list[str],
         missing = [c for c in meta["inputs"] if c not in data]
         if missing:                  # said here: the reader below would name its temporary file instead
             raise ValueError(f"\"data\" has no column(s) {', '.join(map(repr, missing))}; the model reads "
-                             f"{', '.join(map(repr, meta['inputs']))}, got {shown(sorted(data), 120)}")
+                             f"{', '.join(map(repr, meta['inputs']))}, got {shown(sorted(data), 120, typed=False)}")
         with tempfile.TemporaryDirectory() as tmp:
             series = read_csv_series(_write_part("forecast", data, Path(tmp), "input"), meta["inputs"],
                                      cfg.forecast.date_column)

@@ -125,6 +125,37 @@ _MODEL_NAMES = {"classify": "a classifier", "forecast": "a forecaster", "image":
                 "lm": "a language model", "tag": "a tagger"}
 
 
+def unfinished_run(run_dir: Path) -> str | None:
+    """Why a folder that lstmkit trains into holds no run yet, when it says so: a live training
+    (its lock) or one stopped before it saved its first epoch (a stale lock, its temporaries or
+    in-memory data). None for any other folder."""
+    from lstmkit.files import TMP_MARK
+    from lstmkit.training.rundir import LOCK
+
+    lock = run_dir / LOCK
+    try:
+        pid = int(lock.read_text() or "0") if lock.is_file() else 0
+    except (OSError, ValueError):
+        pid = 0
+    if pid:
+        try:
+            os.kill(pid, 0)
+            return (f"{str(run_dir)!r} is being trained (pid {pid}) and has not saved its first epoch yet; wait for it "
+                    "to save one")
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            return f"{str(run_dir)!r} is being trained by another user's process (pid {pid}); wait for it"
+    try:
+        names = [p.name for p in run_dir.iterdir()]
+    except OSError:
+        return None
+    if pid or any(TMP_MARK in n for n in names) or "data" in names:
+        return (f"{str(run_dir)!r} holds no run: a training into it was stopped before it saved its first epoch "
+                "(a run replaced with --overwrite is gone once the new one starts); train again into it")
+    return None
+
+
 def read_run_config(run_dir: str | Path, task: str | None = None) -> RunConfig:
     """Read a run's config, checking that ``run_dir`` is a run directory (of ``task``, if given).
 
@@ -137,8 +168,12 @@ def read_run_config(run_dir: str | Path, task: str | None = None) -> RunConfig:
     if not run_dir.is_dir():
         raise RunDirError(f"run directory {str(run_dir)!r} does not exist; {hint}")
     for name in (CONFIG, WEIGHTS):
-        if not (run_dir / name).is_file():
-            raise RunDirError(f"{str(run_dir)!r} is not a run directory (no {name}); {hint}")
+        problem = manifest.file_problem(run_dir / name)
+        if problem == "missing":
+            raise RunDirError(unfinished_run(run_dir) or f"{str(run_dir)!r} is not a run directory (no {name}); {hint}")
+        if problem is not None:
+            raise RunDirError(f"{str(run_dir / name)!r} is {problem}, not the run's {name}; restore the run from a "
+                              "copy or train again")
     manifest.verify(run_dir, required=(CONFIG, WEIGHTS))
     try:
         raw = json.loads((run_dir / CONFIG).read_text(encoding="utf-8"))

@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import secrets
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
@@ -139,11 +140,12 @@ def verify(run_dir: str | Path, required: tuple[str, ...] = ()) -> str | None:
     if key not in _verified:
         for name, allowed in files.items():
             path = run_dir / name
-            if not path.is_file():
-                if ABSENT in allowed:
-                    continue
-                raise RunDirError(f"{str(path)!r} is missing: the run's manifest lists it; restore it from a copy "
-                                  "or train again")
+            problem = file_problem(path)
+            if problem == "missing" and ABSENT in allowed:
+                continue
+            if problem is not None:
+                raise RunDirError(f"{str(path)!r} is {problem}: the run's manifest lists it as a file; restore it "
+                                  "from a copy or train again")
             if sha256_file(path) not in allowed:
                 raise RunDirError(f"{str(path)!r} does not match the run's manifest ({MANIFEST}): {fix}")
         _verified[key] = manifest["run_id"]
@@ -162,4 +164,23 @@ def _stat(path: Path) -> tuple[int, int, int] | None:
     return (st.st_size, st.st_mtime_ns, st.st_ino)
 
 
-__all__ = ["ABSENT", "MANIFEST", "commit", "new_run_id", "read_manifest", "run_id_of", "sha256_bytes", "verify"]
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def file_problem(path: Path) -> str | None:
+    """None for a regular file (a link to one included), else what the path is: "missing",
+    "a broken link", "a character device", ... (a run file that a link replaced by /dev/zero is
+    not "missing", and is never opened to find out)."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "a broken link" if os.path.islink(path) else "missing"
+    except OSError as err:
+        return f"unreadable ({err.strerror or err})"
+    if stat.S_ISREG(mode):
+        return None
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+
+__all__ = ["ABSENT", "MANIFEST", "commit", "file_problem", "new_run_id", "read_manifest", "run_id_of", "sha256_bytes", "verify"]

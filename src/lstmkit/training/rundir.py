@@ -20,7 +20,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from lstmkit.errors import RunDirError
-from lstmkit.files import TMP_MARK
+from lstmkit import files
+from lstmkit.files import TMP_MARK, OutputError, same_file
 from lstmkit.training import manifest
 
 LOCK = ".lock"
@@ -115,6 +116,28 @@ def own_files(run_dir: str | Path, exclude: tuple[str, ...] = ()) -> list[Path]:
     paths = [run_dir / n for n in sorted(names - set(exclude))]
     paths += [run_dir / folder / n for folder, files in SUBFOLDERS.items() for n in files]
     return paths
+
+
+def check_output(path: str | Path, *, flag: str = "--output", protected: Iterable[str | Path] = (),
+                 inputs: Iterable[str | Path] = (), force: bool = False, replaceable: bool = False) -> Path:
+    """:func:`lstmkit.files.check_output`, and any lstmkit run's own files protected too, not
+    only the running command's: ``--force`` replaces a user's file, never another run's weights
+    (through a link neither). The one output check every command's ``--output`` passes.
+
+    Raises:
+        OutputError: naming the path, what it is and the fix.
+    """
+    path = Path(path)
+    if not replaceable:                     # lstmkit's own default output in its own run
+        for folder in {path.parent, Path(os.path.realpath(path)).parent}:
+            if folder.is_dir() and holds_run(folder):
+                for own in own_files(folder):
+                    if same_file(path, own):
+                        raise OutputError(f"{flag} {str(path)!r} is the file {own.name} of the lstmkit run in "
+                                          f"{str(folder)!r}; writing it would damage that run, --force or not; "
+                                          "choose another name")
+    return files.check_output(path, flag=flag, protected=protected, inputs=inputs, force=force,
+                              replaceable=replaceable)
 
 
 class RunDirectory:
