@@ -7,7 +7,9 @@ lengths alone, and a clear error replaces the out-of-memory kill that would come
 The activation estimate counts, per token, the embedding and for every recurrent layer and
 direction the input projection and the gates (G x H each), the cell and hidden states (2H) and,
 in training, as much again for their gradients. It is an upper bound within a small factor,
-which is what a refusal needs: the limit is the memory available now.
+which is what a refusal needs: the limit is the memory available now. Measured here for IMDB's
+classifier (BiLSTM, E=100, H=128), one training step of 64 x 3,000 tokens peaked 2.37 GiB above
+its start and 16 x 6,000 tokens 1.20 GiB, where the estimate says 3.81 and 1.90 GiB.
 """
 
 from __future__ import annotations
