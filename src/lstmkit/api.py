@@ -28,6 +28,7 @@ from typing import Any
 
 import torch
 
+from lstmkit.boundary import parse_json
 from lstmkit import boundary
 from lstmkit.config import RunConfig, check_value, describe, field_kind
 from lstmkit.errors import ConfigError, DataError, LstmkitError, RunDirError
@@ -182,6 +183,8 @@ def train(task: str, data: Any = None, *, valid: Any = None, test: Any = None, r
     """
     from lstmkit.training import recipe
 
+    for flag, value in (("resume", resume), ("overwrite", overwrite), ("download", download), ("progress", progress)):
+        boundary.switch(flag, value)
     spec = get_task(boundary.text("task", task))
     if config is not None:
         config = boundary.path("config", config)
@@ -227,7 +230,7 @@ def _read_record(path: Path, kind: type) -> Any:
     if not path.is_file():
         return None
     try:
-        value = json.loads(path.read_text(encoding="utf-8"))
+        value = parse_json(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
         logger.warning("ignoring %s: it cannot be read (%s)", path, err)
         return None
@@ -305,6 +308,7 @@ class ClassifierRun(Run):
 
     def evaluate(self, data: str | Path, download: bool = False, encoding: str | None = None) -> Evaluation:
         """Accuracy, per-class P/R/F1 and confusion on ``imdb`` (its test split) or a table file."""
+        boundary.switch("download", download)
         from lstmkit.tasks import classify
         from lstmkit.training.plots import plot_confusion
 
@@ -420,6 +424,7 @@ class LanguageModelRun(Run):
 
     def perplexity(self, download: bool = False) -> dict[str, float]:
         """Valid and test scores over the whole parts of the run's corpus."""
+        boundary.switch("download", download)
         from lstmkit.tasks import lm
 
         return lm.evaluate_run(self.run_dir, download)
@@ -428,6 +433,7 @@ class LanguageModelRun(Run):
 
     def evaluate(self, download: bool = False) -> Evaluation:
         """Perplexity over the whole validation and test parts of the run's corpus."""
+        boundary.switch("download", download)
         scores = self.perplexity(download)
         return Evaluation(scores, "\n".join(f"{k}\t{v:.4f}" for k, v in scores.items()))
 
@@ -485,6 +491,7 @@ class ForecasterRun(Run):
     def evaluate(self, data: str | Path | None = None, download: bool = False) -> Evaluation:
         """MSE/MAE (scaled and in original units) on the test part of ``data`` (default: the
         run's own), with the forecast plot."""
+        boundary.switch("download", download)
         from lstmkit.tasks import forecast
 
         model, cfg, _ = forecast.load_forecaster(self.run_dir)
@@ -495,6 +502,7 @@ class ForecasterRun(Run):
 
     def predict_lines(self, inputs: list[str], data: str | Path | None = None, output: str | Path | None = None,
                       force: bool = False, **options: Any) -> list[str]:
+        boundary.switch("force", force)
         import os
 
         from lstmkit.training.rundir import check_output
@@ -553,6 +561,7 @@ class ImageRun(Run):
 
     def evaluate(self, data: str | Path | None = None, download: bool = False) -> Evaluation:
         """Accuracy, per-class P/R/F1 and the confusion plot on MNIST's test set."""
+        boundary.switch("download", download)
         from lstmkit.data.datasets.mnist import load_mnist
         from lstmkit.tasks import image
         from lstmkit.training.classification_metrics import report

@@ -55,6 +55,44 @@ def shown(value: Any, limit: int = 60, *, typed: bool = True) -> str:
     return f"{type(value).__name__} {text}" if typed else text
 
 
+class JSONError(ValueError):
+    """JSON that :func:`parse_json` refuses (a ``ValueError``, as ``json.loads`` raises)."""
+
+
+def parse_json(text: str | bytes) -> Any:
+    """``json.loads`` for everything lstmkit reads as JSON (run files, data lines, requests'
+    records), where nesting too deep for Python (a ``RecursionError`` from inside ``json``) and
+    a key given twice in one object (which ``json`` resolves silently: the last one wins, so
+    ``{"text": real, "text": junk}`` trained on junk) are ``ValueError``s like any bad JSON.
+
+        >>> parse_json('{"a": 1, "a": 2}')
+        Traceback (most recent call last):
+        lstmkit.boundary.JSONError: the key 'a' appears twice in one object
+    """
+    import json
+
+    def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in out:
+                raise JSONError(f"the key {key!r} appears twice in one object")
+            out[key] = value
+        return out
+
+    try:
+        return json.loads(text, object_pairs_hook=unique)
+    except RecursionError:
+        raise JSONError("it is nested too deeply (thousands of levels) to be read") from None
+
+
+def switch(name: str, value: Any) -> bool:
+    """A True/False option: ``"no"``, ``"false"``, 0 or None are refused, not read as their truth
+    (``overwrite="no"`` is a non-empty string, so it was true: the run was replaced)."""
+    if not isinstance(value, bool):
+        raise ArgumentError(f"{name} must be True or False, got {shown(value)}")
+    return value
+
+
 def _number_type(value: Any) -> bool:
     import numbers
 

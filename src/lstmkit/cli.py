@@ -21,12 +21,12 @@ import argparse
 import datetime as dt
 from dataclasses import replace
 import gc
-import json
 import logging
 import os
 import sys
 from pathlib import Path
 
+from lstmkit.boundary import parse_json
 from lstmkit import __version__
 from lstmkit.errors import LstmkitError
 
@@ -376,7 +376,7 @@ def _export(args: argparse.Namespace) -> int:
     path = export_run(args.run_dir, args.format, args.output, force=args.force, length=args.length)
     print(f"exported to {path} (inputs and outputs: {path}.json)")
     try:
-        note = json.loads(Path(f"{path}.json").read_text(encoding="utf-8")).get("max_len_note")
+        note = parse_json(Path(f"{path}.json").read_text(encoding="utf-8")).get("max_len_note")
     except (OSError, ValueError, AttributeError):
         note = None
     if note:

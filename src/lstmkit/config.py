@@ -34,6 +34,12 @@ MAX_WIDTH, MAX_LAYERS = 65_536, 64     # sizes beyond any model that fits in mem
 TASKS = ("classify", "forecast", "image", "lm", "tag")
 
 
+def _seed(name: str, value: int) -> None:
+    if not 0 <= value <= boundary.MAX_SEED:
+        raise ConfigError(f"{name} must be in 0..{boundary.MAX_SEED} (2**63 - 1), got {boundary.shown(value, typed=False)}; any seed in that "
+                          "range gives a reproducible run")
+
+
 def _choice(name: str, value: str, options: tuple[str, ...]) -> None:
     if value not in options:
         raise ConfigError(f"unknown {name} {value!r}; choose one of: {', '.join(options)}")
@@ -139,6 +145,7 @@ class TrainConfig:
                                    # starting level (and on any non-finite loss); 0 = only non-finite
 
     def __post_init__(self) -> None:
+        _seed("train.seed", self.seed)
         for name in ("epochs", "batch_size"):
             _at_least(f"train.{name}", getattr(self, name), 1)
         for name in ("lr", "clip_norm", "max_minutes", "weight_decay", "lr_decay", "diverge_factor"):
@@ -271,6 +278,7 @@ class ImageConfig:
     def __post_init__(self) -> None:
         _choice("image.mode", self.mode, ("permuted", "pixels", "rows"))
         _at_least("image.valid_size", self.valid_size, 0)
+        _seed("image.permutation_seed", self.permutation_seed)
         if self.chrono_init and (self.chrono_init < 3 or self.forget_bias):
             raise ConfigError(f"image.chrono_init must be 0 (off) or >= 3 and excludes image.forget_bias; "
                               f"got chrono_init={self.chrono_init}, forget_bias={self.forget_bias}")
@@ -489,6 +497,9 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None,
             table = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as err:
             raise ConfigError(f"config file {str(path)!r} is not valid TOML: {err}") from None
+        except RecursionError:
+            raise ConfigError(f"config file {str(path)!r} is nested too deeply to be read; a config has one level of "
+                              "tables ([model], [train], ...)") from None
         except (UnicodeDecodeError, OSError) as err:
             raise ConfigError(f"cannot read config file {str(path)!r}: {err}") from None
         if "task" in table and table["task"] != cfg.task:

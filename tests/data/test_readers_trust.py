@@ -535,3 +535,59 @@ def test_a_column_named_twice_in_the_header_is_refused(tmp_path) -> None:
     path.write_text("text,label,text\na great film,pos,other\na dull film,neg,other\n")
     with pytest.raises(DataError, match="'text' more than once"):
         read_table(path)
+
+
+# --- found by the third round of testers ---------------------------------------------------
+
+def test_json_keys_given_twice_and_nesting_too_deep_are_refused(tmp_path):
+    from lstmkit.data.datasets.table import read_table
+
+    path = tmp_path / "rows.jsonl"
+    path.write_text('{"text": "a real review", "label": "pos", "text": "junk"}\n')
+    with pytest.raises(DataError, match="rows.jsonl:1: not valid JSON .*the key 'text' appears twice"):
+        read_table(path)
+    path.write_text('{"text": ' + "[" * 100_000 + "]" * 100_000 + ', "label": "pos"}\n')
+    with pytest.raises(DataError, match="nested too deeply"):
+        read_table(path)
+
+
+def test_invisible_and_case_variants_of_labels(tmp_path, caplog):
+    from lstmkit.data.datasets.table import read_table
+
+    path = tmp_path / "rows.csv"
+    path.write_text("text,label\na,pos\nb,pos\u200b\nc,neg\nd,Neg\n", encoding="utf-8")
+    with caplog.at_level(logging.WARNING):
+        assert [e.label for e in read_table(path)] == ["pos", "pos", "neg", "Neg"]
+    assert "were merged" in caplog.text and "differ only in case" in caplog.text
+
+
+def test_forecast_csvs_read_like_every_csv(tmp_path, caplog):
+    """The forecast reader shares the header rule, the semicolon rule and gzip by content."""
+    series = timeseries.read_csv_series
+    dup = tmp_path / "dup.csv"
+    dup.write_text("date,OT,OT\n2020-01-01 00:00:00,1,2\n")
+    with pytest.raises(DataError, match="'OT' more than once"):
+        series(dup)
+    semi = tmp_path / "semi.csv"
+    semi.write_text("date;HUFL;OT\n2020-01-01 00:00:00;1;2\n2020-01-01 01:00:00;3;4\n")
+    assert series(semi).values.tolist() == [[1.0, 2.0], [3.0, 4.0]]
+    zipped = tmp_path / "zipped.csv"
+    zipped.write_bytes(gzip.compress(semi.read_bytes()))
+    assert series(zipped).columns == ["HUFL", "OT"]
+    wide = tmp_path / "wide.csv"
+    wide.write_text(",".join(f"c{i}" for i in range(200_000)) + ",c7\n" + ",".join(["1"] * 200_001) + "\n")
+    with pytest.raises(DataError, match="'c7' more than once"):   # linear: was quadratic in the columns
+        series(wide)
+
+
+def test_forecast_rows_must_run_forward_in_time(tmp_path, caplog):
+    rows = [f"2020-01-01 {h:02d}:00:00,{h}" for h in range(6)]
+    back = tmp_path / "back.csv"
+    back.write_text("date,OT\n" + "\n".join(reversed(rows)) + "\n")
+    with pytest.raises(DataError, match=r"not in time order: data row 2 \('2020-01-01 04:00:00'\).*sort the file"):
+        timeseries.read_csv_series(back)
+    odd = tmp_path / "odd.csv"
+    odd.write_text("date,OT\n" + "\n".join(rows[:2] + [rows[1]] + rows[4:]) + "\n")
+    with caplog.at_level(logging.WARNING):
+        assert len(timeseries.read_csv_series(odd).values) == 5
+    assert "repeat the time" in caplog.text and "gap(s) longer than the usual step" in caplog.text

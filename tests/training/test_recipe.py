@@ -201,3 +201,35 @@ def test_validating_on_the_training_file_warns(tmp_path, capsys):
     main(["train", "classify", "--data", str(train), "--valid-data", str(link), "--epochs", "1",
           "--run-dir", str(tmp_path / "run"), "--set", "model.hidden_size=8"])
     assert "data.valid_path (--valid-data) is the training data" in capsys.readouterr().err
+
+
+def test_resume_refuses_data_that_changed(tmp_path, capsys):
+    """Found by a tester: labels renamed in the data file relabelled the trained model on
+    --resume; labels flipped trained on the opposite, without a word."""
+    data = _classify_file(tmp_path / "d.jsonl")
+    run = tmp_path / "run"
+    assert main(["train", "classify", "--data", str(data), "--epochs", "1", "--run-dir", str(run),
+                 "--set", "model.hidden_size=8"]) == 0
+    rows = [json.loads(line) for line in data.read_text().splitlines()]
+    for row in rows:
+        row["label"] = {"pos": "neg", "neg": "pos"}[row["label"]]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    capsys.readouterr()
+    assert main(["train", "classify", "--run-dir", str(run), "--epochs", "2", "--resume"]) == 2
+    assert "the data changed since this run started: the file of data.path" in capsys.readouterr().err
+
+
+def test_api_switches_are_booleans_and_seeds_are_bounded(tmp_path):
+    import lstmkit
+    from lstmkit.errors import LstmkitError
+
+    run = tmp_path / "keep"
+    lstmkit.train("lm", data=TINY_TEXT, run_dir=run, epochs=1, hidden_size=8)
+    before = (run / "manifest.json").read_bytes()
+    with pytest.raises(LstmkitError, match="overwrite must be True or False, got str 'no'"):
+        lstmkit.train("lm", data=TINY_TEXT, run_dir=run, epochs=1, overwrite="no")
+    assert (run / "manifest.json").read_bytes() == before
+    with pytest.raises(LstmkitError, match=r"train.seed must be in 0..9223372036854775807"):
+        lstmkit.train("lm", data=TINY_TEXT, run_dir=tmp_path / "s", epochs=1, seed=2**70)
+    with pytest.raises(LstmkitError, match="download must be True or False"):
+        lstmkit.load(run).perplexity("the time traveller")

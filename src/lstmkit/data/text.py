@@ -83,18 +83,24 @@ def read_text(path: str | Path, encoding: str = "utf-8") -> str:
         'The Time Machine, by H.'
     """
     path = check_path(path, "text file", fix="pass the path of a UTF-8 text file")
-    text = decode(_read_bytes(path), str(path), encoding)
+    text = decode(read_bytes(path), str(path), encoding)
     if not text.strip():
         raise DataError(f"text file {str(path)!r} is empty; give it some text to learn from")
     return text
 
 
 GZIP, ZIP = b"\x1f\x8b", b"PK\x03\x04"
+
+
+def is_gzip(path: str | Path) -> bool:
+    """Whether a file is gzip-compressed, by its first bytes (whatever its name says)."""
+    with open(path, "rb") as f:
+        return f.read(2) == GZIP
 _BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"), (b"\xff\xfe", "utf-16"),
          (b"\xfe\xff", "utf-16"))
 
 
-def _read_bytes(path: Path) -> bytes:
+def read_bytes(path: Path) -> bytes:
     """A file's bytes, gunzipped when it is gzip (by its first bytes, whatever its name), read
     in pieces so that a decompression bomb stops at the memory available, not past it."""
     import gzip
@@ -201,14 +207,18 @@ def check_decoded(text: str, name: str, encoding: str) -> None:
 
 
 def normal_label(label: str) -> str:
-    """A label as one class: surrounding whitespace dropped, Unicode in NFC form, so that "pos",
-    "pos " and "pos\u00a0" (or an "é" written as e + combining accent) are the same class.
+    """A label as one class: surrounding whitespace and invisible format characters (a zero-width
+    space, a direction mark) dropped, Unicode in NFC form, so that "pos", "pos ", "pos\u00a0" and
+    "pos\u200b" (or an "é" written as e + combining accent) are the same class.
 
     Example:
         >>> normal_label(" pos\u00a0"), normal_label("caf" + "e\u0301") == "caf\u00e9"
         ('pos', True)
     """
-    return unicodedata.normalize("NFC", label).strip()
+    label = unicodedata.normalize("NFC", label)
+    if not label.isascii():                           # invisible format characters: zero-width spaces, marks
+        label = "".join(c for c in label if unicodedata.category(c) != "Cf")
+    return label.strip()
 
 
 def bounded_lines(handle: IO[str], name: str, max_chars: int, fix: str) -> Iterator[tuple[int, str]]:
@@ -243,7 +253,7 @@ def check_inherited_encoding(path: str | Path, encoding: str) -> None:
     if not path.is_file():
         return
     try:
-        raw = _read_bytes(path)                       # gunzipped, bounded
+        raw = read_bytes(path)                       # gunzipped, bounded
     except DataError:
         return                                        # the reader says what is wrong with it
     try:

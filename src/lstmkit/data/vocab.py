@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from lstmkit.boundary import parse_json
 from lstmkit.errors import DataError
 
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
@@ -86,7 +87,7 @@ class Vocab:
     def load(cls, path: str | Path) -> Vocab:
         fix = "the run directory is damaged; train again or restore it from a copy"
         try:
-            raw = json.loads(Path(path).read_text(encoding="utf-8"))
+            raw = parse_json(Path(path).read_text(encoding="utf-8"))
         except OSError as err:
             raise DataError(f"cannot read vocabulary {str(path)!r}: {err.strerror}") from None
         except ValueError as err:

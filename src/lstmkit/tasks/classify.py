@@ -17,13 +17,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from lstmkit.boundary import parse_json
 from lstmkit.config import ClassifyConfig, DataConfig, ModelConfig, RunConfig, TrainConfig
 from lstmkit.data.batching import BucketBatchSampler, pad_batch, padding_mask
 from lstmkit.data.text import check_inherited_encoding
 from lstmkit.data.tokenize import get_tokenizer
 from lstmkit.data.vectors import embedding_matrix, load_vectors, save_vectors, train_word2vec
 from lstmkit.data.vocab import PAD, UNK, Vocab
-from lstmkit.errors import ConfigError, DataError, RunDirError
+from lstmkit.errors import ConfigError, DataError, RunDirError, listing
 from lstmkit.files import write_file
 from lstmkit.nn import make_rnn
 from lstmkit.tasks.base import COMMON_USES, Context, Flag, Headline, Task, shard_rows
@@ -210,6 +211,10 @@ class ClassifyTask(Task):
         if checkpoint.load_vocab(run_dir).itos != data.vocab.itos:
             raise RunDirError(f"the data of {str(run_dir)!r} no longer gives the vocabulary it was trained with; "
                               "resume with the same data and data settings")
+        if run_labels(run_dir) != data.labels:
+            raise RunDirError(f"the data of {str(run_dir)!r} has the labels [{listing(data.labels)}], the run was "
+                              f"trained on [{listing(run_labels(run_dir))}]; resuming would relabel the trained model: "
+                              "resume with the same data")
 
     def batches(self, ctx: Context, data: Prepared, epoch: int):
         return batches(data.train, ctx.cfg.train.batch_size, data.vocab.stoi[PAD], True, ctx.generator)
@@ -266,7 +271,7 @@ def run_labels(run_dir: str | Path) -> list[str]:
     if path.is_file():
         path = checkpoint.run_file(run_dir, "labels.json")
     try:
-        labels = json.loads(path.read_text(encoding="utf-8"))
+        labels = parse_json(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
         raise RunDirError(f"cannot read the labels of {str(run_dir)!r} ({err}); is it a classifier run?") from None
     if (not isinstance(labels, list) or len(labels) < 2 or not all(isinstance(x, str) and x for x in labels)

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from lstmkit.boundary import parse_json
 from lstmkit.config import ForecastConfig, ModelConfig, RunConfig, TrainConfig
 from lstmkit.data.batching import shuffled_batches
 from lstmkit.data.datasets.timeseries import (
@@ -175,7 +176,7 @@ def errors(pred: Tensor, true: Tensor, scaler: Scaler | None = None) -> dict[str
     """MSE and MAE on the scaled data and, with ``scaler``, in the original units."""
     out = {"mse": float(F.mse_loss(pred, true)), "mae": float(F.l1_loss(pred, true))}
     if scaler is not None:
-        p, t = scaler.inverse(pred), scaler.inverse(true)
+        p, t = scaler.inverse(pred).double(), scaler.inverse(true).double()   # squares of large units overflow float32
         out.update(mse_original=float(F.mse_loss(p, t)), mae_original=float(F.l1_loss(p, t)))
     return out
 
@@ -352,7 +353,7 @@ def read_scaler(path: Path) -> dict:
 
     fix = "the run directory is damaged; train again"
     try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
+        meta = parse_json(path.read_text(encoding="utf-8"))
     except OSError as err:
         raise RunDirError(f"cannot read {str(path)!r}: {err.strerror}; {fix}") from None
     except ValueError as err:

@@ -17,6 +17,7 @@ from safetensors.torch import load_model, save_model
 import torch
 from torch import nn
 
+from lstmkit.boundary import parse_json
 from lstmkit.config import FORMAT_VERSION, RunConfig, migrate
 from lstmkit.data.vocab import Vocab
 from lstmkit.errors import ConfigError, RunDirError
@@ -176,7 +177,7 @@ def read_run_config(run_dir: str | Path, task: str | None = None) -> RunConfig:
                               "copy or train again")
     manifest.verify(run_dir, required=(CONFIG, WEIGHTS))
     try:
-        raw = json.loads((run_dir / CONFIG).read_text(encoding="utf-8"))
+        raw = parse_json((run_dir / CONFIG).read_text(encoding="utf-8"))
     except ValueError as err:
         raise RunDirError(f"{str(run_dir / CONFIG)!r} is not valid JSON: {err}") from None
     if not isinstance(raw, dict):
@@ -241,7 +242,7 @@ def _read_header(path: str | Path) -> tuple[dict[str, tuple[str, tuple[int, ...]
     except OSError as err:
         raise RunDirError(f"cannot read weights {what}: {err.strerror}") from None
     try:
-        header = json.loads(raw.decode("utf-8"))
+        header = parse_json(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise RunDirError(f"weights {what} are not a safetensors file (the header is not JSON); {fix}") from None
     if not isinstance(header, dict):
@@ -487,7 +488,7 @@ def load_training_state(run_dir: str | Path, model: nn.Module, optimizer, genera
                           "trained by an lstmkit without exact resume; train it again with --overwrite")
     try:
         with safe_open(str(path), "pt") as f:
-            meta = json.loads((f.metadata() or {})["lstmkit_train_state"])
+            meta = parse_json((f.metadata() or {})["lstmkit_train_state"])
         tensors = load_file(str(path))
         weights = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
         model.load_state_dict(weights, strict=True)

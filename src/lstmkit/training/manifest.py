@@ -23,6 +23,7 @@ import stat
 from collections.abc import Callable
 from pathlib import Path
 
+from lstmkit.boundary import parse_json
 from lstmkit.errors import RunDirError
 from lstmkit.files import publish, stage, sweep_temporaries, write_file
 
@@ -60,7 +61,7 @@ def read_manifest(run_dir: str | Path) -> dict | None:
         return None
     fix = "the run directory is damaged; train again or restore it from a copy"
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw = parse_json(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
         raise RunDirError(f"{str(path)!r} cannot be read ({err}); {fix}") from None
     files = raw.get("files") if isinstance(raw, dict) else None

@@ -31,7 +31,7 @@ from lstmkit.config import RunConfig, check_used
 from lstmkit.errors import ConfigError, DataError, LstmkitError, RunDirError
 from lstmkit.tasks import get_task
 from lstmkit.tasks.base import Context, Task
-from lstmkit.training import checkpoint, distributed
+from lstmkit.training import checkpoint, distributed, manifest
 from lstmkit.training.build import device_of, make_optimizer
 from lstmkit.training.rundir import DirectoryLock, RunDirectory  # noqa: F401 - DirectoryLock: old import path
 from lstmkit.training.memory import check_model_fits
@@ -193,6 +193,30 @@ def warn_reused_data(cfg: RunConfig) -> None:
                            "does on new data; give a separate file", name, d.path)
 
 
+class InputsGuard(Hook):
+    """The checksums of the files a run is trained on, saved with its resume state; ``--resume``
+    refuses data that changed since (the same file edited: labels renamed would relabel the
+    trained model, flipped labels would train on the opposite). Runs saved without them resume
+    as before."""
+
+    def __init__(self, cfg: RunConfig) -> None:
+        d = cfg.data
+        paths = {"data.path": d.path, "data.valid_path": d.valid_path, "data.test_path": d.test_path,
+                 "vectors.path": cfg.vectors.path}
+        self.sums = {key: manifest.sha256_file(Path(p)) for key, p in paths.items() if p and Path(p).is_file()}
+
+    def get_state(self) -> tuple[dict, dict]:
+        return {"sha256": self.sums}, {}
+
+    def set_state(self, values: dict, tensors: dict) -> None:
+        stored = values.get("sha256", {})
+        changed = sorted(k for k in set(stored) | set(self.sums) if stored.get(k) != self.sums.get(k))
+        if changed:
+            raise RunDirError(f"the data changed since this run started: the file of {', '.join(changed)} has other "
+                              "contents (its SHA-256 differs); resuming would go on with other data under the same "
+                              "labels and vocabulary: resume with the original files, or train a new run")
+
+
 def _inputs(cfg: RunConfig) -> list[str]:
     """The files a run reads, which clearing an old run in the same folder must keep."""
     return [p for p in (cfg.data.path, cfg.data.valid_path, cfg.data.test_path, cfg.vectors.path)
@@ -204,7 +228,7 @@ def _fit_locked(spec: Task, cfg: RunConfig, final_dir: Path, run_dir: Path, mode
     t = cfg.train
     task_hooks = spec.hooks(model, optimizer, ctx)
     schedule = LRSchedule(optimizer, t.lr_schedule, t.lr, t.epochs, t.lr_decay, t.decay_start, spec.monitor)
-    stateful: list[tuple[str, Hook]] = [("schedule", schedule)]
+    stateful: list[tuple[str, Hook]] = [("schedule", schedule), ("inputs", InputsGuard(cfg))]
     stateful += [(f"task{i}", h) for i, h in enumerate(task_hooks)]
     start_epoch, history = 1, []
     if resume:

@@ -17,12 +17,12 @@ and the byte.
 from __future__ import annotations
 
 import gzip
-import json
 import logging
 import re
 import tarfile
 from pathlib import Path
 
+from lstmkit.boundary import parse_json
 from lstmkit.data.datasets.examples import TextExample
 from lstmkit.data.datasets.fetch import fetch
 from lstmkit import boundary
@@ -144,7 +144,7 @@ def _from_jsonl(path: Path) -> list[TextExample]:
                 if not line.strip():
                     continue
                 try:
-                    row = json.loads(line)
+                    row = parse_json(line)
                     text, label = row["text"], row.get("label", "unsup")
                 except (ValueError, KeyError, TypeError) as err:
                     raise DataError(f"{path}:{number}: not an IMDB JSON line with text and label ({err})") from None

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import collections
 import csv
 import gzip
-import json
 import logging
 import math
 from pathlib import Path
 
+from lstmkit.boundary import parse_json
 from lstmkit import boundary
 from lstmkit.data.datasets.examples import TextExample
-from lstmkit.data.text import check_decoded, check_path, is_utf8, normal_label
+from lstmkit.data.text import check_decoded, check_path, is_gzip, is_utf8, normal_label
 from lstmkit.errors import DataError, listing
 
 logger = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ def read_table(path: str | Path, text_column: str = "text", label_column: str = 
         raise DataError(f"the text and the label are both read from column {text_column!r}: the model would read its "
                         "own label; choose two columns with --text-column and --label-column")
     fmt = table_format(path)
-    opener = gzip.open if path.suffix == ".gz" else open
+    opener = gzip.open if is_gzip(path) else open              # by its bytes: a gzipped .jsonl too
     examples: list[TextExample] = []
     codec = "utf-8-sig" if is_utf8(encoding) else encoding         # a byte-order mark is not part of the header
     csv.field_size_limit(MAX_FIELD)
@@ -54,17 +55,10 @@ def read_table(path: str | Path, text_column: str = "text", label_column: str = 
             if fmt == "jsonl":
                 rows_numbered = ((n, _json_row(path, n, line)) for n, line in enumerate(handle, 1) if line.strip())
             else:
-                delimiter = "," if fmt == "csv" else "\t"
-                header = handle.readline()
-                if fmt == "csv" and "," not in header and ";" in header:
-                    delimiter = ";"                                 # a European-style CSV
-                    logger.info("%s is separated by semicolons; reading it so", path)
+                delimiter = sniff_delimiter(path, handle.readline(), "," if fmt == "csv" else "\t")
                 handle.seek(0)
                 reader = csv.DictReader(handle, delimiter=delimiter)
-                twice = sorted({c for c in (reader.fieldnames or []) if (reader.fieldnames or []).count(c) > 1})
-                if twice:                                   # DictReader would keep the last one silently
-                    raise DataError(f"{path}: the header names the column(s) {listing(twice)} more than once; "
-                                    "rename them so that each column has its own name")
+                check_header(path, reader.fieldnames or [])
                 missing = [c for c in (text_column, label_column) if c not in (reader.fieldnames or [])]
                 if missing:
                     raise DataError(f"{str(path)!r} has no column(s) [{listing(missing)}]; its columns are "
@@ -92,11 +86,41 @@ def read_table(path: str | Path, text_column: str = "text", label_column: str = 
     return _canonical_numeric_labels(normal_labels(path, examples))
 
 
+def check_header(path: str | Path, names: list[str]) -> None:
+    """Every CSV/TSV reader's header rule: each column named once, once surrounding spaces are
+    dropped (a reader would keep one copy silently; `text,label,text` trained on the last).
+    Linear in the columns: a header of a million columns is checked in a second.
+
+    Raises:
+        DataError: naming the repeated columns.
+    """
+    counts = collections.Counter(n.strip() for n in names)
+    twice = sorted(n for n, k in counts.items() if k > 1)
+    if twice:
+        raise DataError(f"{path}: the header names the column(s) {listing(twice)} more than once; "
+                        "rename them so that each column has its own name")
+
+
+def sniff_delimiter(path: str | Path, header: str, default: str) -> str:
+    """``;`` for a European-style CSV (a header with semicolons and no commas), else ``default``."""
+    if default == "," and "," not in header and ";" in header:
+        logger.info("%s is separated by semicolons; reading it so", path)
+        return ";"
+    return default
+
+
 def normal_labels(path: str | Path, examples: list[TextExample]) -> list[TextExample]:
     """Labels through :func:`~lstmkit.data.text.normal_label` (every reader of labelled text
     calls it); a warning names the labels that it merged ("pos" and "pos " would be two
     classes otherwise)."""
     name = {label: normal_label(label) for label in {e.label for e in examples}}
+    by_case: dict[str, set[str]] = {}
+    for clean in set(name.values()):
+        by_case.setdefault(clean.casefold(), set()).add(clean)
+    cased = sorted(sorted(v) for v in by_case.values() if len(v) > 1)
+    if cased:
+        logger.warning("%s: %d label(s) differ only in case, e.g. %s: they are different classes; write them one "
+                       "way if they are meant to be one", path, len(cased), listing(cased[0], limit=3))
     if all(k == v for k, v in name.items()):
         return examples
     merged: dict[str, list[str]] = {}
@@ -127,7 +151,7 @@ def _canonical_numeric_labels(examples: list[TextExample]) -> list[TextExample]:
 
 def _json_row(path: Path, number: int, line: str) -> dict:
     try:
-        row = json.loads(line)
+        row = parse_json(line)
     except ValueError as err:
         raise DataError(f"{path}:{number}: not valid JSON ({err})") from None
     if not isinstance(row, dict):

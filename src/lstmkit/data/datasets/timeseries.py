@@ -17,8 +17,8 @@ import torch
 from torch import Tensor
 
 from lstmkit.data.datasets.fetch import candidates, fetch
-from lstmkit.data.datasets.table import MAX_FIELD
-from lstmkit.data.text import check_path, decode
+from lstmkit.data.datasets.table import MAX_FIELD, check_header, sniff_delimiter
+from lstmkit.data.text import check_path, decode, read_bytes
 from lstmkit.errors import DataError, listing
 
 logger = logging.getLogger(__name__)
@@ -46,14 +46,16 @@ def read_csv_series(path: str | Path, columns: list[str] | None = None, date_col
             the float32 range (naming its line and column), or no rows.
     """
     path = check_path(path, "CSV file")
-    lines = decode(path.read_bytes(), str(path), encoding, "save it as UTF-8 (CSV series are read as UTF-8)").splitlines()
+    lines = decode(read_bytes(path), str(path), encoding, "save it as UTF-8 (CSV series are read as UTF-8)").splitlines()
     csv.field_size_limit(MAX_FIELD)
+    delimiter = sniff_delimiter(path, lines[0] if lines else "", "\t" if path.suffix.lower() == ".tsv" else ",")
     try:
-        rows = list(csv.reader(lines))
+        rows = list(csv.reader(lines, delimiter=delimiter))
     except csv.Error as err:
         raise DataError(f"{str(path)!r} is not a well-formed CSV file ({err})") from None
     if not rows or not rows[0]:
         raise DataError(f"{str(path)!r} is empty; it needs a header line and rows")
+    check_header(path, rows[0])
     header = [h.strip() for h in rows[0]]
     has_date = date_column in header
     wanted = columns or [h for h in header if h != date_column]
@@ -85,7 +87,63 @@ def read_csv_series(path: str | Path, columns: list[str] | None = None, date_col
             dates.append(row[header.index(date_column)])
     if not values:
         raise DataError(f"{str(path)!r} has a header but no rows")
+    if has_date:
+        check_time_order(path, dates, date_column)
     return Series(torch.tensor(values, dtype=torch.float32), wanted, dates, str(path))
+
+
+def check_time_order(path: str | Path, dates: list[str], column: str) -> None:
+    """The rows of a series must run forward in time: rows out of order (a reversed or
+    shuffled file) are refused, since the windows would mix past and future; a repeated time
+    or irregular steps are kept, with a warning. Dates are read as ISO 8601 (ETTh1's
+    ``2016-07-01 00:00:00``) or as numbers; a column that is not all such is said and not checked.
+
+    Raises:
+        DataError: naming the first row that goes back in time.
+    """
+    import datetime
+
+    def parse(text: str) -> float | None:
+        text = text.strip()
+        try:
+            return float(text)
+        except ValueError:
+            pass
+        try:
+            return datetime.datetime.fromisoformat(text).timestamp()
+        except ValueError:
+            return None
+
+    times = [parse(d) for d in dates]
+    bad = [i for i, t in enumerate(times) if t is None]
+    if bad and len(bad) == len(times):
+        logger.warning("%s: the %r column holds no dates or numbers (e.g. %r); the rows are used in file order",
+                       path, column, dates[0])
+        return
+    if bad:
+        good = dates[next(i for i, t in enumerate(times) if t is not None)]
+        logger.warning("%s: %d row(s) of the %r column are not dates like %r, e.g. data row %d: %r; the time order "
+                       "is not checked and forecasts carry no dates past such a row: fix them", path, len(bad),
+                       column, good, bad[0] + 1, dates[bad[0]])
+        return
+    steps = [b - a for a, b in zip(times, times[1:])]
+    back = next((i for i, s in enumerate(steps) if s < 0), None)
+    if back is not None:
+        raise DataError(f"{path}: the rows are not in time order: data row {back + 2} ({dates[back + 1]!r}) comes "
+                        f"before row {back + 1} ({dates[back]!r}); sort the file by {column}")
+    repeated = sum(1 for s in steps if s == 0)
+    if repeated:
+        first = next(i for i, s in enumerate(steps) if s == 0)
+        logger.warning("%s: %d row(s) repeat the time of the row before, e.g. %r; each row is used as one step",
+                       path, repeated, dates[first + 1])
+    positive = sorted(s for s in steps if s > 0)
+    if positive:
+        usual = positive[len(positive) // 2]
+        gaps = [i for i, s in enumerate(steps) if s > 1.5 * usual]
+        if gaps:
+            logger.warning("%s: %d gap(s) longer than the usual step, e.g. from %r to %r; the model sees each row as "
+                           "one step, so fill the gaps if the steps should be equal", path, len(gaps),
+                           dates[gaps[0]], dates[gaps[0] + 1])
 
 
 def locate_ett(download: bool = False) -> Path:
