@@ -204,3 +204,15 @@ def test_keyword_settings_are_checked_by_their_names(tmp_path, settings, words) 
         lstmkit.train("classify", data=rows, run_dir=tmp_path / "run", **settings)
     assert words in str(caught.value) and "--set" not in str(caught.value)
     assert not (tmp_path / "run").exists()
+
+
+def test_evaluate_takes_a_file_not_data_in_memory(tmp_path):
+    """Found by testers: evaluate(None) and evaluate(rows) said 'data file ... not found'."""
+    import lstmkit
+
+    run = lstmkit.train("classify", [("a good film", "pos"), ("a bad film", "neg")] * 10, run_dir=tmp_path / "r",
+                        epochs=1, hidden_size=8, embedding_dim=8)
+    for bad, what in ((None, "must be a path"), ([("a good film", "pos")], "write data in memory to a file first"),
+                      (b"x.csv", "got bytes")):
+        with pytest.raises(lstmkit.boundary.ArgumentError, match=what):
+            run.evaluate(bad)

@@ -312,3 +312,42 @@ def test_a_request_past_the_time_limit_gets_504(runs, monkeypatch):
     with TestClient(app) as slow:
         r = slow.post("/inspect", json={"text": "the quick brown fox " * 4})
         assert r.status_code == 504 and "longer than 0.001 s" in r.json()["error"]
+
+
+def test_served_names_are_unique_without_made_up_suffixes(runs, tmp_path):
+    """Found by a tester: `serve a/cls b/cls cls-2` named b/cls "cls-2" and the folder cls-2
+    "cls-2-2": a client asking for cls-2 got the wrong model."""
+    import shutil
+
+    from lstmkit.errors import LstmkitError
+    from lstmkit.serve.app import create_app, loopback_hosts
+
+    for folder in ("a/cls", "b/cls", "cls-2"):
+        shutil.copytree(runs["classify"], tmp_path / folder)
+    app = create_app([tmp_path / "a" / "cls", tmp_path / "b" / "cls", tmp_path / "cls-2"])
+    assert sorted(app.state.served) == ["a:cls", "b:cls", "cls-2"]
+    with pytest.raises(LstmkitError, match="more than once"):
+        create_app([tmp_path / "cls-2", tmp_path / "a" / ".." / "cls-2"])
+    hosts = loopback_hosts("127.0.0.1")
+    with TestClient(create_app([runs["classify"]], hosts=hosts)) as c:
+        assert c.get("/health", headers={"host": "127.0.0.1:8000"}).status_code == 200
+        assert c.get("/health", headers={"host": "localhost"}).status_code == 200
+        r = c.get("/models", headers={"host": "evil.example.com"})
+        assert r.status_code == 421 and "DNS rebinding" in r.json()["error"]
+    assert loopback_hosts("0.0.0.0") is None
+
+
+def test_nested_request_values_are_strict(client):
+    """Found by a tester: `true` in a forecast column was read as 1.0, pixels "200" as 200."""
+    r = client.post("/predict", json={"model": "image", "images": [[[True] * 28] * 28]})
+    assert r.status_code == 422
+    r = client.post("/predict", json={"model": "image", "images": [[["200"] * 28] * 28]})
+    assert r.status_code == 422
+
+
+def test_serve_threads_are_bounded(runs, capsys):
+    """Found by a tester: --threads 1000000 was accepted and exhausted the machine's processes."""
+    from lstmkit.cli import main
+
+    assert main(["serve", str(runs["classify"]), "--threads", "1000000", "--port", "8799"]) == 2
+    assert "--threads must be in 1.." in capsys.readouterr().err

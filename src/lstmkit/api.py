@@ -309,6 +309,7 @@ class ClassifierRun(Run):
     def evaluate(self, data: str | Path, download: bool = False, encoding: str | None = None) -> Evaluation:
         """Accuracy, per-class P/R/F1 and confusion on ``imdb`` (its test split) or a table file."""
         boundary.switch("download", download)
+        _check_eval_data(data, optional=False)
         from lstmkit.tasks import classify
         from lstmkit.training.plots import plot_confusion
 
@@ -357,6 +358,8 @@ class TaggerRun(Run):
                  jieba: bool = False) -> Evaluation:
         """Token accuracy, per-tag P/R/F1 and confusions on ``data`` (default: the treebank's
         test part); for Chinese also end to end from jieba's segmentation."""
+        boundary.switch("download", download)
+        _check_eval_data(data, optional=True)
         from lstmkit.tasks import tag
         from lstmkit.tasks.tag_data import load_splits, read_sentences
 
@@ -492,6 +495,7 @@ class ForecasterRun(Run):
         """MSE/MAE (scaled and in original units) on the test part of ``data`` (default: the
         run's own), with the forecast plot."""
         boundary.switch("download", download)
+        _check_eval_data(data, optional=True)
         from lstmkit.tasks import forecast
 
         model, cfg, _ = forecast.load_forecaster(self.run_dir)
@@ -513,8 +517,14 @@ class ForecasterRun(Run):
             raise ConfigError("a forecaster predicts from a CSV: pass --data new.csv (its last input_len rows are read)")
         default = self.run_dir / "forecast.csv"
         target = Path(output) if output is not None else default
+        ours = os.path.realpath(target) == os.path.realpath(default)
+        if ours and not _written_by_forecast(default):
+            from lstmkit.files import OutputError
+
+            raise OutputError(f"{str(default)!r} already exists and is not a forecast that predict wrote (it does not "
+                              "start with 'step,'); move it, or write elsewhere with --output")
         check_output(target, protected=own_files(self.run_dir, exclude=(default.name,)), inputs=[data], force=force,
-                     replaceable=os.path.realpath(target) == os.path.realpath(default))
+                     replaceable=ours)
         try:
             out = forecast.forecast_csv(self.run_dir, data, target)
         except PermissionError as err:
@@ -562,6 +572,7 @@ class ImageRun(Run):
     def evaluate(self, data: str | Path | None = None, download: bool = False) -> Evaluation:
         """Accuracy, per-class P/R/F1 and the confusion plot on MNIST's test set."""
         boundary.switch("download", download)
+        _check_eval_data(data, optional=True)
         from lstmkit.data.datasets.mnist import load_mnist
         from lstmkit.tasks import image
         from lstmkit.training.classification_metrics import report
@@ -579,6 +590,28 @@ class ImageRun(Run):
         if not inputs:
             raise ConfigError("pass one or more image files (28x28 PNG, .npy or .txt)")
         return [f"{p['label']}\t{p['probability']:.4f}\t{path}" for path, p in zip(inputs, self.predict(inputs, invert))]
+
+
+def _check_eval_data(data: Any, optional: bool) -> None:
+    """``evaluate(data)`` reads a file or a named dataset; anything else is refused by name."""
+    if data is None and optional:
+        return
+    if isinstance(data, (list, tuple, dict)) or (data is not None and hasattr(data, "__array__")):
+        raise boundary.ArgumentError(f"evaluate reads a file or a dataset name, got {boundary.shown(data)}; write data "
+                                     "in memory to a file first (CSV, JSON Lines, ...), or use predict")
+    boundary.path("data", data)
+
+
+def _written_by_forecast(path: Path) -> bool:
+    """Whether the run's default ``forecast.csv`` is absent or one that ``predict`` wrote (its
+    header starts with ``step``): a user's own file of that name is never replaced unasked."""
+    try:
+        with open(path, "rb") as f:
+            return f.readline(200).startswith(b"step,")
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
 
 
 def load(run_dir: str | Path, device: str = "cpu") -> Run:

@@ -233,6 +233,8 @@ def _train(args: argparse.Namespace) -> int:
     else:
         cfg = _train_config(args)
         run_dir = args.run_dir or _default_run_dir(args.task)
+    if args.task == "classify" and getattr(args, "save_vectors", False):
+        _check_save_vectors(Path(run_dir), cfg.vectors.path)
     logger.info("training %s on %s -> %s", args.task, cfg.data.path or "the shipped Time Machine", run_dir)
     progress = not args.no_progress and sys.stderr.isatty()
     # The run directory is claimed (locked) inside fit; --overwrite clears the old run only once
@@ -246,6 +248,21 @@ def _train(args: argparse.Namespace) -> int:
         print(line)
     print(f"run directory: {run_dir}")
     return 0
+
+
+def _check_save_vectors(run_dir: Path, vectors_path: str) -> None:
+    """Before training: --save-vectors writes RUN/vectors/; refuse now, not after the training,
+    a user's file in its place, or a --vectors input it would replace."""
+    from lstmkit.files import same_file
+
+    folder = run_dir / "vectors"
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        raise LstmkitError(f"--save-vectors writes into {str(folder)!r}, which is a file or a link that lstmkit did not "
+                           "make; move it, or leave out --save-vectors")
+    for name in ("vectors.npy", "vectors.vocab.json", "vectors.txt"):
+        if vectors_path and same_file(Path(vectors_path), folder / name):
+            raise LstmkitError(f"--vectors {vectors_path!r} is the file {name} that --save-vectors writes; copy it "
+                               "elsewhere first (it would be replaced by the vectors trained from it)")
 
 
 def _task_report(task: str, fitted, args: argparse.Namespace) -> list[str]:
@@ -388,26 +405,37 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         import uvicorn
 
-        from lstmkit.serve.app import check_limits, create_app, listen_socket
+        from lstmkit.serve.app import check_limits, create_app, listen_socket, loopback_hosts
     except ImportError:
         raise LstmkitError("serving needs fastapi and uvicorn: pip install 'lstmkit[serve]'") from None
     if not 0 < args.port < 65536:
         raise LstmkitError(f"--port must be in 1-65535, got {args.port}")
-    if args.threads < 1:
-        raise LstmkitError(f"--threads must be >= 1, got {args.threads}")
+    cores = os.cpu_count() or 1
+    if not 1 <= args.threads <= 4 * cores:
+        raise LstmkitError(f"--threads must be in 1..{4 * cores} (four per core of this machine), got {args.threads:,}; "
+                           "the default 1 suits small models")
     check_limits(args.max_body, args.timeout)            # before loading models: fail fast (create_app checks too)
     sock = listen_socket(args.host, args.port)           # a busy port is said here, not after "serving ..."
     try:
         import torch
 
         torch.set_num_threads(args.threads)
-        app = create_app(args.run_dirs, args.max_body, args.timeout)
+        app = create_app(args.run_dirs, args.max_body, args.timeout, hosts=loopback_hosts(args.host))
         gc.collect()
         gc.freeze()                          # the loaded models never need collecting: shorter GC pauses
         host = f"[{args.host}]" if ":" in args.host else args.host         # an IPv6 address in a URL
         print(f"serving {len(app.state.served)} model(s) on http://{host}:{args.port}/ (API docs at /docs)",
               flush=True)
-        server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, log_level="warning"))
+        for name, served in app.state.served.items():
+            print(f"  {name}: {served.run.task} run {served.run.run_dir}", flush=True)
+        # Connections beyond the limit get 503 at once (slow clients holding half-sent headers
+        # cannot use up the process's file descriptors).
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        limit = max(16, min(1000, (soft if soft > 0 else 1024) // 2))
+        server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, log_level="warning",
+                                               limit_concurrency=limit))
         server.run(sockets=[sock])
     finally:
         sock.close()

@@ -491,6 +491,8 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None,
     cfg = base or RunConfig()
     if path:
         path = Path(path)
+        if path.is_dir():
+            raise ConfigError(f"config file {str(path)!r} is a directory; pass the TOML file inside it")
         if not path.is_file():
             raise ConfigError(f"config file {str(path)!r} not found")
         try:

@@ -591,3 +591,27 @@ def test_forecast_rows_must_run_forward_in_time(tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         assert len(timeseries.read_csv_series(odd).values) == 5
     assert "repeat the time" in caplog.text and "gap(s) longer than the usual step" in caplog.text
+
+
+def test_more_odd_files_named_clearly(tmp_path):
+    import numpy as np
+
+    from lstmkit.tasks.image import read_image
+
+    ascii_text = tmp_path / "a.txt"
+    ascii_text.write_text("the time machine\n")
+    with pytest.raises(DataError, match="no zero bytes: it is ASCII or UTF-8 text.*--encoding utf-8"):
+        read_text(ascii_text, "utf-16")
+    np.save(tmp_path / "c.npy", np.ones((28, 28), dtype=np.complex64))
+    with pytest.raises(DataError, match="holds complex numbers"):
+        read_image(tmp_path / "c.npy")
+    conllu = tmp_path / "ids.conllu"
+    conllu.write_text("".join(f"1\tw{i}\t_\tNOUN\t_\t_\t0\troot\t_\t_\n" for i in range(3)) + "\n")
+    with pytest.raises(DataError, match=r"numbers its words \[1, 1, 1\]; CoNLL-U numbers them 1, 2, 3"):
+        treebank.read_conllu(conllu, "upos")
+    half = tmp_path / "mnist"
+    half.mkdir()
+    for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"):
+        (half / name).write_bytes(b"")
+    with pytest.raises(DataError, match="lacks t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz"):
+        mnist.locate(half)

@@ -145,3 +145,28 @@ def test_three_classes(tmp_path):
     summary = fit(cfg, tmp_path / "run")
     assert summary.data.labels == ["food", "sports", "tech"]
     assert summary.test["accuracy"] >= 0.95 and len(summary.test["confusion"]) == 3
+
+
+def test_save_vectors_never_replaces_its_own_input_or_a_users_file(sentiment_files, tmp_path, capsys):
+    """Found by a tester: `--save-vectors --vectors RUN/vectors/vectors.txt --overwrite` replaced
+    the vectors the command read; a user's file named `vectors` failed only after training."""
+    from lstmkit.cli import main
+
+    train, _ = sentiment_files
+    run = tmp_path / "run"
+    small = ["--embedding-dim", "8", "--hidden-size", "8", "--epochs", "1", "--no-progress", "--run-dir", str(run)]
+    assert main(["-q", "train", "classify", "--data", str(train), "--save-vectors", *small]) == 0
+    saved = run / "vectors" / "vectors.txt"
+    before = saved.read_bytes()
+    capsys.readouterr()
+    assert main(["-q", "train", "classify", "--data", str(train), "--save-vectors", "--vectors", str(saved),
+                 "--overwrite", *small]) == 2
+    assert "is the file vectors.txt that --save-vectors writes" in capsys.readouterr().err
+    assert saved.read_bytes() == before
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "vectors").write_text("my notes")
+    assert main(["-q", "train", "classify", "--data", str(train), "--save-vectors",
+                 *small[:-1], str(other)]) == 2
+    assert "which is a file or a link that lstmkit did not make" in capsys.readouterr().err
+    assert (other / "vectors").read_text() == "my notes"

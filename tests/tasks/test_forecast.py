@@ -69,3 +69,23 @@ def test_bad_columns_and_too_few_rows_write_nothing(tmp_path):
     with pytest.raises(DataError, match="too short for windows"):
         fit(_cfg(_series_csv(tmp_path / "t.csv", n=30)), tmp_path / "run2")
     assert not (tmp_path / "run2").exists()
+
+
+def test_predict_never_replaces_a_users_forecast_csv(tmp_path, capsys):
+    """Found by a tester: a user's own RUN/forecast.csv was replaced by `predict` without --force."""
+    import shutil
+    from pathlib import Path
+
+    from lstmkit.cli import main
+
+    fixtures = Path(__file__).parents[1] / "fixtures" / "runs_format2"
+    run = tmp_path / "fc"
+    shutil.copytree(fixtures / "forecast", run)
+    (run / "forecast.csv").write_text("my notes\n")
+    assert main(["predict", str(run), "--data", str(fixtures / "recent.csv")]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert (run / "forecast.csv").read_text() == "my notes\n"
+    (run / "forecast.csv").unlink()
+    assert main(["predict", str(run), "--data", str(fixtures / "recent.csv")]) == 0
+    assert main(["predict", str(run), "--data", str(fixtures / "recent.csv")]) == 0     # its own: replaced
+    assert (run / "forecast.csv").read_text().startswith("step,")

@@ -195,3 +195,14 @@ def test_a_run_file_linked_to_a_device_is_named_as_such(trained) -> None:
         target.unlink()
         target.write_bytes(saved)
     assert lstmkit.load(trained).task
+
+
+def test_a_dangling_link_as_run_dir_and_a_folder_as_config(tmp_path, capsys) -> None:
+    data = tmp_path / "tiny.txt"
+    data.write_text(TEXT)
+    (tmp_path / "dang").symlink_to(tmp_path / "nowhere")
+    assert main(["train", "lm", "--data", str(data), "--run-dir", str(tmp_path / "dang"), *SMALL]) == 2
+    assert "is a link to" in capsys.readouterr().err and not (tmp_path / "nowhere").exists()
+    assert main(["train", "lm", "--data", str(data), "--config", str(tmp_path), "--run-dir", str(tmp_path / "r"),
+                 *SMALL]) == 2
+    assert "is a directory; pass the TOML file inside it" in capsys.readouterr().err

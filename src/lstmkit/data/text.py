@@ -142,6 +142,9 @@ def decode(raw: bytes, name: str, encoding: str = "utf-8",
     Raises:
         DataError: for undecodable bytes or an unknown encoding.
     """
+    if _codec_key(encoding).startswith(("utf16", "utf32")) and raw and b"\0" not in raw and raw.isascii():
+        raise DataError(f"{name!r} is read as {encoding}, but it has no zero bytes: it is ASCII or UTF-8 text, which "
+                        f"{encoding} turns into other characters; pass --encoding utf-8 (the default)")
     try:
         text = raw.decode(encoding)
     except UnicodeDecodeError as err:

@@ -61,6 +61,27 @@ MAX_TOP_K = 1_000_000         # above the vocabulary's size top_k is no limit an
 DEADLINE_KEY = "lstmkit.deadline"   # scope key: time.monotonic() at which Limits answers 504
 
 
+def _host_name(header: bytes) -> str:
+    """The host of a Host header, without its port: ``[::1]:8000`` -> ``::1``."""
+    host = header.decode("latin-1").strip().lower()
+    if host.startswith("["):
+        return host[1 : host.find("]")] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def loopback_hosts(bind: str) -> frozenset[str] | None:
+    """The Host names a server bound to ``bind`` answers: for a loopback address, only names of
+    this machine (a page from elsewhere that rebinds its DNS name to 127.0.0.1 is refused); for
+    any other address, every name (None)."""
+    import ipaddress
+
+    try:
+        loopback = ipaddress.ip_address(bind).is_loopback
+    except ValueError:
+        loopback = bind.lower() == "localhost"
+    return frozenset({"127.0.0.1", "localhost", "::1", bind.lower()}) if loopback else None
+
+
 def check_limits(max_body_bytes: int, timeout_s: float) -> None:
     """Refuse limits under which the server would refuse every request (or never time out).
 
@@ -149,9 +170,9 @@ class Limits:
     - every response gets :data:`lstmkit.serve.page.SECURITY_HEADERS`.
     """
 
-    def __init__(self, app: Any, max_body_bytes: int, timeout_s: float) -> None:
+    def __init__(self, app: Any, max_body_bytes: int, timeout_s: float, hosts: frozenset[str] | None = None) -> None:
         check_limits(max_body_bytes, timeout_s)
-        self.app, self.max_body_bytes, self.timeout_s = app, max_body_bytes, timeout_s
+        self.app, self.max_body_bytes, self.timeout_s, self.hosts = app, max_body_bytes, timeout_s, hosts
 
     def _too_large(self, size: int | None) -> str:
         what = f"request body of {size:,} bytes is" if size is not None else "request body is"
@@ -163,7 +184,13 @@ class Limits:
             await self.app(scope, receive, send)
             return
         exchange = _Exchange(send)
-        declared = dict(scope["headers"]).get(b"content-length", b"")
+        headers = dict(scope["headers"])
+        if self.hosts is not None and _host_name(headers.get(b"host", b"")) not in self.hosts:
+            await exchange.fail(421, f"this server answers requests for {', '.join(sorted(self.hosts))} only, not "
+                                     f"{shown(headers.get(b'host', b'').decode('latin-1'), 80, typed=False)} (a guard against "
+                                     "DNS rebinding); start it with --host 0.0.0.0 to serve other names")
+            return
+        declared = headers.get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self.max_body_bytes:
             await exchange.fail(413, self._too_large(int(declared)))
             return
@@ -235,14 +262,28 @@ def _load(run_dirs: list[str | Path]) -> dict[str, Served]:
     import lstmkit
 
     served: dict[str, Served] = {}
-    for run_dir in run_dirs:
+    folders = [Path(d).resolve() for d in run_dirs]
+    for folder in folders:
+        if folders.count(folder) > 1:
+            raise LstmkitError(f"the run {str(folder)!r} is given more than once; serve each run once")
+    for run_dir, folder in zip(run_dirs, folders):
         run = lstmkit.load(run_dir)
-        name = Path(run_dir).resolve().name
-        while name in served:
-            name += "-2"
+        name = _model_name(folder, folders)
         batcher = MicroBatcher(run.predict) if run.task in ("classify", "tag") else None   # list in, list out
         served[name] = Served(name, run, batcher)
     return served
+
+
+def _model_name(folder: Path, folders: list[Path]) -> str:
+    """A served run's name: its folder's name, or as many of its last path parts as make it
+    unique among the runs served, joined by ``:`` (``a:cls`` and ``b:cls``: a name stays one
+    URL path segment). Never a made-up suffix, which could be another run's folder name
+    (``cls-2``)."""
+    for parts in range(1, len(folder.parts) + 1):
+        name = ":".join(folder.parts[-parts:])
+        if sum(1 for f in folders if ":".join(f.parts[-parts:]) == name) == 1:
+            return name
+    return ":".join(folder.parts)
 
 
 def _unreadable_body(cause: BaseException) -> str:
@@ -258,8 +299,12 @@ def _unreadable_body(cause: BaseException) -> str:
             "see /docs for the request format")
 
 
-def create_app(run_dirs: list[str | Path], max_body_bytes: int = 1_000_000, timeout_s: float = 30.0):
+def create_app(run_dirs: list[str | Path], max_body_bytes: int = 1_000_000, timeout_s: float = 30.0,
+               hosts: frozenset[str] | None = None):
     """The FastAPI application serving ``run_dirs``.
+
+    ``hosts``: the Host header values answered (without port); None answers any. ``lstmkit
+    serve`` on a loopback address passes the loopback names (see :func:`loopback_hosts`).
 
     Raises:
         LstmkitError: for limits under which no request could be answered (:func:`check_limits`).
@@ -268,7 +313,7 @@ def create_app(run_dirs: list[str | Path], max_body_bytes: int = 1_000_000, time
     from fastapi import FastAPI, Request
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
-    from pydantic import BaseModel, Field, StrictBool, StrictFloat, StrictInt  # noqa: F401
+    from pydantic import BaseModel, Field, StrictBool, StrictFloat, StrictInt, StrictStr  # noqa: F401
 
     Real = StrictInt | StrictFloat                            # a JSON number, not true/false or "0.5"
     from starlette.exceptions import HTTPException
@@ -307,8 +352,8 @@ def create_app(run_dirs: list[str | Path], max_body_bytes: int = 1_000_000, time
     class PredictRequest(Strict):
         model: str | None = Field(None, description="the model's name (GET /models); optional with one model")
         texts: list[str] | None = Field(None, description="classify, tag: the texts")
-        data: dict[str, list[float | str]] | None = Field(None, description="forecast: columns of recent rows")
-        images: list[list[list[float]]] | None = Field(None, description="image: 28x28 grey values, 0-255 or 0-1")
+        data: dict[str, list[Real | StrictStr]] | None = Field(None, description="forecast: columns of recent rows")
+        images: list[list[list[Real]]] | None = Field(None, description="image: 28x28 grey values, 0-255 or 0-1")
 
     class GenerateRequest(Strict):
         model: str | None = None
@@ -322,8 +367,8 @@ def create_app(run_dirs: list[str | Path], max_body_bytes: int = 1_000_000, time
     class InspectRequest(Strict):
         model: str | None = None
         text: str | None = Field(None, description="classify, tag, lm")
-        images: list[list[list[float]]] | None = Field(None, description="image: one 28x28 array")
-        data: dict[str, list[float | str]] | None = Field(None, description="forecast: columns of recent rows")
+        images: list[list[list[Real]]] | None = Field(None, description="image: one 28x28 array")
+        data: dict[str, list[Real | StrictStr]] | None = Field(None, description="forecast: columns of recent rows")
 
     def error(status: int, message: str, headers: dict | None = None) -> JSONResponse:
         return ApiJSON({"error": message}, status_code=status, headers=headers)
@@ -367,7 +412,7 @@ def create_app(run_dirs: list[str | Path], max_body_bytes: int = 1_000_000, time
                    }.get(err.status_code, f"{err.detail} ({request.method} {path})")
         return error(err.status_code, message, err.headers)
 
-    app.add_middleware(Limits, max_body_bytes=max_body_bytes, timeout_s=timeout_s)
+    app.add_middleware(Limits, max_body_bytes=max_body_bytes, timeout_s=timeout_s, hosts=hosts)
     add_pages(app)
 
     def pick(name: str | None, tasks: tuple[str, ...]) -> Served:

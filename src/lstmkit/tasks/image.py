@@ -239,6 +239,9 @@ def check_array(array, name: str, invert: bool = False, from_png: bool = False) 
     """
     import numpy as np
 
+    if np.iscomplexobj(array):
+        raise DataError(f"{name} holds complex numbers ({np.asarray(array).dtype}); give real pixel values "
+                        "(0-255 or 0-1)")
     try:
         array = np.asarray(array, dtype=np.float64)
     except (TypeError, ValueError) as err:

@@ -185,11 +185,13 @@ def warn_reused_data(cfg: RunConfig) -> None:
         return
     for name, other in (("data.valid_path (--valid-data)", d.valid_path), ("data.test_path (--test-data)", d.test_path)):
         try:
-            same = bool(other) and Path(other).is_file() and os.path.samefile(d.path, other)
+            same = bool(other) and Path(other).is_file() and (
+                os.path.samefile(d.path, other) or (os.path.getsize(d.path) == os.path.getsize(other)
+                                                    and manifest.sha256_file(Path(d.path)) == manifest.sha256_file(Path(other))))
         except OSError:
             same = False
         if same:
-            logger.warning("%s is the training data %r: its scores will show what the model remembers, not how it "
+            logger.warning("%s is the training data %r (the same file, or a copy): its scores will show what the model remembers, not how it "
                            "does on new data; give a separate file", name, d.path)
 
 

@@ -118,6 +118,12 @@ def own_files(run_dir: str | Path, exclude: tuple[str, ...] = ()) -> list[Path]:
     return paths
 
 
+def _check_not_dangling(path: Path) -> None:
+    if path.is_symlink() and not path.exists():
+        raise RunDirError(f"--run-dir {str(path)!r} is a link to {os.readlink(path)!r}, which does not exist; create "
+                          "that folder, or choose another --run-dir")
+
+
 def check_output(path: str | Path, *, flag: str = "--output", protected: Iterable[str | Path] = (),
                  inputs: Iterable[str | Path] = (), force: bool = False, replaceable: bool = False) -> Path:
     """:func:`lstmkit.files.check_output`, and any lstmkit run's own files protected too, not
@@ -152,6 +158,7 @@ class RunDirectory:
 
     def __enter__(self) -> RunDirectory:
         path = self.path
+        _check_not_dangling(path)
         if path.exists() and not path.is_dir():
             raise RunDirError(f"--run-dir {str(path)!r} is a file; choose a directory")
         if self.resume and not path.is_dir():
@@ -185,6 +192,7 @@ class RunDirectory:
         """The refusals of :meth:`__enter__` that need no lock, creating nothing (every
         process of a data-parallel training runs this, only the first claims)."""
         path = self.path
+        _check_not_dangling(path)
         if path.exists() and not path.is_dir():
             raise RunDirError(f"--run-dir {str(path)!r} is a file; choose a directory")
         if path.is_dir():

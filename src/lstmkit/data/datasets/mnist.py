@@ -118,6 +118,13 @@ def locate(root: str | Path | None = None, download: bool = False) -> dict[str, 
         if all(p.exists() for p in plain.values()):
             return plain
     if not download:
+        if root:
+            r = Path(root)
+            missing = [fname for fname, _ in FILES.values() if not (r / fname).exists() and
+                       not (r / fname).with_suffix("").exists()]
+            if len(missing) < len(FILES):
+                raise DataError(f"the MNIST folder {str(root)!r} lacks {', '.join(missing)} (or the same without .gz); "
+                                "all four IDX files are needed (train and t10k, images and labels)")
         raise DataError(f"MNIST not found (looked in {', '.join(str(r) for r in roots)}); pass --download "
                         "to fetch it, or --data PATH to the folder with the four IDX files")
     return {k: fetch(MIRROR + fname, f"md5:{md5}", "mnist", fname, f"MNIST file {fname}")

@@ -128,6 +128,13 @@ def read_conllu(path: str | Path, column: str = "upos", encoding: str = "utf-8")
             raise DataError(f"{path}:{start}: the sentence starting here is not valid CoNLL-U "
                             f"({str(err).splitlines()[0][:100]})") from None
         kept = [tok for tok in parsed if isinstance(tok["id"], int)]          # syntactic words only
+        ids = [tok["id"] for tok in kept]
+        if ids != list(range(1, len(ids) + 1)):
+            wrong = next(i for i, k in enumerate(ids, 1) if k != i)
+            raise DataError(f"{path}:{start}: the sentence starting here numbers its words {ids[:8]}"
+                            f"{'...' if len(ids) > 8 else ''}; CoNLL-U numbers them 1, 2, 3, ... (word {wrong} is "
+                            f"numbered {ids[wrong - 1]}): the file is damaged or two sentences lack the blank line "
+                            "between them")
         sentences.append(TaggedSentence(tuple(t["form"] for t in kept), tuple(t[column] for t in kept),
                                         parsed.metadata.get("text", ""), parsed.metadata.get("sent_id", "")))
     if not sentences:
