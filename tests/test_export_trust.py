@@ -172,3 +172,25 @@ def test_the_cap_is_the_last_thing_the_export_command_says(uncapped, tmp_path, c
     out, err = capsys.readouterr()
     assert out.strip().splitlines()[-1].startswith(f"note: trained with classify.max_len=0 (no cap), exported for {T}")
     assert "Replaced initializer" not in err and "torchvision" not in err
+
+
+@pytest.mark.parametrize("task, name, bad, rule", [("forecast", "series", float("nan"), "check_series_finite"),
+                                                   ("forecast", "series", float("inf"), "check_series_finite"),
+                                                   ("image", "pixels", -100.0, "check_pixels_between_0_and_255")])
+def test_exported_graphs_refuse_floats_that_are_not_numbers(tmp_path, task, name, bad, rule):
+    """Found by a tester: the ONNX forecaster turned an all-NaN series into a believable
+    forecast, and NaN or negative pixels gave finite probabilities."""
+    from lstmkit.export import export_run
+
+    run = Path(__file__).parent / "fixtures" / "runs_format2" / task
+    onnx_path = export_run(run, "onnx", tmp_path / "m.onnx")
+    session = ort.InferenceSession(str(onnx_path))
+    dims = [1] + [d if isinstance(d, int) else 28 for d in session.get_inputs()[0].shape[1:]]
+    x = torch.full(dims, 10.0).numpy()
+    assert torch.isfinite(torch.from_numpy(session.run(None, {name: x})[0])).all()
+    x.flat[0] = bad
+    with pytest.raises(Exception, match=rule):
+        session.run(None, {name: x})
+    program = torch.export.load(str(export_run(run, "pt2", tmp_path / "m.pt2"))).module()
+    with pytest.raises(RuntimeError, match=f"{name} must be"):
+        program(torch.from_numpy(x))

@@ -29,7 +29,9 @@ What each task's exported graph takes and gives (B batch, T time; names as in th
 Lengths and token ids are checked inside the graphs: every ``lengths`` (and the tagger's
 ``char_lengths``) must be in [1, T] (a length of 0 gave NaN, a negative or too large one
 garbage), and every token id (``tokens``, the tagger's ``words`` and ``chars``) in [0, V - 1]
-(ONNX reads a negative id from the end of the table). Outside, the ``.pt2`` program raises
+(ONNX reads a negative id from the end of the table); a forecaster's ``series`` must be finite
+and an image's ``pixels`` in [0, 255] (a NaN series gave a believable forecast). Outside, the
+``.pt2`` program raises
 ``RuntimeError: lengths must be between 1 and T ...`` and onnxruntime fails the run
 (``INVALID_ARGUMENT``) at the Gather node named ``check_lengths_between_1_and_T`` (or
 ``check_tokens_between_0_and_V-1``; ONNX has no assert operator, and an out-of-range index is
@@ -64,6 +66,7 @@ FORMATS = ("onnx", "pt2")
 UNCAPPED_LEN = 256          # the T a classifier trained without classify.max_len is exported for
 TAG_LEN = 64                # the words per sentence a tagger is exported for, unless --length says
 MAX_EXPORT_LEN = 65_536     # the exporters unroll the time loop: a longer T would not finish
+FLOAT32_MAX = 3.4028234663852886e38   # float inputs beyond it (or NaN) are refused inside the graphs
 
 
 @dataclass
@@ -100,10 +103,14 @@ class RangeCheck(nn.Module):
         self.name, self.low, self.fix = name, low, fix
         self.register_buffer("guard", torch.zeros(1, dtype=torch.long), persistent=False)
 
-    def forward(self, values: Tensor, high: int) -> Tensor:
-        bad = ((values < self.low) | (values > high)).any()              # () bool
-        torch._assert_async(~bad, f"{self.name} must be between {self.low} and {high}; {self.fix}")
-        return values + self.guard[bad.long()]                           # index 1: out of range when bad
+    def forward(self, values: Tensor, high: float) -> Tensor:
+        bad = (values < self.low) | (values > high)                      # NaN compares False: caught below
+        if values.is_floating_point():
+            bad = bad | torch.isnan(values)
+        bad = bad.any()                                                  # () bool
+        rule = "finite" if self.low == -FLOAT32_MAX else f"between {self.low:g} and {high:g}"
+        torch._assert_async(~bad, f"{self.name} must be {rule} {self.fix}")
+        return values + self.guard[bad.long()].to(values.dtype)          # index 1: out of range when bad
 
 
 def LengthCheck(name: str) -> RangeCheck:                                # noqa: N802 - the old class's name
@@ -115,6 +122,13 @@ def LengthCheck(name: str) -> RangeCheck:                                # noqa:
 def IdCheck(name: str) -> RangeCheck:                                    # noqa: N802 - reads like a class
     """Token ids in [0, V - 1], V the vocabulary's size."""
     return RangeCheck(name, 0, "(the vocabulary's ids): map words the vocabulary lacks to <unk>")
+
+
+
+
+def FiniteCheck(name: str) -> RangeCheck:                                # noqa: N802 - reads like a class
+    """Float inputs that are numbers: no NaN, no infinity (a NaN series gave a believable forecast)."""
+    return RangeCheck(name, -FLOAT32_MAX, "(no NaN or inf): fill or drop missing values")
 
 
 def _name_range_checks(model, ranges: dict[str, tuple[int, int]]) -> None:
@@ -139,7 +153,8 @@ def _name_range_checks(model, ranges: dict[str, tuple[int, int]]) -> None:
             name = source(node.input[1])
             if name is not None:
                 low, high = ranges[name]
-                node.name = f"check_{name}_between_{low}_and_{high}"
+                node.name = (f"check_{name}_finite" if low == -FLOAT32_MAX
+                             else f"check_{name}_between_{low:g}_and_{high:g}")
 
 
 class LMStep(nn.Module):
@@ -196,10 +211,12 @@ class ScaledForecaster(nn.Module):
                  target_mean: Sequence[float], target_std: Sequence[float]) -> None:
         super().__init__()
         self.model = model
+        self.check_series = FiniteCheck("series")
         for name, values in (("mean", mean), ("std", std), ("target_mean", target_mean), ("target_std", target_std)):
             self.register_buffer(name, torch.tensor(values, dtype=torch.float32))
 
     def forward(self, series: Tensor) -> Tensor:
+        series = self.check_series(series, FLOAT32_MAX)
         y = self.model((series - self.mean) / self.std)                     # (B, horizon, F_out)
         return y * self.target_std + self.target_mean
 
@@ -210,10 +227,12 @@ class ImagePixels(nn.Module):
     def __init__(self, model: nn.Module, image_cfg) -> None:
         super().__init__()
         self.model, self.image_cfg = model, image_cfg
+        self.check_pixels = RangeCheck("pixels", 0, "(grey values 0-255: scale values in [0, 1] by 255 first)")
 
     def forward(self, pixels: Tensor) -> Tensor:
         from lstmkit.tasks.image import to_sequences
 
+        pixels = self.check_pixels(pixels, 255)
         return torch.softmax(self.model(to_sequences(pixels, self.image_cfg)), dim=-1)
 
 
@@ -327,14 +346,18 @@ def export_spec(run_dir: str | Path, length: int | None = None) -> ExportSpec:
         model, cfg, meta = load_forecaster(run_dir)
         wrapped = ScaledForecaster(model, meta["mean"], meta["std"], meta["target_mean"], meta["target_std"]).eval()
         example = (torch.randn(2, cfg.forecast.input_len, len(meta["inputs"])),)
-        return ExportSpec(wrapped, example, ["series"], ["forecast"], {"series": 0}, {})
+        ranges = {"series": (-FLOAT32_MAX, FLOAT32_MAX)}
+        return ExportSpec(wrapped, example, ["series"], ["forecast"], {"series": 0}, {},
+                          notes={"checks": "series must be finite (no NaN or inf)"}, ranges=ranges)
     if cfg.task == "image":
         from lstmkit.tasks.image import load_image_model
 
         model, _ = load_image_model(run_dir)
         example = (torch.rand(2, 28, 28) * 255,)
+        ranges = {"pixels": (0, 255)}
         return ExportSpec(ImagePixels(model, cfg.image).eval(), example, ["pixels"], ["probabilities"],
-                          {"pixels": 0}, {})
+                          {"pixels": 0}, {}, notes={"checks": _checks_note(ranges) + " (grey values 0-255, not 0-1)"},
+                          ranges=ranges)
     if cfg.task == "tag":
         from lstmkit.tasks.tag import load_tagger
 
@@ -428,7 +451,11 @@ def export_run(run_dir: str | Path, fmt: str = "onnx", output: str | Path | None
     staged: list[Path] = []
     try:
         if fmt == "pt2":
-            program = torch.export.export(spec.module, spec.example, dynamic_shapes=_shapes_for(spec, shapes))
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")                 # torch's notes on the RNN's flat weights: not the user's
+                program = torch.export.export(spec.module, spec.example, dynamic_shapes=_shapes_for(spec, shapes))
             staged.append(stage(target, lambda tmp: torch.export.save(program, str(tmp))))
         else:
             import warnings
