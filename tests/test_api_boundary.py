@@ -216,3 +216,23 @@ def test_evaluate_takes_a_file_not_data_in_memory(tmp_path):
                       (b"x.csv", "got bytes")):
         with pytest.raises(lstmkit.boundary.ArgumentError, match=what):
             run.evaluate(bad)
+
+
+def test_small_api_cases_found_by_testers(tmp_path):
+    import numpy as np
+
+    import lstmkit
+    from lstmkit.errors import LstmkitError
+
+    with pytest.raises(lstmkit.boundary.ArgumentError, match="valid is empty"):
+        lstmkit.train("classify", [("a good film", "pos"), ("a bad film", "neg")] * 5, valid=[], run_dir=tmp_path / "v")
+    with pytest.raises(LstmkitError, match="is a file, not a run directory"):
+        lstmkit.load(Path(__file__))
+    with pytest.raises(LstmkitError, match="a short text is read as a name"):
+        lstmkit.train("lm", "hello there", run_dir=tmp_path / "t", epochs=1)
+    image = lstmkit.load(Path(__file__).parent / "fixtures" / "runs_format2" / "image")
+    rows = [[0.0] * 28 for _ in range(28)]
+    assert len(image.predict(rows)) == 1                                 # 28 rows of 28: one image
+    assert len(image.predict(np.zeros((3, 28, 28)))) == 3                # a stack: three
+    with pytest.raises(lstmkit.boundary.ArgumentError, match="is bytes; give a file path or a 28x28 array"):
+        image.predict([b"\x89PNG"])

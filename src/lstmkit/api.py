@@ -97,6 +97,8 @@ def _check_parts(task: str, data: Any, valid: Any, test: Any) -> dict[str, tuple
             out[key] = ("memory", boundary.text(arg, value))
         elif isinstance(value, (str, os.PathLike, bytes, bytearray)):
             out[key] = ("path", str(boundary.path(arg, value)))
+        elif isinstance(value, (list, tuple, dict)) and not value:
+            raise boundary.ArgumentError(f"{arg} is empty ({boundary.shown(value)}); give some rows, or leave {arg} out")
         elif task == "classify":
             out[key] = ("memory", boundary.labelled_rows(arg, value))
         elif task == "tag":
@@ -545,12 +547,15 @@ class ImageRun(Run):
 
         if not isinstance(invert, bool):
             raise boundary.ArgumentError(f"invert must be True or False, got {boundary.shown(invert)}")
-        items = images if isinstance(images, (list, tuple)) else [images]
+        items = _image_items(images)
         if not items:
             raise boundary.ArgumentError("images is empty; give one or more image files or 28x28 arrays")
         out = []
         for number, item in enumerate(items, 1):
-            if isinstance(item, (str, os.PathLike, bytes, bytearray)):
+            if isinstance(item, (bytes, bytearray)):
+                raise boundary.ArgumentError(f"images[{number - 1}] is bytes; give a file path or a 28x28 array (for a "
+                                             "PNG's bytes: numpy.asarray(PIL.Image.open(io.BytesIO(data)).convert('L')))")
+            if isinstance(item, (str, os.PathLike)):
                 pixels = image.read_image(boundary.path(f"images[{number - 1}]", item), invert)
             else:
                 dtype = getattr(item, "dtype", None)                   # torch: .is_complex; numpy: .kind "c"
@@ -590,6 +595,23 @@ class ImageRun(Run):
         if not inputs:
             raise ConfigError("pass one or more image files (28x28 PNG, .npy or .txt)")
         return [f"{p['label']}\t{p['probability']:.4f}\t{path}" for path, p in zip(inputs, self.predict(inputs, invert))]
+
+
+def _image_items(images: Any) -> list[Any]:
+    """The images of ``predict``: one image (a path, a 28x28 array, or 28 rows of 28 numbers
+    as lists) or several (a list of them, or an (N, 28, 28) array)."""
+    def numbers(row: Any) -> bool:
+        return isinstance(row, (list, tuple)) and len(row) == 28 and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in row)
+
+    if isinstance(images, (list, tuple)):
+        if len(images) == 28 and all(numbers(r) for r in images):
+            return [images]                                  # one image written as nested lists
+        return list(images)
+    shape = getattr(images, "shape", None)
+    if shape is not None and len(shape) == 3 and tuple(shape[1:]) == (28, 28):
+        return list(images)                                  # a stack of images
+    return [images]
 
 
 def _check_eval_data(data: Any, optional: bool) -> None:

@@ -166,6 +166,9 @@ def read_run_config(run_dir: str | Path, task: str | None = None) -> RunConfig:
     """
     run_dir = Path(run_dir)
     hint = "pass the run directory that `lstmkit train` printed"
+    if run_dir.is_file():
+        raise RunDirError(f"{str(run_dir)!r} is a file, not a run directory; pass the folder that holds the run's "
+                          "files (model.safetensors, config.json, ...)")
     if not run_dir.is_dir():
         raise RunDirError(f"run directory {str(run_dir)!r} does not exist; {hint}")
     for name in (CONFIG, WEIGHTS):

@@ -72,6 +72,8 @@ def read_csv_series(path: str | Path, columns: list[str] | None = None, date_col
         parsed = []
         for i, name in zip(index, wanted):
             try:
+                if "_" in row[i]:
+                    raise ValueError                        # Python reads "3_0" as 30: a CSV number never has one
                 value = float(row[i])
             except ValueError:
                 raise DataError(f"{path}:{number}: column {name!r} holds {row[i]!r}, not a number") from None
