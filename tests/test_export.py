@@ -47,6 +47,10 @@ def test_lm_streams_chunk_by_chunk_with_the_state_carried(runs, tmp_path):
     torch.testing.assert_close(torch.cat(pieces, dim=1), full, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(h, h_full, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(c, c_full, atol=1e-5, rtol=1e-5)
+    bad = h0.clone()
+    bad[0, 0, 0] = float("nan")                                               # found by a tester: NaN state passed
+    with pytest.raises(Exception, match="check_state_in_h_finite"):
+        _onnx(path, {"tokens": text[:, :16], "state_in_h": bad, "state_in_c": h0})
 
 
 def test_lm_pt2_program_equals_the_model(runs, tmp_path):

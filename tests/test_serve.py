@@ -351,3 +351,12 @@ def test_serve_threads_are_bounded(runs, capsys):
 
     assert main(["serve", str(runs["classify"]), "--threads", "1000000", "--port", "8799"]) == 2
     assert "--threads must be in 1.." in capsys.readouterr().err
+
+
+def test_messages_for_strings_as_numbers_and_gzip_bodies(client):
+    import gzip
+
+    r = client.post("/generate", json={"model": "lm", "prefix": "the", "temperature": "0.5"})
+    assert r.status_code == 422 and "temperature: must be a JSON number" in r.json()["error"]
+    r = client.post("/predict", content=gzip.compress(b'{"texts": ["a"]}'), headers={"content-type": "application/json"})
+    assert r.status_code == 422 and "gzip-compressed" in r.json()["error"]

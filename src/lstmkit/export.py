@@ -167,9 +167,11 @@ class LMStep(nn.Module):
         super().__init__()
         self.model = model
         self.check_tokens = IdCheck("tokens")
+        self.check_h, self.check_c = FiniteCheck("state_in_h"), FiniteCheck("state_in_c")
 
     def forward(self, tokens: Tensor, state_in_h: Tensor, state_in_c: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         tokens = self.check_tokens(tokens, self.model.embed.num_embeddings - 1)
+        state_in_h, state_in_c = self.check_h(state_in_h, FLOAT32_MAX), self.check_c(state_in_c, FLOAT32_MAX)
         given = [(state_in_h[i : i + 1], state_in_c[i : i + 1]) for i in range(len(self.model.layers))]
         logits, new = self.model(tokens, given)
         return logits, torch.cat([h for h, _ in new]), torch.cat([c for _, c in new])
@@ -182,9 +184,11 @@ class GRULMStep(nn.Module):
         super().__init__()
         self.model = model
         self.check_tokens = IdCheck("tokens")
+        self.check_h = FiniteCheck("state_in_h")
 
     def forward(self, tokens: Tensor, state_in_h: Tensor) -> tuple[Tensor, Tensor]:
         tokens = self.check_tokens(tokens, self.model.embed.num_embeddings - 1)
+        state_in_h = self.check_h(state_in_h, FLOAT32_MAX)
         logits, new = self.model(tokens, [state_in_h[i : i + 1] for i in range(len(self.model.layers))])
         return logits, torch.cat(list(new))
 
@@ -320,7 +324,7 @@ def export_spec(run_dir: str | Path, length: int | None = None) -> ExportSpec:
                    *(torch.zeros(layers, batch, hidden) for _ in names))
         inputs = ["tokens", *(f"state_in_{n}" for n in names)]
         outputs = ["logits", *(f"state_out_{n}" for n in names)]
-        ranges = {"tokens": (0, len(vocab) - 1)}
+        ranges = {"tokens": (0, len(vocab) - 1), **{f"state_in_{n}": (-FLOAT32_MAX, FLOAT32_MAX) for n in names}}
         return ExportSpec(step, example, inputs, outputs, {"tokens": 0, **{f"state_in_{n}": 1 for n in names}},
                           {"tokens": 1, "logits": 1}, notes={"checks": _checks_note(ranges)}, ranges=ranges)
     if cfg.task == "classify":
@@ -379,7 +383,7 @@ def export_spec(run_dir: str | Path, length: int | None = None) -> ExportSpec:
 def _checks_note(ranges: dict[str, tuple[int, int]]) -> str:
     """The sidecar's words for the checks inside the graph: "lengths must be between 1 and 8,
     tokens between 0 and 99"."""
-    parts = [f"{name} {'must be ' if i == 0 else ''}between {low} and {high}"
+    parts = [f"{name} {'must be ' if i == 0 else ''}" + ("finite" if low == -FLOAT32_MAX else f"between {low} and {high}")
              for i, (name, (low, high)) in enumerate(ranges.items())]
     return ", ".join(parts)
 

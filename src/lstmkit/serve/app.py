@@ -287,6 +287,9 @@ def _model_name(folder: Path, folders: list[Path]) -> str:
 
 
 def _unreadable_body(cause: BaseException) -> str:
+    if isinstance(cause, UnicodeDecodeError) and bytes(cause.object[:2]) == b"\x1f\x8b":
+        return ("malformed request: the body is gzip-compressed; send it uncompressed (this server does not read "
+                "Content-Encoding: gzip)")
     if isinstance(cause, UnicodeDecodeError):
         return (f"malformed request: the body is not UTF-8 (byte {cause.object[cause.start]:#04x} at position "
                 f"{cause.start}); send JSON encoded as UTF-8")
@@ -390,7 +393,13 @@ def create_app(run_dirs: list[str | Path], max_body_bytes: int = 1_000_000, time
             position, why = first.get("loc", ("body", "?"))[-1], first.get("ctx", {}).get("error", "invalid")
             return error(422, f"malformed request: the body is not JSON ({why} at character {position}); send a "
                               "JSON object, see /docs for the request format")
-        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+        members = {"int", "float", "str", "bool"}               # a union's member names: not the user's field
+        loc = [p for p in first.get("loc", ()) if p != "body"]
+        in_union = any(str(p) in members or str(p).startswith("function-") for p in loc)
+        where = ".".join(str(p) for p in loc if str(p) not in members and not str(p).startswith("function-"))
+        if in_union and first.get("type") in ("int_type", "float_type", "string_type", "bool_type"):
+            return error(422, f"malformed request: {shown(where, 80, typed=False)[1:-1]}: must be a JSON number (not "
+                              "a string or true/false); see /docs for the request format")
         kind = request.headers.get("content-type", "")
         if first.get("type") in ("model_attributes_type", "dict_type") and not where and \
                 not kind.lower().startswith("application/json"):

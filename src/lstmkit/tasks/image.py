@@ -258,6 +258,9 @@ def check_array(array, name: str, invert: bool = False, from_png: bool = False) 
     if array.max() <= 1.0:
         array = array * 255
     if invert:
+        if array.mean() < 64:
+            logger.warning("%s is already light on dark like MNIST (mean %.0f/255); invert makes it dark on light, "
+                           "which the model was not trained on: leave invert out", name, array.mean())
         array = 255 - array
     elif array.mean() > 127:
         raise DataError(f"{name} looks inverted (mostly light, mean {array.mean():.0f}/255); MNIST digits "
