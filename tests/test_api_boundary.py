@@ -236,3 +236,14 @@ def test_small_api_cases_found_by_testers(tmp_path):
     assert len(image.predict(np.zeros((3, 28, 28)))) == 3                # a stack: three
     with pytest.raises(lstmkit.boundary.ArgumentError, match="is bytes; give a file path or a 28x28 array"):
         image.predict([b"\x89PNG"])
+
+
+def test_errors_about_data_in_memory_name_the_argument(tmp_path):
+    """Found by a tester: train("forecast", columns, target="z") named the scratch train.csv."""
+    import lstmkit
+    from lstmkit.errors import DataError
+
+    columns = {"a": [float(i) for i in range(120)], "b": [float(i % 7) for i in range(120)]}
+    with pytest.raises(DataError, match=r"^data \(in memory\) has no column\(s\) 'z'") as info:
+        lstmkit.train("forecast", columns, target="z", run_dir=tmp_path / "f", epochs=1)
+    assert "train.csv" not in str(info.value) and not (tmp_path / "f").exists()

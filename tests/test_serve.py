@@ -360,3 +360,9 @@ def test_messages_for_strings_as_numbers_and_gzip_bodies(client):
     assert r.status_code == 422 and "temperature: must be a JSON number" in r.json()["error"]
     r = client.post("/predict", content=gzip.compress(b'{"texts": ["a"]}'), headers={"content-type": "application/json"})
     assert r.status_code == 422 and "gzip-compressed" in r.json()["error"]
+
+
+def test_fields_for_another_task_are_refused_not_ignored(client):
+    """Found by a tester: "images" sent to a classifier were ignored."""
+    r = client.post("/predict", json={"model": "classify", "texts": ["a film"], "images": [[[0.0] * 28] * 28]})
+    assert r.status_code == 400 and "reads \"texts\", not 'images'" in r.json()["error"]

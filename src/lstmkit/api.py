@@ -212,10 +212,21 @@ def train(task: str, data: Any = None, *, valid: Any = None, test: Any = None, r
             number = 2
             while claim.had_run and staging.exists():                 # the old run's data stay until it is cleared
                 staging, number = Path(run_dir) / f"data-{number}", number + 1
-            for key, value in _write_memory_data(task, parts, staging).items():
+            written = _write_memory_data(task, parts, staging)
+            for key, value in written.items():
                 overrides.append(f"data.{key}={value}")
             cfg = load_config(config, overrides, base=spec.defaults)
-            fitted = recipe.fit(cfg, run_dir, overwrite=overwrite, progress=progress, download=download, claim=claim)
+            try:
+                fitted = recipe.fit(cfg, run_dir, overwrite=overwrite, progress=progress, download=download,
+                                    claim=claim)
+            except DataError as err:                  # in the caller's terms: data, not our scratch file
+                message = str(err)
+                for key, scratch in written.items():
+                    arg = {"path": "data", "valid_path": "valid", "test_path": "test"}[key]
+                    message = message.replace(repr(scratch), f"{arg} (in memory)").replace(scratch, f"{arg} (in memory)")
+                if message == str(err):
+                    raise
+                raise DataError(message) from None
     run = load(fitted.run_dir)
     run.history, run.test, run.best = fitted.history, fitted.test, fitted.best
     return run

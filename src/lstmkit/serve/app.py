@@ -460,6 +460,11 @@ def create_app(run_dirs: list[str | Path], max_body_bytes: int = 1_000_000, time
     async def predict(body: PredictRequest) -> dict:
         s = pick(body.model, ("classify", "tag", "forecast", "image"))
         task = s.run.task
+        reads = {"classify": "texts", "tag": "texts", "forecast": "data", "image": "images"}[task]
+        extra = [f for f in ("texts", "data", "images") if f != reads and getattr(body, f) is not None]
+        if extra:                                         # never ignored: the client meant something by them
+            raise LstmkitError(f"model {s.name!r} is a {task} run and reads \"{reads}\", not "
+                               f"{', '.join(repr(f) for f in extra)}; send only \"{reads}\"")
         if task in ("classify", "tag"):
             texts = _checked_texts(body.texts)
             results = await s.batcher.submit(texts)
