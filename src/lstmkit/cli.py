@@ -254,12 +254,13 @@ def _check_save_vectors(run_dir: Path, vectors_path: str) -> None:
     """Before training: --save-vectors writes RUN/vectors/; refuse now, not after the training,
     a user's file in its place, or a --vectors input it would replace."""
     from lstmkit.files import same_file
+    from lstmkit.training.rundir import SUBFOLDERS
 
     folder = run_dir / "vectors"
     if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
         raise LstmkitError(f"--save-vectors writes into {str(folder)!r}, which is a file or a link that lstmkit did not "
                            "make; move it, or leave out --save-vectors")
-    for name in ("vectors.npy", "vectors.vocab.json", "vectors.txt"):
+    for name in SUBFOLDERS["vectors"]:                        # the files save_vectors writes
         if vectors_path and same_file(Path(vectors_path), folder / name):
             raise LstmkitError(f"--vectors {vectors_path!r} is the file {name} that --save-vectors writes; copy it "
                                "elsewhere first (it would be replaced by the vectors trained from it)")

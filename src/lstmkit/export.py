@@ -57,6 +57,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from lstmkit.boundary import FLOAT32_MAX     # float inputs beyond it (or NaN) are refused inside the graphs
 from lstmkit.errors import ConfigError, LstmkitError
 from lstmkit.files import publish, stage, sweep_temporaries
 
@@ -66,7 +67,6 @@ FORMATS = ("onnx", "pt2")
 UNCAPPED_LEN = 256          # the T a classifier trained without classify.max_len is exported for
 TAG_LEN = 64                # the words per sentence a tagger is exported for, unless --length says
 MAX_EXPORT_LEN = 65_536     # the exporters unroll the time loop: a longer T would not finish
-FLOAT32_MAX = 3.4028234663852886e38   # float inputs beyond it (or NaN) are refused inside the graphs
 
 
 @dataclass

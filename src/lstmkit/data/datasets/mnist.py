@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 
 from lstmkit.data.datasets.fetch import candidates, fetch
-from lstmkit.data.text import check_path
+from lstmkit.data.text import check_path, is_gzip
 from lstmkit import resources
 from lstmkit.errors import DataError
 
@@ -40,8 +40,7 @@ def read_idx(path: str | Path, expect: int) -> Tensor:
             a data size other than their product.
     """
     path = check_path(path, "IDX file")
-    with open(path, "rb") as plain:
-        zipped = plain.read(2) == b"\x1f\x8b"
+    zipped = is_gzip(path)
     try:
         with (gzip.open(path, "rb") if zipped else open(path, "rb")) as f:
             return _read_idx_stream(f, path, expect, None if zipped else path.stat().st_size)

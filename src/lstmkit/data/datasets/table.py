@@ -65,12 +65,12 @@ def read_table(path: str | Path, text_column: str = "text", label_column: str = 
                                     f"[{listing(reader.fieldnames or [], 10)}]; choose them with "
                                     "--text-column/--label-column")
                 rows_numbered = ((n, row) for n, row in enumerate(reader, 2))  # line 1 is the header
-            json_rows: list[dict] = []
+            json_labels: list[object] = []                  # as JSON wrote them: true, 1, "pos"
             for number, row in rows_numbered:
                 examples.append(_example(path, number, row, text_column, label_column, fmt != "jsonl"))
                 if fmt == "jsonl":
-                    json_rows.append({label_column: row[label_column]})
-            warn_mixed_label_kinds(path, json_rows, label_column)
+                    json_labels.append(row[label_column])
+            warn_mixed_label_kinds(path, json_labels)
     except UnicodeDecodeError:
         raise DataError(f"{str(path)!r} is not valid {encoding}; pass its encoding with --encoding") from None
     except csv.Error as err:
@@ -185,10 +185,9 @@ def json_text(name: str, value: object) -> str:
     return value
 
 
-def warn_mixed_label_kinds(path: Path, rows: list[dict], label_column: str) -> None:
+def warn_mixed_label_kinds(path: Path, labels: list[object]) -> None:
     """Booleans beside numbers (``true`` and ``1``) are different classes, which is rarely meant."""
-    kinds = {"boolean" if isinstance(v, bool) else "number" if isinstance(v, (int, float)) else "text"
-             for v in (row.get(label_column) for row in rows)}
+    kinds = {"boolean" if isinstance(v, bool) else "number" if isinstance(v, (int, float)) else "text" for v in labels}
     if len(kinds) > 1 and "boolean" in kinds:
         logger.warning("%s: the labels mix %s values; true/false are classes of their own, not 1/0: "
                        "write every label one way if they are meant to be the same classes", path,

@@ -16,13 +16,13 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from lstmkit.boundary import FLOAT32_MAX      # the model computes in float32: a larger value would be inf
 from lstmkit.data.datasets.fetch import candidates, fetch
 from lstmkit.data.datasets.table import MAX_FIELD, check_header, sniff_delimiter
 from lstmkit.data.text import check_path, decode, read_bytes
 from lstmkit.errors import DataError, listing
 
 logger = logging.getLogger(__name__)
-FLOAT32_MAX = 3.4028234663852886e38      # the model computes in float32: a larger value would be inf
 
 ETT_H1 = ("ett", "ETTh1.csv", "https://raw.githubusercontent.com/zhouhaoyi/ETDataset/main/ETT-small/ETTh1.csv",
           "sha256:f18de3ad269cef59bb07b5438d79bb3042d3be49bdeecf01c1cd6d29695ee066")
