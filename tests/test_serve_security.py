@@ -228,3 +228,54 @@ def test_docs_load_from_this_server_only(runs):
         browser.close()
     assert violations == [], violations
     assert requested and all(u.startswith(base + "/") or u.startswith("data:") for u in requested), requested
+
+
+def test_the_page_says_what_is_wrong_with_a_file_or_a_number(runs):
+    """Odd input at the page ends in a message in the result box, never a script error: no file
+    chosen, a PNG or a text given to a forecaster, a .npy given to the image model; a quoted CSV is
+    read as CSV, and an empty temperature means the server's default."""
+    from lstmkit.serve.app import create_app
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    rows = ['"date","OT","x"'] + [f'"2020-01-01 {i:02d}:00:00","{0.1 * i}","{0.2 * i}"' for i in range(20)]
+    png = bytes.fromhex("89504e470d0a1a0a") + b"\0" * 40
+    app = create_app([runs[t] for t in ("forecast", "image", "lm")])
+    with live_server(app) as base, sync_api.sync_playwright() as p:
+        browser = _browser(p)
+        page = browser.new_page()
+        page.set_default_timeout(15_000)
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(base + "/")
+        page.wait_for_function("() => document.querySelectorAll('#model option').length === 3")
+
+        def result(files=None) -> tuple[str, str]:
+            page.evaluate("() => { document.querySelector('#result').textContent = ''; }")
+            if files is not None:
+                page.set_input_files("#file", files)
+            page.click("#run")
+            page.wait_for_function("() => !['', '...'].includes(document.querySelector('#result').textContent)")
+            return page.text_content("#result"), page.get_attribute("#result", "class")
+
+        page.select_option("#model", "forecast")
+        shown = {"none": result(),
+                 "png": result({"name": "plot.png", "mimeType": "image/png", "buffer": png}),
+                 "ragged": result({"name": "r.csv", "mimeType": "text/csv", "buffer": b"date,OT,x\n1,2\n"}),
+                 "quoted": result({"name": "q.csv", "mimeType": "text/csv", "buffer": "\n".join(rows).encode()})}
+        page.select_option("#model", "image")
+        shown["npy"] = result({"name": "digit.npy", "mimeType": "application/octet-stream", "buffer": b"\x93NUMPY"})
+        shown["bad png"] = result({"name": "digit.png", "mimeType": "image/png", "buffer": png})
+        page.select_option("#model", "lm")
+        page.fill("#text", "the ")
+        page.fill("#temperature", "")
+        page.fill("#length", "20")
+        shown["empty temperature"] = result()
+        browser.close()
+    assert not errors, errors
+    assert shown["none"] == ("choose a CSV file first (with the columns the model was trained on)", "error")
+    assert "plot.png is not a CSV file" in shown["png"][0] and shown["png"][1] == "error"
+    assert "r.csv: row 2 has 2 fields where the header has 3" == shown["ragged"][0]
+    assert shown["quoted"][1] != "error" and '"step":1' in shown["quoted"][0], shown["quoted"]
+    assert "digit.npy" in shown["npy"][0] and "lstmkit predict" in shown["npy"][0], shown["npy"]
+    assert "digit.png is not an image this browser can read" in shown["bad png"][0]
+    assert shown["empty temperature"][1] != "error" and shown["empty temperature"][0].startswith("the ")

@@ -43,10 +43,23 @@ function onModel() {
   drawCurves(m.name);
 }
 
+// The file chosen for an image or forecast model, or an error that says to choose one.
+function chosenFile(task) {
+  const file = $("file").files[0];
+  if (!file) throw new Error(task === "image" ? "choose an image file first (PNG, JPEG, GIF, BMP or WebP of a digit)"
+                                              : "choose a CSV file first (with the columns the model was trained on)");
+  return file;
+}
+
 async function imagePixels(file) {
+  if (/\.(npy|npz|idx\d?-ubyte|gz)$/i.test(file.name))
+    throw new Error(`${file.name}: the page reads image files (PNG, JPEG, GIF, BMP, WebP); ` +
+                    "give arrays and IDX files to `lstmkit predict RUN --data FILE` or the Python API");
   const img = new Image();
   img.src = URL.createObjectURL(file);
-  await img.decode();
+  try { await img.decode(); } catch (e) {
+    throw new Error(`${file.name} is not an image this browser can read; choose a PNG, JPEG, GIF, BMP or WebP file`);
+  } finally { URL.revokeObjectURL(img.src); }
   const c = document.createElement("canvas"); c.width = 28; c.height = 28;
   const g = c.getContext("2d"); g.drawImage(img, 0, 0, 28, 28);
   const d = g.getImageData(0, 0, 28, 28).data, rows = [];
@@ -58,11 +71,64 @@ async function imagePixels(file) {
   return rows;
 }
 
+// The records of a CSV text (RFC 4180: quoted fields may hold the delimiter, "" and line breaks).
+function csvRecords(text, delimiter) {
+  const records = [];
+  let record = [], field = "", quoted = false, i = 0;
+  while (i < text.length) {
+    const ch = text[i];
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') { field += '"'; i += 2; continue; }
+      if (ch === '"') quoted = false; else field += ch;
+      i++; continue;
+    }
+    if (ch === '"' && field === "") quoted = true;
+    else if (ch === delimiter) { record.push(field); field = ""; }
+    else if (ch === "\n" || ch === "\r") {
+      record.push(field); records.push(record); record = []; field = "";
+      if (ch === "\r" && text[i + 1] === "\n") i++;
+    } else field += ch;
+    i++;
+  }
+  if (quoted) throw new Error("a quoted field is never closed (a \" without its partner)");
+  if (field !== "" || record.length) { record.push(field); records.push(record); }
+  return records.filter((r) => !(r.length === 1 && r[0].trim() === ""));   // blank lines
+}
+
+// The columns of a CSV file, as the server's "data" field: numbers where a cell is a finite
+// number, the cell's text otherwise (dates, or a bad value the server names).
 async function csvColumns(file) {
-  const lines = (await file.text()).trim().split(/\r?\n/), head = lines[0].split(","), cols = {};
-  head.forEach((h) => (cols[h.trim()] = []));
-  for (const line of lines.slice(1)) line.split(",").forEach((v, i) => cols[head[i].trim()].push(isNaN(+v) ? v : +v));
+  if (file.type.startsWith("image/") || /\.(png|jpe?g|gif|bmp|webp|npy|npz|gz|zip)$/i.test(file.name))
+    throw new Error(`${file.name} is not a CSV file; a forecaster reads a CSV with the columns it was trained on`);
+  const text = (await file.text()).replace(/^\uFEFF/, "");
+  if (text.includes("\u0000") || text.includes("\uFFFD"))
+    throw new Error(`${file.name} is not UTF-8 text; save it as a UTF-8 CSV`);
+  const first = text.slice(0, text.search(/\r?\n|$/));
+  const delimiter = [",", ";", "\t", "|"].reduce((b, d) => (first.split(d).length > first.split(b).length ? d : b), ",");
+  const records = csvRecords(text, delimiter);
+  if (records.length < 2) throw new Error(`${file.name} has no rows under its header`);
+  const head = records[0].map((h) => h.trim()), cols = {};
+  head.forEach((h, k) => {
+    if (!h) throw new Error(`${file.name}: column ${k + 1} of the header has no name`);
+    if (h in cols) throw new Error(`${file.name}: the header names column "${h}" twice`);
+    cols[h] = [];
+  });
+  records.slice(1).forEach((r, n) => {
+    if (r.length !== head.length)
+      throw new Error(`${file.name}: row ${n + 2} has ${r.length} fields where the header has ${head.length}`);
+    r.forEach((v, k) => cols[head[k]].push(v.trim() !== "" && Number.isFinite(+v) ? +v : v));
+  });
   return cols;
+}
+
+// The value of a number field, or undefined (the server's default) when it is empty.
+function numberField(id, name) {
+  const box = $(id);
+  if (box.validity && box.validity.badInput) throw new Error(`${name} must be a number`);
+  if (box.value.trim() === "") return undefined;
+  const v = +box.value;
+  if (!Number.isFinite(v)) throw new Error(`${name} must be a number, not "${box.value}"`);
+  return v;
 }
 
 async function run() {
@@ -70,16 +136,17 @@ async function run() {
   show("...");
   try {
     if (m.task === "lm") {
-      const r = await call("/generate", {model: m.name, prefix: $("text").value, length: +$("length").value,
-        temperature: +$("temperature").value, top_k: +$("topk").value, seed: +$("seed").value});
+      const r = await call("/generate", {model: m.name, prefix: $("text").value, length: numberField("length", "length"),
+        temperature: numberField("temperature", "temperature"), top_k: numberField("topk", "top-k"),
+        seed: numberField("seed", "seed")});       // an empty box is left out: the server's default
       const reader = r.body.getReader(), dec = new TextDecoder();
       let text = "";
       for (;;) { const {done, value} = await reader.read(); if (done) break; text += dec.decode(value, {stream: true}); show(text); }
       return;
     }
     let body = {model: m.name};
-    if (m.task === "image") body.images = [await imagePixels($("file").files[0])];
-    else if (m.task === "forecast") body.data = await csvColumns($("file").files[0]);
+    if (m.task === "image") body.images = [await imagePixels(chosenFile(m.task))];
+    else if (m.task === "forecast") body.data = await csvColumns(chosenFile(m.task));
     else body.texts = $("text").value.split("\n").filter((t) => t.trim());
     const out = await (await call("/predict", body)).json();
     show(out.results.map((r) => {                                // plain text for textContent
@@ -156,8 +223,8 @@ async function inspect() {
   const m = current();
   try {
     const body = {model: m.name};
-    if (m.task === "image") body.images = [await imagePixels($("file").files[0])];
-    else if (m.task === "forecast") body.data = await csvColumns($("file").files[0]);
+    if (m.task === "image") body.images = [await imagePixels(chosenFile(m.task))];
+    else if (m.task === "forecast") body.data = await csvColumns(chosenFile(m.task));
     else body.text = $("text").value;
     inspection = await (await call("/inspect", body)).json();
   } catch (e) { show(e.message, true); return; }
