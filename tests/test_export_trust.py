@@ -158,7 +158,7 @@ def test_length_sets_the_exported_time_and_is_refused_where_it_does_not_apply(un
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
         assert main(["export", str(forecast), "--length", "8", "--output", str(tmp_path / "f.onnx")]) == 2
-    assert "--length applies to classify and tag runs" in err.getvalue()
+    assert "--length applies to classify, tag and (pt2) lm runs" in err.getvalue()
 
 
 def test_the_cap_is_the_last_thing_the_export_command_says(uncapped, tmp_path, capsys, monkeypatch):
@@ -194,3 +194,67 @@ def test_exported_graphs_refuse_floats_that_are_not_numbers(tmp_path, task, name
     program = torch.export.load(str(export_run(run, "pt2", tmp_path / "m.pt2"))).module()
     with pytest.raises(RuntimeError, match=f"{name} must be"):
         program(torch.from_numpy(x))
+
+
+@pytest.mark.parametrize("words, message", [
+    ("the cat runs", "must be a list of sentences"),            # a str: its characters are not words
+    (["the cat runs"], "split it into words first"),
+    ([["the"] * 9], "has 9 words; the graph takes at most 8"),
+    ([[]], "sentence 1 is empty"),
+    ([["the", 3]], "sentence 1 word 2 must be text"),
+])
+def test_dense_tag_inputs_refuse_what_is_not_sentences_of_words(words, message):
+    from lstmkit.boundary import ArgumentError
+    from lstmkit.export import dense_tag_inputs
+
+    with pytest.raises(ArgumentError, match=message):
+        dense_tag_inputs(words, None, 8)
+
+
+@pytest.mark.parametrize("task", ["forecast", "image"])
+def test_an_empty_batch_is_refused_not_an_abort(tmp_path, task):
+    """Found by a tester: onnxruntime's LSTM kernel aborted the whole process on a batch of 0."""
+    from lstmkit.export import export_run
+
+    run = Path(__file__).parent / "fixtures" / "runs_format2" / task
+    session = ort.InferenceSession(str(export_run(run, "onnx", tmp_path / "m.onnx")))
+    first = session.get_inputs()[0]
+    dims = [0] + [d if isinstance(d, int) else 28 for d in first.shape[1:]]
+    with pytest.raises(Exception, match="batch_at_least_1"):
+        session.run(None, {first.name: torch.zeros(dims).numpy()})
+
+
+def test_an_lm_pt2_graph_takes_length_tokens_and_says_so(tmp_path, capfd):
+    """Found by a tester: the pt2 graph took exactly lm.num_steps tokens, and --length, which
+    would set it, was refused ("takes any length", true only of ONNX). The ONNX graph also
+    made onnxruntime warn at every length but the example's."""
+    run = Path(__file__).parent / "fixtures" / "runs_format2" / "lm"
+    assert main(["export", str(run), "--format", "pt2", "--length", "1", "--output", str(tmp_path / "lm.pt2")]) == 0
+    assert "note: this pt2 graph takes exactly 1 tokens per call" in capfd.readouterr().out
+    program = torch.export.load(str(tmp_path / "lm.pt2")).module()
+    side = json.loads((tmp_path / "lm.pt2.json").read_text())
+    layers, _, hidden = side["example_shapes"]["state_in_h"]
+    h = torch.zeros(layers, 3, hidden)
+    assert program(torch.zeros(3, 1, dtype=torch.long), h, h)[0].shape[:2] == (3, 1)
+    assert main(["export", str(run), "--length", "4", "--output", str(tmp_path / "lm.onnx")]) == 2
+    assert "its ONNX graph takes any number of tokens" in capfd.readouterr().err
+    assert main(["export", str(run), "--output", str(tmp_path / "lm.onnx")]) == 0
+    options = ort.SessionOptions()
+    options.log_severity_level = 1                                   # warnings and up: the shape mismatch was one
+    session = ort.InferenceSession(str(tmp_path / "lm.onnx"), options)
+    out = session.run(None, {"tokens": torch.zeros(3, 5, dtype=torch.long).numpy(), "state_in_h": h.numpy(),
+                             "state_in_c": h.numpy()})
+    assert out[0].shape[:2] == (3, 5)
+    assert "VerifyOutputSizes" not in capfd.readouterr().err
+
+
+def test_an_output_named_for_the_other_format_is_refused(tmp_path, capfd):
+    """Found by a tester: --format pt2 --output m.onnx wrote a pt2 archive named .onnx, after a
+    torch warning that named the temporary file."""
+    run = Path(__file__).parent / "fixtures" / "runs_format2" / "image"
+    assert main(["export", str(run), "--format", "pt2", "--output", str(tmp_path / "m.onnx")]) == 2
+    assert "is named like a .onnx file, but --format is pt2: name it 'm.pt2'" in capfd.readouterr().err
+    assert main(["export", str(run), "--output", str(tmp_path / "m.PT2")]) == 2
+    assert list(tmp_path.iterdir()) == []
+    assert main(["export", str(run), "--format", "pt2", "--output", str(tmp_path / "m.bin")]) == 0
+    assert "lstmkit-tmp" not in capfd.readouterr().err

@@ -294,6 +294,31 @@ def tagged_sentences(name: str, sentences: Any) -> list[list[tuple[str, str]]]:
     return out
 
 
+def word_sentences(name: str, sentences: Any, *, max_words: int | None = None) -> list[list[str]]:
+    """Sentences as lists of words (a str sentence is refused: its characters would be read as
+    words); each holds 1 to ``max_words`` words."""
+    if isinstance(sentences, (str, bytes, bytearray)) or isinstance(sentences, Mapping) or \
+            not isinstance(sentences, Iterable):
+        raise ArgumentError(f"{name} must be a list of sentences, each a list of words, got {shown(sentences)}")
+    out = []
+    for number, sentence in enumerate(sentences, 1):
+        where = f"{name} sentence {number}"
+        if isinstance(sentence, (str, bytes, bytearray)) or isinstance(sentence, Mapping) or \
+                not isinstance(sentence, Iterable):
+            hint = "; split it into words first, e.g. text.split()" if isinstance(sentence, str) else ""
+            raise ArgumentError(f"{where} must be a list of words, got {shown(sentence)}{hint}")
+        words = [text(f"{where} word {i + 1}", word) for i, word in enumerate(sentence)]
+        if not words:
+            raise ArgumentError(f"{where} is empty; give at least one word")
+        if max_words is not None and len(words) > max_words:
+            raise ArgumentError(f"{where} has {len(words):,} words; the graph takes at most {max_words:,} "
+                                "(export with a larger --length, or split the sentence)")
+        out.append(words)
+    if not out:
+        raise ArgumentError(f"{name} holds no sentences; give at least one")
+    return out
+
+
 def columns(name: str, value: Any) -> dict[str, list]:
     """A dict of equally long columns (or a DataFrame); numbers finite and within float32."""
     if hasattr(value, "to_dict") and hasattr(value, "columns"):

@@ -159,7 +159,8 @@ def _build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--output", type=Path, help="where to write it (default RUN_DIR/model.onnx or model.pt2)")
     ex.add_argument("--force", action="store_true", help="replace an existing --output file")
     ex.add_argument("--length", type=int, help="time length T of a classify or tag graph (default classify.max_len, "
-                    "else 256 tokens; 64 words for tag); the exporters unroll T steps, so a smaller T exports faster")
+                    "else 256 tokens; 64 words for tag), or the tokens per call of an lm's pt2 graph (default "
+                    "lm.num_steps); the exporters unroll T steps, so a smaller T exports faster")
     _quiet(ex)
 
     sv = commands.add_parser("serve", help="serve runs over HTTP: JSON API, web page with the gate inspector")
@@ -394,10 +395,11 @@ def _export(args: argparse.Namespace) -> int:
     path = export_run(args.run_dir, args.format, args.output, force=args.force, length=args.length)
     print(f"exported to {path} (inputs and outputs: {path}.json)")
     try:
-        note = parse_json(Path(f"{path}.json").read_text(encoding="utf-8")).get("max_len_note")
+        sidecar = parse_json(Path(f"{path}.json").read_text(encoding="utf-8"))
+        notes = [sidecar.get(key) for key in ("max_len_note", "tokens_note")]
     except (OSError, ValueError, AttributeError):
-        note = None
-    if note:
+        notes = []
+    for note in filter(None, notes):
         print(f"note: {note}")                               # said before the export too; again where it is seen
     return 0
 

@@ -8,7 +8,9 @@ What each task's exported graph takes and gives (B batch, T time; names as in th
 - ``lm``: ``tokens`` (B, T) int64 and ``state_in_h`` (+ ``state_in_c`` for an LSTM), each
   (L, B, H) -> ``logits`` (B, T, V), ``state_out_h`` (+ ``state_out_c``). Feed a text chunk by
   chunk, passing each chunk's ``state_out_*`` as the next ``state_in_*`` (zeros at the start):
-  the result equals one pass over the whole text (tested).
+  the result equals one pass over the whole text (tested). The ONNX graph takes any T; the
+  ``pt2`` graph takes exactly T = ``--length`` (else ``lm.num_steps``) tokens per call, since
+  torch.export unrolls the LSTM (the sidecar's ``"tokens_note"`` says so).
 - ``classify``: ``tokens`` (B, T) int64, right-padded with id 0 to the exported T
   (``--length``, else ``classify.max_len``, else 256), and ``lengths`` (B,) int64 ->
   ``probabilities`` (B, C); unequal lengths and both directions are exact, as in eager mode. A
@@ -107,9 +109,10 @@ class RangeCheck(nn.Module):
         bad = (values < self.low) | (values > high)                      # NaN compares False: caught below
         if values.is_floating_point():
             bad = bad | torch.isnan(values)
-        bad = bad.any()                                                  # () bool
+        empty = torch.ones_like(values, dtype=torch.int32).sum() == 0   # a batch of 0: counted, not a shape
+        bad = bad.any() | empty                                          # () bool (the shape would be folded)
         rule = "finite" if self.low == -FLOAT32_MAX else f"between {self.low:g} and {high:g}"
-        torch._assert_async(~bad, f"{self.name} must be {rule} {self.fix}")
+        torch._assert_async(~bad, f"{self.name} must be {rule} {self.fix}, with a batch of at least 1")
         return values + self.guard[bad.long()].to(values.dtype)          # index 1: out of range when bad
 
 
@@ -154,7 +157,7 @@ def _name_range_checks(model, ranges: dict[str, tuple[int, int]]) -> None:
             if name is not None:
                 low, high = ranges[name]
                 node.name = (f"check_{name}_finite" if low == -FLOAT32_MAX
-                             else f"check_{name}_between_{low:g}_and_{high:g}")
+                             else f"check_{name}_between_{low:g}_and_{high:g}") + "_batch_at_least_1"
 
 
 class LMStep(nn.Module):
@@ -277,8 +280,11 @@ class TaggerTags(nn.Module):
 
 def dense_tag_inputs(words: Sequence[Sequence[str]], vocabs, length: int) -> tuple[Tensor, ...]:
     """The inputs of :class:`TaggerTags` for sentences of words, padded to ``length`` words."""
+    from lstmkit.boundary import integer, word_sentences
     from lstmkit.tasks.tag_data import MAX_WORD_CHARS, fold_forms, word_key
 
+    length = integer("length", length, low=1, high=MAX_EXPORT_LEN)
+    words = word_sentences("words", words, max_words=length)
     batch = len(words)
     word_ids = torch.zeros(batch, length, dtype=torch.long)
     chars = torch.zeros(batch * length, MAX_WORD_CHARS, dtype=torch.long)          # always 30 wide
@@ -292,12 +298,14 @@ def dense_tag_inputs(words: Sequence[Sequence[str]], vocabs, length: int) -> tup
     return word_ids, torch.tensor([len(s) for s in words]), chars, char_lengths
 
 
-def export_spec(run_dir: str | Path, length: int | None = None) -> ExportSpec:
+def export_spec(run_dir: str | Path, length: int | None = None, fmt: str = "onnx") -> ExportSpec:
     """The exportable module of a run, in eval mode on the CPU.
 
     ``length`` is the time length T of a classifier's tokens (default ``classify.max_len``, else
-    256) or a tagger's words (default 64); the other tasks' graphs take any length (LM) or the
-    length their model was built for, and refuse it.
+    256), a tagger's words (default 64), or a language model's tokens in a ``pt2`` graph (default
+    ``lm.num_steps``: torch.export unrolls the LSTM, so that graph takes exactly T tokens, where the
+    ONNX graph takes any number). Forecasters and image models have the length they were built
+    for, and refuse it.
     """
     from lstmkit.boundary import integer
     from lstmkit.training.checkpoint import read_run_config
@@ -305,10 +313,12 @@ def export_spec(run_dir: str | Path, length: int | None = None) -> ExportSpec:
     cfg = read_run_config(run_dir)
     if length is not None:
         length = integer("length", length, low=1, high=MAX_EXPORT_LEN)
-        if cfg.task not in ("classify", "tag"):
-            raise ConfigError(f"--length applies to classify and tag runs; a {cfg.task} run's graph takes "
-                              + ("any length" if cfg.task == "lm" else "the length its model was built for")
-                              + ": leave --length out")
+        if cfg.task == "lm" and fmt != "pt2":
+            raise ConfigError("--length applies to a language model's pt2 graph (it takes exactly that many tokens); "
+                              "its ONNX graph takes any number of tokens: leave --length out")
+        if cfg.task not in ("classify", "tag", "lm"):
+            raise ConfigError(f"--length applies to classify, tag and (pt2) lm runs; a {cfg.task} run's graph takes "
+                              "the length its model was built for: leave --length out")
     if cfg.task == "lm":
         from lstmkit.tasks.lm import load_lm
 
@@ -320,13 +330,19 @@ def export_spec(run_dir: str | Path, length: int | None = None) -> ExportSpec:
         lstm = cfg.model.cell == "lstm"
         step = (LMStep(model) if lstm else GRULMStep(model)).eval()
         names = ["h", "c"] if lstm else ["h"]
-        example = (torch.randint(0, len(vocab), (batch, cfg.lm.num_steps)),
+        steps = length or cfg.lm.num_steps
+        example = (torch.randint(0, len(vocab), (batch, steps)),
                    *(torch.zeros(layers, batch, hidden) for _ in names))
         inputs = ["tokens", *(f"state_in_{n}" for n in names)]
         outputs = ["logits", *(f"state_out_{n}" for n in names)]
         ranges = {"tokens": (0, len(vocab) - 1), **{f"state_in_{n}": (-FLOAT32_MAX, FLOAT32_MAX) for n in names}}
+        notes = {"checks": _checks_note(ranges)}
+        if fmt == "pt2":
+            notes["tokens_note"] = (f"this pt2 graph takes exactly {steps} tokens per call (torch.export unrolls the "
+                                    f"LSTM): feed longer text in pieces of {steps}, carrying the state; export with "
+                                    "--length 1 to feed one token at a time, or use --format onnx for any length")
         return ExportSpec(step, example, inputs, outputs, {"tokens": 0, **{f"state_in_{n}": 1 for n in names}},
-                          {"tokens": 1, "logits": 1}, notes={"checks": _checks_note(ranges)}, ranges=ranges)
+                          {"tokens": 1, "logits": 1}, notes=notes, ranges=ranges)
     if cfg.task == "classify":
         from lstmkit.tasks.classify import load_classifier
 
@@ -406,6 +422,8 @@ def _relax_onnx_axes(path: Path, spec: ExportSpec) -> None:
             if axis < len(dims):
                 dims[axis].ClearField("dim_value")
                 dims[axis].dim_param = label
+    if spec.time_axes:              # the traced shapes inside hold the example's T: runtimes warn on any other
+        del model.graph.value_info[:]
     _name_range_checks(model, spec.ranges)
     onnx.save(model, str(path))
 
@@ -433,6 +451,10 @@ def export_run(run_dir: str | Path, fmt: str = "onnx", output: str | Path | None
     run_dir = Path(run_dir)
     default = run_dir / f"model.{fmt}"
     target = Path(output) if output is not None else default
+    other = {"onnx": "pt2", "pt2": "onnx"}[fmt]
+    if target.suffix.lower() == f".{other}":
+        raise ConfigError(f"--output {str(target)!r} is named like a .{other} file, but --format is {fmt}: name it "
+                          f"{target.with_suffix('.' + fmt).name!r}, or pass --format {other}")
     own = os.path.realpath(target) == os.path.realpath(default)
     protected = own_files(run_dir, exclude=(default.name, default.name + ".json"))
     for path in (target, Path(str(target) + ".json")):      # the sidecar too: --output RUN/config -> RUN/config.json
@@ -444,7 +466,7 @@ def export_run(run_dir: str | Path, fmt: str = "onnx", output: str | Path | None
         except ImportError:
             raise ConfigError("ONNX export needs the onnx and onnxscript packages: pip install 'lstmkit[export]' "
                               "(or --format pt2, which needs only torch)") from None
-    spec = export_spec(run_dir, length)
+    spec = export_spec(run_dir, length, fmt)
     names = spec.inputs
     batch = torch.export.Dim("batch", min=1, max=65_536)
     shapes = {n: {a: batch} for n, a in spec.batch_axes.items()}
@@ -460,7 +482,13 @@ def export_run(run_dir: str | Path, fmt: str = "onnx", output: str | Path | None
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")                 # torch's notes on the RNN's flat weights: not the user's
                 program = torch.export.export(spec.module, spec.example, dynamic_shapes=_shapes_for(spec, shapes))
-            staged.append(stage(target, lambda tmp: torch.export.save(program, str(tmp))))
+            archive = logging.getLogger("torch.export.pt2_archive._package")
+            level = archive.level
+            archive.setLevel(logging.ERROR)                     # "expect a file ending in .pt2": the staged name
+            try:
+                staged.append(stage(target, lambda tmp: torch.export.save(program, str(tmp))))
+            finally:
+                archive.setLevel(level)
         else:
             import warnings
 
