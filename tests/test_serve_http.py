@@ -308,3 +308,62 @@ def test_a_timeout_too_short_for_any_request_is_refused():
         with pytest.raises(LstmkitError, match="--timeout"):
             check_limits(1_000_000, bad)
     check_limits(1_000_000, 0.1)
+
+
+def test_a_client_that_never_finishes_its_headers_gets_408(runs):  # noqa: F811
+    """Found by a tester: a connection trickling half a request's headers was held open for ever
+    (enough of them take every connection slot)."""
+    from lstmkit.serve.app import create_app
+
+    app = create_app([runs["classify"]])
+    with live_server(app, header_timeout_s=0.5) as base:
+        host, port = base.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as s:
+            s.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            started = time.monotonic()
+            answer = b""
+            while chunk := s.recv(65536):
+                answer += chunk
+            waited = time.monotonic() - started
+        assert answer.startswith(b"HTTP/1.1 408"), answer
+        assert b"did not arrive within 0.5 s" in answer and waited < 5
+        status, body = _raw_exchange(base, b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert status == 200 and body["status"] == "ok"                 # whole requests are answered
+        with socket.create_connection((host, int(port)), timeout=10) as s:   # a keep-alive connection's next
+            s.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")  # request trickling: the same
+            time.sleep(0.2)
+            s.sendall(b"GET /health HTTP/1.1\r\nHo")
+            answer = b""
+            while chunk := s.recv(65536):
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 200") and b"HTTP/1.1 408" in answer, answer
+
+
+def test_head_is_get_without_the_body(client):
+    for path in ("/", "/health", "/static/page.js"):
+        got, head = client.get(path), client.head(path)
+        assert head.status_code == 200 and head.content == b"", path
+        assert head.headers["content-type"] == got.headers["content-type"], path
+        assert "content-security-policy" in head.headers
+
+
+@pytest.mark.parametrize("body, key", [('{"model": "classify", "texts": ["good"], "texts": ["bad"]}', "texts"),
+                                       ('{"model": "lm", "prefix": "a", "length": 5, "length": 900}', "length"),
+                                       ('{"model": "forecast", "data": {"OT": [1], "OT": [2]}}', "OT")])
+def test_a_key_given_twice_is_refused_not_last_wins(client, body, key):
+    """Found by a tester: {"texts": [...], "texts": [...]} answered for the last one, silently."""
+    path = "/generate" if '"lm"' in body else "/predict"
+    message = _error(client.post(path, content=body, headers={"content-type": "application/json"}), 422)
+    assert message == f"malformed request: the key {key!r} appears twice in one object; send each field once"
+
+
+def test_an_inverted_image_can_be_sent_with_invert(runs):  # noqa: F811
+    """Found by a tester: the server said "pass --invert" and had no such option."""
+    from lstmkit.serve.app import create_app
+
+    with TestClient(create_app([runs["image"], runs["classify"]])) as c:
+        light = {"model": "image", "images": [[[250.0] * 28] * 28]}
+        assert '"invert": true over HTTP' in _error(c.post("/predict", json=light), 400)
+        assert c.post("/predict", json={**light, "invert": True}).status_code == 200
+        assert "not 'invert'" in _error(c.post("/predict", json={"model": "classify", "texts": ["a"], "invert": True}), 400)
+        assert "invert: Input should be a valid boolean" in _error(c.post("/predict", json={**light, "invert": "yes"}), 422)

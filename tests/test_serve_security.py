@@ -66,14 +66,16 @@ def payload_runs(tmp_path_factory) -> dict[str, Path]:
 
 
 @contextlib.contextmanager
-def live_server(app):
-    """``app`` under uvicorn on a free loopback port, in a thread; yields the base URL."""
+def live_server(app, header_timeout_s: float = 10.0):
+    """``app`` under uvicorn on a free loopback port, in a thread, configured as ``lstmkit serve``
+    configures it; yields the base URL."""
     import uvicorn
 
     from lstmkit.serve.app import listen_socket
+    from lstmkit.serve.connections import server_config
 
     sock = listen_socket("127.0.0.1", 0)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    server = uvicorn.Server(server_config(app, "127.0.0.1", 0, 1000, header_timeout_s))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

@@ -85,6 +85,19 @@ def parse_json(text: str | bytes) -> Any:
         raise JSONError("it is nested too deeply (thousands of levels) to be read") from None
 
 
+def duplicate_key(text: str | bytes) -> str | None:
+    """What :func:`parse_json` would refuse as a key given twice, for text that ``json.loads``
+    reads (the server's requests, which its framework parses last-wins); None when no key repeats
+    or the text is not JSON at all (that is the parser's to say)."""
+    try:
+        parse_json(text)
+    except JSONError as err:
+        return str(err) if "appears twice" in str(err) else None
+    except (ValueError, TypeError):
+        return None
+    return None
+
+
 def switch(name: str, value: Any) -> bool:
     """A True/False option: ``"no"``, ``"false"``, 0 or None are refused, not read as their truth
     (``overwrite="no"`` is a non-empty string, so it was true: the run was replaced)."""

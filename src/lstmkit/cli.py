@@ -437,8 +437,9 @@ def _serve(args: argparse.Namespace) -> int:
 
         soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
         limit = max(16, min(1000, (soft if soft > 0 else 1024) // 2))
-        server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, log_level="warning",
-                                               limit_concurrency=limit))
+        from lstmkit.serve.connections import server_config
+
+        server = uvicorn.Server(server_config(app, args.host, args.port, limit))
         server.run(sockets=[sock])
     finally:
         sock.close()

@@ -24,8 +24,10 @@ Endpoints (OpenAPI page at ``/docs``):
 Classify and tag requests arriving together are answered by one model call
 (:class:`~lstmkit.serve.batching.MicroBatcher`). Every error, whatever raised it, is JSON
 ``{"error": message}`` with the CLI's clear message: 400 for bad input, 404 for an unknown model
-or path, 405 for a wrong method, 413 for a body over the size limit (however it is sent), 422 for
-a malformed request or a body that is not JSON, 500 (logged, no traceback in the answer) for a
+or path, 405 for a wrong method (HEAD is answered as GET without the body), 408 for headers that
+do not arrive in time (:mod:`lstmkit.serve.connections`), 413 for a body over the size limit
+(however it is sent), 422 for a malformed request, a body that is not JSON or one that gives a key
+twice, 500 (logged, no traceback in the answer) for a
 bug, 503 (with Retry-After) when every model-call slot is taken, 504 past the time limit; the
 server keeps running. A model call whose request got 504 runs on in its thread (Python cannot
 stop one), and holds its slot until it returns: :class:`~lstmkit.serve.calls.ModelCalls`
@@ -45,7 +47,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lstmkit.boundary import MAX_SEED, shown           # the library's bound (lstmkit.Run.stream refuses above it)
+from lstmkit.boundary import MAX_SEED, duplicate_key, shown           # the library's bound (lstmkit.Run.stream refuses above it)
 from lstmkit.errors import LstmkitError
 from lstmkit.serve.batching import MicroBatcher
 from lstmkit.serve.calls import Busy, ModelCalls
@@ -126,7 +128,8 @@ def listen_socket(host: str, port: int) -> socket.socket:
 
 
 class _BodyTooLarge(Exception):
-    """Raised into the app by :class:`Limits`' ``receive`` once the body is over the limit."""
+    """Raised into the app by :class:`Limits`' ``receive`` once the body is over the limit (or
+    refused for a key given twice): the app's own answer is dropped for Limits' one."""
 
 
 class _Exchange:
@@ -194,21 +197,33 @@ class Limits:
         if declared.isdigit() and int(declared) > self.max_body_bytes:
             await exchange.fail(413, self._too_large(int(declared)))
             return
-        received, over = 0, False
+        head = scope.get("method") == "HEAD"
+        if head:                                  # HEAD is GET without the body (RFC 9110), for every GET route
+            scope = {**scope, "method": "GET"}
+        received, over, refused, chunks = 0, False, None, []
 
         async def counted_receive() -> dict:
-            nonlocal received, over
+            nonlocal received, over, refused
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
                     over = True
                     raise _BodyTooLarge()
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):   # the whole body, bounded above: keys given twice?
+                    twice = duplicate_key(b"".join(chunks)) if received else None
+                    if twice:
+                        refused = f"malformed request: {twice}; send each field once"
+                        raise _BodyTooLarge()
             return message
 
         async def guarded_send(message: dict) -> None:
-            if not over:                          # what the app says about a cut-off body is replaced by the 413
-                await exchange.send(message)
+            if over or refused:                   # what the app says about a refused body is replaced below
+                return
+            if head and message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await exchange.send(message)
 
         scope[DEADLINE_KEY] = time.monotonic() + self.timeout_s
         try:
@@ -217,13 +232,15 @@ class Limits:
             await exchange.fail(504, f"the request took longer than {self.timeout_s:g} s; send less per request")
             return
         except Exception as err:                  # noqa: BLE001 - answered as JSON, logged with its traceback
-            if not over:
+            if not (over or refused):
                 logger.error("internal error answering %s %s", scope.get("method"), scope.get("path"), exc_info=err)
                 await exchange.fail(500, f"internal error ({type(err).__name__}: {shown(str(err), 200, typed=False)}); the "
                                          "server log has the details")
                 return
         if over:
             await exchange.fail(413, self._too_large(None))
+        elif refused:
+            await exchange.fail(422, refused)
 
 
 def _finite(value: Any) -> Any:
@@ -357,6 +374,7 @@ def create_app(run_dirs: list[str | Path], max_body_bytes: int = 1_000_000, time
         texts: list[str] | None = Field(None, description="classify, tag: the texts")
         data: dict[str, list[Real | StrictStr]] | None = Field(None, description="forecast: columns of recent rows")
         images: list[list[list[Real]]] | None = Field(None, description="image: 28x28 grey values, 0-255 or 0-1")
+        invert: StrictBool | None = Field(None, description="image: true for dark digits on a light ground")
 
     class GenerateRequest(Strict):
         model: str | None = None
@@ -461,7 +479,8 @@ def create_app(run_dirs: list[str | Path], max_body_bytes: int = 1_000_000, time
         s = pick(body.model, ("classify", "tag", "forecast", "image"))
         task = s.run.task
         reads = {"classify": "texts", "tag": "texts", "forecast": "data", "image": "images"}[task]
-        extra = [f for f in ("texts", "data", "images") if f != reads and getattr(body, f) is not None]
+        extra = [f for f in ("texts", "data", "images", "invert") if f != reads and getattr(body, f) is not None
+                 and not (f == "invert" and task == "image")]
         if extra:                                         # never ignored: the client meant something by them
             raise LstmkitError(f"model {s.name!r} is a {task} run and reads \"{reads}\", not "
                                f"{', '.join(repr(f) for f in extra)}; send only \"{reads}\"")
@@ -480,7 +499,7 @@ def create_app(run_dirs: list[str | Path], max_body_bytes: int = 1_000_000, time
             raise LstmkitError("an image model needs \"images\": a list of 28x28 grey-value arrays")
         if len(body.images) > MAX_TEXTS:
             raise LstmkitError(f"{len(body.images)} images in one request; send at most {MAX_TEXTS}")
-        results = await calls.run(s.run.predict, body.images)
+        results = await calls.run(s.run.predict, body.images, bool(body.invert))
         return {"model": s.name, "task": task, "results": results}
 
     @app.post("/generate", response_class=PlainTextResponse,

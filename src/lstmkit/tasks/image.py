@@ -264,7 +264,7 @@ def check_array(array, name: str, invert: bool = False, from_png: bool = False) 
         array = 255 - array
     elif array.mean() > 127:
         raise DataError(f"{name} looks inverted (mostly light, mean {array.mean():.0f}/255); MNIST digits "
-                        "are light on dark: pass --invert")
+                        "are light on dark: pass --invert (invert=True in Python, \"invert\": true over HTTP)")
     return torch.from_numpy(array.clip(0, 255).round().astype("uint8"))
 
 
