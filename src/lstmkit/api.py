@@ -491,7 +491,8 @@ class ForecasterRun(Run):
             source = source_data if isinstance(source_data, Path) else _write_part("forecast", source_data, Path(tmp),
                                                                                       "input")
             try:
-                out = forecast.forecast_csv(self.run_dir, source, Path(tmp) / "forecast.csv")
+                out = forecast.forecast_csv(self.run_dir, source, Path(tmp) / "forecast.csv",
+                                            None if isinstance(source_data, Path) else "data")
             except LstmkitError as err:
                 if isinstance(source_data, Path):
                     raise

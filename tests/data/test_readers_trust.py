@@ -461,6 +461,37 @@ def test_a_constant_forecast_column_is_centred_with_a_warning(tmp_path, caplog):
     assert stepped.abs().max() < 10                                # a later change stays a small input
 
 
+def test_a_forecast_outlier_is_warned_of_in_training_and_prediction(tmp_path, caplog):
+    """Found by a tester: one 1e30 (a missing-value code) among values of about 1 trained a model
+    that saw every other value as 0, without a word; the same in the rows given to predict."""
+    from lstmkit.config import ForecastConfig
+    from lstmkit.tasks.forecast import prepare
+
+    def series(odd_row: int, odd: str) -> Path:
+        path = tmp_path / "s.csv"
+        path.write_text("date,OT,x\n" + "".join(f"2020-01-01 {i:04d},{odd if i == odd_row else i % 7},{i % 3}\n"
+                                                 for i in range(120)))
+        return path
+
+    cfg = ForecastConfig(target="OT", inputs="OT,x", input_len=8, horizon=2)
+    for odd_row, odd, message in ((10, "1e30", "'OT' hold outliers in the training rows (e.g. OT = 1e+30 in training row 11"),
+                                  (110, "-4e7", "the validation and test rows: column(s) 'OT' hold values far outside")):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            prepare(str(series(odd_row, odd)), cfg)
+        assert message in caplog.text, caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        prepare(str(series(10, "60")), cfg)                        # large but of the same kind: no warning
+    assert "outliers" not in caplog.text and "far outside" not in caplog.text
+    sparse = tmp_path / "sparse.csv"                               # mostly 0 (no spread), a few spikes: not warned
+    sparse.write_text("date,OT\n" + "".join(f"2020-01-01 {i:04d},{500 if i % 40 == 0 else 0}\n" for i in range(120)))
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        prepare(str(sparse), ForecastConfig(target="OT", input_len=8, horizon=2))
+    assert "outliers" not in caplog.text
+
+
 def test_forecast_values_outside_float32_are_refused(tmp_path):
     for value in ("1e308", "-3.5e38"):                             # -3.5e38: just past float32 (not listed)
         data = tmp_path / "s.csv"
@@ -615,3 +646,13 @@ def test_more_odd_files_named_clearly(tmp_path):
         (half / name).write_bytes(b"")
     with pytest.raises(DataError, match="lacks t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz"):
         mnist.locate(half)
+
+
+def test_recent_rows_far_outside_the_training_rows_are_warned_of(caplog):
+    import lstmkit
+
+    run = lstmkit.load(Path(__file__).parents[1] / "fixtures" / "runs_format2" / "forecast")
+    with caplog.at_level(logging.WARNING):
+        run.predict({"OT": [0.1] * 29 + [-9e5]})
+    assert "the last " in caplog.text and " rows of data: column(s) 'OT' hold values far outside" in caplog.text
+    assert "input.csv" not in caplog.text                          # the caller's name, not the scratch file's

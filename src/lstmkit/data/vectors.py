@@ -273,6 +273,8 @@ def save_vectors(directory: str | Path, vocab: Vocab, weight: Tensor) -> list[Pa
     write_file(directory / "vectors.vocab.json", json.dumps(vocab.itos, ensure_ascii=False))
     kv = KeyedVectors(vector_size=array.shape[1])
     kv.add_vectors(vocab.itos, array)
-    with writing(directory / "vectors.txt") as tmp:
+    kv.allocate_vecattrs(["count"], [np.int64])
+    kv.expandos["count"][:] = np.arange(len(vocab.itos), 0, -1)    # "counts" that keep the vocabulary's order
+    with writing(directory / "vectors.txt") as tmp:                # (gensim warned of missing counts, then did so)
         kv.save_word2vec_format(str(tmp))
     return [directory / "vectors.npy", directory / "vectors.vocab.json", directory / "vectors.txt"]

@@ -150,6 +150,9 @@ def prepare(path: str, fc: ForecastConfig, download: bool = False) -> ForecastDa
     scaler = Scaler.fit(x_all[borders.train[0] : borders.train[1]], inputs)     # warns of constant columns
     y_scaler = Scaler.fit(y_all[borders.train[0] : borders.train[1]],
                           None if all(t in inputs for t in targets) else targets)   # (warned of already)
+    after = borders.train[1]
+    if after < n:                                          # validation and test rows the scaling never saw
+        scaler.warn_far_outside(x_all[after:], inputs, "the validation and test rows")
     x_scaled, y_scaled = scaler.transform(x_all), y_scaler.transform(y_all)
     target_index = [inputs.index(t) for t in targets] if all(t in inputs for t in targets) else None
     data = ForecastData(series, inputs, targets, borders, scaler, y_scaler, target_index)
@@ -387,9 +390,10 @@ def load_forecaster(run_dir: str | Path) -> tuple[nn.Module, RunConfig, dict]:
     return model.eval(), cfg, meta
 
 
-def forecast_csv(run_dir: str | Path, csv_path: str | Path, out_path: str | Path) -> Path:
+def forecast_csv(run_dir: str | Path, csv_path: str | Path, out_path: str | Path, name: str | None = None) -> Path:
     """Forecast the ``horizon`` steps after the last ``input_len`` rows of a new CSV and write
     them (original units, one row per step, dates continued when the file has a date column).
+    ``name`` is what warnings call the data (default: the file's path).
 
     Raises:
         DataError: for missing columns, non-numeric cells, or fewer rows than ``input_len``.
@@ -405,7 +409,9 @@ def forecast_csv(run_dir: str | Path, csv_path: str | Path, out_path: str | Path
                         f"{fc.input_len}, so give at least that many")
     scaler = Scaler(torch.tensor(meta["mean"]), torch.tensor(meta["std"]))
     y_scaler = Scaler(torch.tensor(meta["target_mean"]), torch.tensor(meta["target_std"]))
-    x = scaler.transform(series.values[-fc.input_len :])[None]                      # (1, L, F_in)
+    recent = series.values[-fc.input_len :]                                          # (L, F_in)
+    scaler.warn_far_outside(recent, meta["inputs"], f"the last {fc.input_len} rows of {name or repr(str(csv_path))}")
+    x = scaler.transform(recent)[None]                                              # (1, L, F_in)
     with torch.no_grad():
         y = y_scaler.inverse(model(x)[0])                                           # (H, F_out)
     dates: list[str] = []

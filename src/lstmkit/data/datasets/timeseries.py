@@ -208,6 +208,31 @@ def fraction_borders(n: int, input_len: int, valid: float = 0.1, test: float = 0
     return borders
 
 
+FAR_Z = 1e3          # |z| beyond this, a value is a different quantity, not a large one (see warn_far_outside)
+OUTLIER_SPREADS = 1e4   # values this many interquartile ranges from the median dominate a column's scaling
+
+
+def warn_outliers(values: Tensor, names: Sequence[str]) -> None:
+    """Warn of training values more than :data:`OUTLIER_SPREADS` interquartile ranges from their
+    column's median: one such value (1e30 as a missing-value code) sets the column's standard
+    deviation, and every other value then scales to about 0. Shapes: values (N, F)"""
+    import numpy as np
+
+    array = values.double().numpy()
+    q25, median, q75 = np.percentile(array, [25, 50, 75], axis=0)              # (F,) each
+    spread = q75 - q25
+    distance = np.abs(array - median)                                          # (N, F)
+    bad = (spread > 0) & (distance.max(0) > OUTLIER_SPREADS * np.where(spread > 0, spread, 1))
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        row = int(distance[:, k].argmax())
+        logger.warning("column(s) %s hold outliers in the training rows (e.g. %s = %.6g in training row %d, where the "
+                       "middle half of its values spans %.6g to %.6g): they set the scaling, so every other value "
+                       "becomes about 0 to the model; check the data (a missing-value code or a unit error?) and "
+                       "drop or fix those rows", listing([names[i] for i in np.flatnonzero(bad).tolist()]), names[k],
+                       float(array[row, k]), row + 1, float(q25[k]), float(q75[k]))
+
+
 @dataclass
 class Scaler:
     """z-score with statistics of the training rows only."""
@@ -237,7 +262,24 @@ class Scaler:
                            "gets centred): it tells the model nothing there, and dividing by ~0 would blow up any later "
                            "change; drop it with --inputs if it stays constant", listing(columns),
                            columns[0], float(mean[flat][0]))
+        if names is not None:
+            warn_outliers(wide, names)
         return cls(mean.float(), torch.where(flat, torch.ones_like(std), std).float())
+
+    def warn_far_outside(self, values: Tensor, names: Sequence[str], where: str) -> None:
+        """Warn of values more than :data:`FAR_Z` training standard deviations from the training
+        mean (a unit error, or 1e30 for a missing value): the model never saw anything like them,
+        so what it says of them is an extrapolation. Shapes: values (N, F)"""
+        z = ((values.double() - self.mean.double()) / self.std.double()).abs()     # (N, F)
+        far = (z > FAR_Z).any(0)
+        if far.any():
+            k = int(far.nonzero()[0, 0])
+            row = int(z[:, k].argmax())
+            logger.warning("%s: column(s) %s hold values far outside the training rows (e.g. %s = %.6g, %.3g standard "
+                           "deviations from the training mean %.6g): the model never saw such values, so its output "
+                           "for them is an extrapolation; check the data (a unit or a missing-value code?)", where,
+                           listing([names[i] for i in far.nonzero()[:, 0].tolist()]), names[k],
+                           float(values[row, k]), float(z[row, k]), float(self.mean[k]))
 
     def transform(self, values: Tensor) -> Tensor:
         return (values - self.mean) / self.std
