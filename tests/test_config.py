@@ -101,3 +101,15 @@ def test_describe_lists_each_task_s_settings_with_defaults_and_meanings():
     assert rows["model.hidden_size"][0] == 200                     # the tagger's default, not the global one
     assert "lm.level" not in rows and "vectors.path" in rows
     assert all(meaning for key, (_, meaning) in rows.items() if key.startswith("tag."))
+
+
+@pytest.mark.parametrize("field, value, words", [("inputs", "OT,OT,HUFL", "names 'OT' twice"),
+                                                ("inputs", "HUFL,,OT", "has an empty name"),
+                                                ("target", "OT, OT", "names 'OT' twice")])
+def test_forecast_columns_named_twice_or_empty_are_refused(field, value, words):
+    """Found by a tester: --inputs OT,OT,HUFL fed OT twice, and HUFL,,OT passed silently."""
+    from lstmkit.config import ForecastConfig
+    from lstmkit.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=words):
+        ForecastConfig(**{"target": "OT", field: value})

@@ -264,7 +264,14 @@ def test_the_page_says_what_is_wrong_with_a_file_or_a_number(runs):
                  "png": result({"name": "plot.png", "mimeType": "image/png", "buffer": png}),
                  "ragged": result({"name": "r.csv", "mimeType": "text/csv", "buffer": b"date,OT,x\n1,2\n"}),
                  "quoted": result({"name": "q.csv", "mimeType": "text/csv", "buffer": "\n".join(rows).encode()})}
+        hexed = "date,OT,x\n" + "".join(f"2020-01-01 {i:02d}:00:00,0x10,1\n" for i in range(20))
+        shown["hex"] = result({"name": "h.csv", "mimeType": "text/csv", "buffer": hexed.encode()})
+        named = "toString,OT,x\n" + "".join(f"a,{0.1 * i},1\n" for i in range(20))
+        shown["toString"] = result({"name": "t.csv", "mimeType": "text/csv", "buffer": named.encode()})
         page.select_option("#model", "image")
+        one = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                            "1f15c4890000000d49444154789c63f8cfc0f01f0005000201c4e3a1e50000000049454e44ae426082")
+        shown["1x1"] = result({"name": "dot.png", "mimeType": "image/png", "buffer": one})
         shown["npy"] = result({"name": "digit.npy", "mimeType": "application/octet-stream", "buffer": b"\x93NUMPY"})
         shown["bad png"] = result({"name": "digit.png", "mimeType": "image/png", "buffer": png})
         page.select_option("#model", "lm")
@@ -278,6 +285,10 @@ def test_the_page_says_what_is_wrong_with_a_file_or_a_number(runs):
     assert "plot.png is not a CSV file" in shown["png"][0] and shown["png"][1] == "error"
     assert "r.csv: row 2 has 2 fields where the header has 3" == shown["ragged"][0]
     assert shown["quoted"][1] != "error" and '"step":1' in shown["quoted"][0], shown["quoted"]
+    assert "0x10" in shown["hex"][0] and shown["hex"][1] == "error", shown["hex"]     # as the CLI: not 16
+    assert "twice" not in shown["toString"][0], shown["toString"]
+    assert shown["1x1"] == ("dot.png is 1x1; the model reads a square image of a digit, 28x28 or larger: crop it",
+                            "error")
     assert "digit.npy" in shown["npy"][0] and "lstmkit predict" in shown["npy"][0], shown["npy"]
     assert "digit.png is not an image this browser can read" in shown["bad png"][0]
     assert shown["empty temperature"][1] != "error" and shown["empty temperature"][0].startswith("the ")

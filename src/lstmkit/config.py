@@ -257,6 +257,16 @@ class ForecastConfig:
             _at_least(f"forecast.{name}", getattr(self, name), 1)
         _choice("forecast.decoder", self.decoder, ("autoregressive", "direct"))
         _choice("forecast.split", self.split, ("auto", "fraction", "informer"))
+        for name in ("target", "inputs"):                    # "OT,OT" fed OT twice; "HUFL,,OT" passed silently
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value.strip():
+                continue
+            names = [c.strip() for c in value.split(",")]
+            twice = sorted({c for c in names if c and names.count(c) > 1})
+            if "" in names or twice:
+                what = f"names {twice[0]!r} twice" if twice else "has an empty name"
+                raise ConfigError(f"forecast.{name}={value!r} {what}; give each column once, separated by commas, "
+                                  "e.g. --inputs OT,HUFL")
 
     def target_columns(self) -> list[str]:
         return [c.strip() for c in self.target.split(",") if c.strip()]

@@ -3,6 +3,7 @@ that names the file, or with correct data and a warning. Files are made in the t
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import logging
@@ -656,3 +657,26 @@ def test_recent_rows_far_outside_the_training_rows_are_warned_of(caplog):
         run.predict({"OT": [0.1] * 29 + [-9e5]})
     assert "the last " in caplog.text and " rows of data: column(s) 'OT' hold values far outside" in caplog.text
     assert "input.csv" not in caplog.text                          # the caller's name, not the scratch file's
+
+
+def test_a_word_tag_file_with_a_third_column_is_refused(tmp_path):
+    """Found by a tester: 'From<TAB>ADP<TAB>extra' trained on words 'From\\tADP' and the tag 'extra'."""
+    from lstmkit.data.datasets.treebank import read_word_tag
+
+    data = tmp_path / "wt.txt"
+    data.write_text("From\tADP\nthe\tDET\textra\n\nAP\tPROPN\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"wt.txt:2: expected word<TAB>tag, got 3 tab-separated fields"):
+        read_word_tag(data)
+
+
+def test_a_tagger_with_one_tag_is_refused(tmp_path):
+    from lstmkit.cli import main
+
+    data = tmp_path / "one.txt"
+    data.write_text("\n".join(["the/X cat/X runs/X"] * 30) + "\n", encoding="utf-8")
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        assert main(["train", "tag", "--data", str(data), "--run-dir", str(tmp_path / "r"), "--epochs", "1",
+                     "--no-progress", "-q"]) == 2
+    assert "has 1 tag(s) ['X']; tagging needs at least 2" in err.getvalue()
+    assert not (tmp_path / "r").exists()

@@ -92,3 +92,9 @@ def test_chinese_prefix_by_characters_and_by_jieba_words():
 def test_detokenize():
     assert gen.detokenize(["a", "b", "<eos>", "c"], "whitespace") == "a b\nc"
     assert gen.detokenize(["曹操", "大喜", "<eos>"], "jieba") == "曹操大喜\n"
+
+
+def test_a_top_p_below_float32s_smallest_still_keeps_the_top_token():
+    """Found by a tester: top_p=1e-300 passed the > 0 check, was 0 in float32, and dropped every
+    token ('invalid multinomial distribution')."""
+    assert set(_draws(top_p=1e-300)) == {0} and set(_draws(top_p=1e-50)) == {0}

@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lstmkit.boundary import MAX_SEED, duplicate_key, shown           # the library's bound (lstmkit.Run.stream refuses above it)
+from lstmkit.boundary import MAX_SEED, duplicate_key, shown   # MAX_SEED: lstmkit.Run.stream refuses above it
 from lstmkit.errors import LstmkitError
 from lstmkit.serve.batching import MicroBatcher
 from lstmkit.serve.calls import Busy, ModelCalls
@@ -127,9 +127,9 @@ def listen_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-class _BodyTooLarge(Exception):
-    """Raised into the app by :class:`Limits`' ``receive`` once the body is over the limit (or
-    refused for a key given twice): the app's own answer is dropped for Limits' one."""
+class _Refused(Exception):
+    """Raised into the app by :class:`Limits`' ``receive`` once the body is over the limit or
+    gives a key twice: the app's own answer is dropped for Limits' 413 or 422."""
 
 
 class _Exchange:
@@ -209,13 +209,13 @@ class Limits:
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
                     over = True
-                    raise _BodyTooLarge()
+                    raise _Refused()
                 chunks.append(message.get("body", b""))
                 if not message.get("more_body", False):   # the whole body, bounded above: keys given twice?
                     twice = duplicate_key(b"".join(chunks)) if received else None
                     if twice:
                         refused = f"malformed request: {twice}; send each field once"
-                        raise _BodyTooLarge()
+                        raise _Refused()
             return message
 
         async def guarded_send(message: dict) -> None:

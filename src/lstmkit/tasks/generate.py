@@ -110,7 +110,9 @@ def pick(logits: Tensor, temperature: float | None = None, top_k: int = 0, top_p
     if top_p < 1.0:
         sorted_probs, order = torch.sort(probs, descending=True)
         before = torch.cumsum(sorted_probs, 0) - sorted_probs                      # mass above each
-        sorted_probs[before >= top_p] = 0.0                                        # the top one stays
+        drop = before >= top_p
+        drop[0] = False                              # the top one stays (a top_p below float32's tiniest is 0)
+        sorted_probs[drop] = 0.0
         probs = torch.zeros_like(probs).scatter(0, order, sorted_probs)
     return int(torch.multinomial(probs, 1, generator=generator))
 

@@ -250,6 +250,9 @@ class TagTask(Task):
             check_batches_fit([len(s.words) for s in sentences], cfg.train.batch_size if training else 64, cfg.model,
                               bidirectional=True, training=training, source=f"{splits.source} ({source})", fix=fix)
         vocabs = TagVocabs.build(splits.train, cfg.data.min_freq, cfg.data.max_vocab or None)
+        if len(vocabs.tags) < 2:
+            raise DataError(f"{splits.source} (train) has {len(vocabs.tags)} tag(s) {vocabs.tags.itos}; tagging needs at "
+                            "least 2 (is the tag column right? --tag-column upos or xpos)")
         logger.info("%s: %d train / %d valid / %d test sentences; %d words, %d characters, %d tags",
                     splits.source, len(splits.train), len(splits.valid), len(splits.test), len(vocabs.words),
                     len(vocabs.chars), len(vocabs.tags))

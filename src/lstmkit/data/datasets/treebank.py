@@ -155,6 +155,10 @@ def read_word_tag(path: str | Path, encoding: str = "utf-8") -> list[TaggedSente
         for start, lines in _blocks(text):
             pairs = []
             for offset, line in enumerate(lines):
+                fields = line.rstrip("\r").split("\t")
+                if len(fields) > 2:                              # a third column was read into the word
+                    raise DataError(f"{path}:{start + offset}: expected word<TAB>tag, got {len(fields)} tab-separated "
+                                    f"fields {line[:60]!r}; keep two columns (a CoNLL-U file must be named .conllu)")
                 word, sep, tag = line.rstrip("\r").rpartition("\t")
                 if not sep or not word.strip() or not tag.strip():
                     raise DataError(f"{path}:{start + offset}: expected word<TAB>tag, got {line[:60]!r}")

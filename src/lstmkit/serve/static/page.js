@@ -38,7 +38,8 @@ function onModel() {
   $("lm-controls").hidden = m.task !== "lm";
   $("file-input").hidden = !(m.task === "image" || m.task === "forecast");
   $("text-input").hidden = m.task === "image" || m.task === "forecast";
-  $("file-hint").textContent = m.task === "image" ? "a 28x28 (or larger) image of a digit" : "a CSV with the training columns";
+  $("file-hint").textContent = m.task === "image" ? "a square image of a digit, 28x28 or larger" : "a CSV with the training columns";
+  $("invert-box").hidden = m.task !== "image";
   $("run").textContent = m.task === "lm" ? "Generate" : "Predict";
   drawCurves(m.name);
 }
@@ -60,8 +61,13 @@ async function imagePixels(file) {
   try { await img.decode(); } catch (e) {
     throw new Error(`${file.name} is not an image this browser can read; choose a PNG, JPEG, GIF, BMP or WebP file`);
   } finally { URL.revokeObjectURL(img.src); }
+  const w = img.naturalWidth, h = img.naturalHeight;
+  if (w < 28 || h < 28 || Math.max(w, h) > 1.25 * Math.min(w, h))      // as the CLI: no stretching a strip
+    throw new Error(`${file.name} is ${w}x${h}; the model reads a square image of a digit, 28x28 or larger: crop it`);
   const c = document.createElement("canvas"); c.width = 28; c.height = 28;
-  const g = c.getContext("2d"); g.drawImage(img, 0, 0, 28, 28);
+  const g = c.getContext("2d");
+  g.fillStyle = "#fff"; g.fillRect(0, 0, 28, 28);   // transparency on white, as the CLI reads it (not all 0)
+  g.drawImage(img, 0, 0, 28, 28);
   const d = g.getImageData(0, 0, 28, 28).data, rows = [];
   for (let y = 0; y < 28; y++) {
     const row = [];
@@ -95,6 +101,9 @@ function csvRecords(text, delimiter) {
   return records.filter((r) => !(r.length === 1 && r[0].trim() === ""));   // blank lines
 }
 
+// A number as the CLI reads one: decimal only (JavaScript's +v also reads "0x10" and "0b1").
+const DECIMAL = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/;
+
 // The columns of a CSV file, as the server's "data" field: numbers where a cell is a finite
 // number, the cell's text otherwise (dates, or a bad value the server names).
 async function csvColumns(file) {
@@ -107,18 +116,18 @@ async function csvColumns(file) {
   const delimiter = [",", ";", "\t", "|"].reduce((b, d) => (first.split(d).length > first.split(b).length ? d : b), ",");
   const records = csvRecords(text, delimiter);
   if (records.length < 2) throw new Error(`${file.name} has no rows under its header`);
-  const head = records[0].map((h) => h.trim()), cols = {};
+  const head = records[0].map((h) => h.trim()), cols = Object.create(null);   // no inherited names ("toString")
   head.forEach((h, k) => {
     if (!h) throw new Error(`${file.name}: column ${k + 1} of the header has no name`);
-    if (h in cols) throw new Error(`${file.name}: the header names column "${h}" twice`);
+    if (Object.hasOwn(cols, h)) throw new Error(`${file.name}: the header names column "${h}" twice`);
     cols[h] = [];
   });
   records.slice(1).forEach((r, n) => {
     if (r.length !== head.length)
       throw new Error(`${file.name}: row ${n + 2} has ${r.length} fields where the header has ${head.length}`);
-    r.forEach((v, k) => cols[head[k]].push(v.trim() !== "" && Number.isFinite(+v) ? +v : v));
+    r.forEach((v, k) => cols[head[k]].push(DECIMAL.test(v) && Number.isFinite(+v) ? +v : v));
   });
-  return cols;
+  return {...cols};
 }
 
 // The value of a number field, or undefined (the server's default) when it is empty.
@@ -131,8 +140,10 @@ function numberField(id, name) {
   return v;
 }
 
+let runs = 0;                      // each click's number: an older stream stops writing when a newer one starts
+
 async function run() {
-  const m = current();
+  const m = current(), mine = ++runs;
   show("...");
   try {
     if (m.task === "lm") {
@@ -141,21 +152,28 @@ async function run() {
         seed: numberField("seed", "seed")});       // an empty box is left out: the server's default
       const reader = r.body.getReader(), dec = new TextDecoder();
       let text = "";
-      for (;;) { const {done, value} = await reader.read(); if (done) break; text += dec.decode(value, {stream: true}); show(text); }
+      for (;;) {
+        if (mine !== runs) { reader.cancel(); return; }
+        const {done, value} = await reader.read(); if (done) break;
+        text += dec.decode(value, {stream: true}); show(text);
+      }
       return;
     }
     let body = {model: m.name};
-    if (m.task === "image") body.images = [await imagePixels(chosenFile(m.task))];
-    else if (m.task === "forecast") body.data = await csvColumns(chosenFile(m.task));
+    if (m.task === "image") {
+      body.images = [await imagePixels(chosenFile(m.task))];
+      if ($("invert").checked) body.invert = true;
+    } else if (m.task === "forecast") body.data = await csvColumns(chosenFile(m.task));
     else body.texts = $("text").value.split("\n").filter((t) => t.trim());
     const out = await (await call("/predict", body)).json();
+    if (mine !== runs) return;
     show(out.results.map((r) => {                                // plain text for textContent
       if (m.task === "classify") return `${r.label}  (${(100 * r.probability).toFixed(1)}%)  ${r.text}`;
       if (m.task === "tag") return r.map((p) => `${p.word}/${p.tag}`).join(" ");
       if (m.task === "image") return `digit ${r.label}  (${(100 * r.probability).toFixed(1)}%)`;
       return JSON.stringify(r);
     }).join("\n"));
-  } catch (e) { show(e.message, true); }
+  } catch (e) { if (mine === runs) show(e.message, true); }
 }
 
 function colour(v, gate) {
@@ -227,10 +245,14 @@ async function inspect() {
     else if (m.task === "forecast") body.data = await csvColumns(chosenFile(m.task));
     else body.text = $("text").value;
     inspection = await (await call("/inspect", body)).json();
-  } catch (e) { show(e.message, true); return; }
+  } catch (e) {
+    $("heatmaps").replaceChildren(); $("tokens").replaceChildren(); $("neurons").replaceChildren();
+    show(e.message, true); return;                                   // not the last model's panels
+  }
   $("layer").replaceChildren(...inspection.layers.map((L, k) => new Option(`layer ${L.layer}, ${L.direction}`, String(k))));
   if (inspection.prediction) show(`${inspection.prediction.label} (${(100 * inspection.prediction.probability).toFixed(1)}%)`);
   else if (inspection.tags) show(inspection.tokens.map((t, i) => `${t}/${inspection.tags[i]}`).join(" "));
+  else show(`inspected ${inspection.tokens.length} steps`);
   drawInspection();
 }
 
