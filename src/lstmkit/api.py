@@ -62,9 +62,10 @@ def _setting(task: str, defaults: Any, name: str, value: Any) -> str:
     return f"{key}={_value_text(value)}"
 
 
-def _in_memory_names(message: str, scratch: str) -> str:
-    """A reader's message about the scratch CSV of in-memory columns, in the caller's terms:
-    the file is ``data`` and its line N (line 1 is the header) is row N - 1 of the columns.
+def _in_memory_names(message: str, scratch: str, arg: str = "data", rows: bool = True) -> str:
+    """A reader's message about the scratch file of data given in memory, in the caller's terms:
+    the file is ``arg``, and with ``rows`` (a CSV of columns) its line N (line 1 is the header)
+    is row N - 1 of the columns.
 
         >>> _in_memory_names("'/tmp/x/input.csv':3: column 'y' holds 'abc'", "/tmp/x/input.csv")
         "data row 2: column 'y' holds 'abc'"
@@ -72,8 +73,9 @@ def _in_memory_names(message: str, scratch: str) -> str:
     import re
 
     for name in (repr(scratch), scratch):
-        message = re.sub(re.escape(name) + r":(\d+)", lambda m: f"data row {int(m.group(1)) - 1}", message)
-        message = message.replace(name, "data")
+        if rows:
+            message = re.sub(re.escape(name) + r":(\d+)", lambda m: f"{arg} row {int(m.group(1)) - 1}", message)
+        message = message.replace(name, arg)
     return message
 
 
@@ -223,7 +225,7 @@ def train(task: str, data: Any = None, *, valid: Any = None, test: Any = None, r
                 message = str(err)
                 for key, scratch in written.items():
                     arg = {"path": "data", "valid_path": "valid", "test_path": "test"}[key]
-                    message = message.replace(repr(scratch), f"{arg} (in memory)").replace(scratch, f"{arg} (in memory)")
+                    message = _in_memory_names(message, scratch, f"{arg} (in memory)", rows=False)
                 if message == str(err):
                     raise
                 raise DataError(message) from None

@@ -59,6 +59,10 @@ class JSONError(ValueError):
     """JSON that :func:`parse_json` refuses (a ``ValueError``, as ``json.loads`` raises)."""
 
 
+class DuplicateKeyError(JSONError):
+    """A key given twice in one JSON object (see :func:`duplicate_key`)."""
+
+
 def parse_json(text: str | bytes) -> Any:
     """``json.loads`` for everything lstmkit reads as JSON (run files, data lines, requests'
     records), where nesting too deep for Python (a ``RecursionError`` from inside ``json``) and
@@ -67,7 +71,7 @@ def parse_json(text: str | bytes) -> Any:
 
         >>> parse_json('{"a": 1, "a": 2}')
         Traceback (most recent call last):
-        lstmkit.boundary.JSONError: the key 'a' appears twice in one object
+        lstmkit.boundary.DuplicateKeyError: the key 'a' appears twice in one object
     """
     import json
 
@@ -75,7 +79,7 @@ def parse_json(text: str | bytes) -> Any:
         out: dict[str, Any] = {}
         for key, value in pairs:
             if key in out:
-                raise JSONError(f"the key {key!r} appears twice in one object")
+                raise DuplicateKeyError(f"the key {key!r} appears twice in one object")
             out[key] = value
         return out
 
@@ -91,8 +95,8 @@ def duplicate_key(text: str | bytes) -> str | None:
     or the text is not JSON at all (that is the parser's to say)."""
     try:
         parse_json(text)
-    except JSONError as err:
-        return str(err) if "appears twice" in str(err) else None
+    except DuplicateKeyError as err:
+        return str(err)
     except (ValueError, TypeError):
         return None
     return None

@@ -52,6 +52,7 @@ import contextlib
 import json
 import logging
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -477,32 +478,17 @@ def export_run(run_dir: str | Path, fmt: str = "onnx", output: str | Path | None
     staged: list[Path] = []
     try:
         if fmt == "pt2":
-            import warnings
-
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")                 # torch's notes on the RNN's flat weights: not the user's
                 program = torch.export.export(spec.module, spec.example, dynamic_shapes=_shapes_for(spec, shapes))
-            archive = logging.getLogger("torch.export.pt2_archive._package")
-            level = archive.level
-            archive.setLevel(logging.ERROR)                     # "expect a file ending in .pt2": the staged name
-            try:
+            with _quiet("torch.export.pt2_archive._package"):   # "expect a file ending in .pt2": the staged name
                 staged.append(stage(target, lambda tmp: torch.export.save(program, str(tmp))))
-            finally:
-                archive.setLevel(level)
         else:
-            import warnings
-
-            registration = logging.getLogger("torch.onnx._internal.exporter._registration")
-            level = registration.level
-            registration.setLevel(logging.ERROR)            # "torchvision is not installed" x 4: not ours
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    onnx_program = torch.onnx.export(spec.module, spec.example, dynamo=True, verbose=False,
-                                                     input_names=names, output_names=spec.outputs,
-                                                     dynamic_shapes=_shapes_for(spec, shapes))
-            finally:
-                registration.setLevel(level)
+            with _quiet("torch.onnx._internal.exporter._registration"), warnings.catch_warnings():
+                warnings.simplefilter("ignore")                 # "torchvision is not installed" x 4: not ours
+                onnx_program = torch.onnx.export(spec.module, spec.example, dynamo=True, verbose=False,
+                                                 input_names=names, output_names=spec.outputs,
+                                                 dynamic_shapes=_shapes_for(spec, shapes))
 
             def save_onnx(tmp: Path) -> None:
                 onnx_program.save(str(tmp))
@@ -526,6 +512,18 @@ def export_run(run_dir: str | Path, fmt: str = "onnx", output: str | Path | None
     publish(staged[0], target)                # both staged whole: the graph and its sidecar replace
     publish(staged[1], sidecar_path)          # the old pair one right after the other
     return target
+
+
+@contextlib.contextmanager
+def _quiet(logger_name: str):
+    """A library's logger at ERROR while the block runs (its notes are not the user's business)."""
+    quieted = logging.getLogger(logger_name)
+    level = quieted.level
+    quieted.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        quieted.setLevel(level)
 
 
 def _shapes_for(spec: ExportSpec, shapes: dict) -> dict:
