@@ -120,6 +120,18 @@ def test_classify_train_eval_predict(tmp_path, capsys):
     assert main(["eval", str(run), "--data", str(test)]) == 0
     out = capsys.readouterr().out
     assert "accuracy" in out and (run / "confusion.png").is_file()
+    import hashlib
+
+    scores = json.loads((run / "eval.json").read_text())     # what was scored is recorded ...
+    assert scores["data"] == {"given": str(test), "bytes": test.stat().st_size,
+                              "sha256": hashlib.sha256(test.read_bytes()).hexdigest()}
+    assert "the test part at training" in out and scores["earlier"][0]["accuracy"] > 0   # ... and the training's kept
+    other = _sentiment_table(tmp_path / "other.csv", 30, 7)
+    assert main(["eval", str(run), "--data", str(other)]) == 0
+    assert f"of {str(test)!r}, are kept under 'earlier'" in capsys.readouterr().out
+    scores = json.loads((run / "eval.json").read_text())
+    assert scores["data"]["given"] == str(other) and [e.get("data", {}).get("given") for e in scores["earlier"]] == [
+        None, str(test)]
     assert main(["predict", str(run), "the film was superb", "the film was dull"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].startswith("pos\t") and lines[1].startswith("neg\t")
@@ -128,6 +140,11 @@ def test_classify_train_eval_predict(tmp_path, capsys):
     assert main(["predict", str(run), "--file", str(texts)]) == 0
     labels = [line.split("\t")[0] for line in capsys.readouterr().out.strip().splitlines()]
     assert labels == ["neg", "pos"]                          # blank lines are skipped
+    # A text's own control characters are escaped: no screen clearing, no forged record line.
+    assert main(["predict", str(run), "superb\x1b[2J\rneg\t0.99\tforged\nline\u202e"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "\x1b" not in out and "\r" not in out and "\u202e" not in out
+    assert out.count("\t") == 2 and "superb\\x1b[2J\\rneg\\t0.99\\tforged\\nline\\u202e" in out
     bad = tmp_path / "bad.csv"
     bad.write_text("review,sentiment\nthe film was great,maybe\n")
     assert main(["eval", str(run), "--data", str(bad)]) == 2

@@ -367,3 +367,22 @@ def test_an_inverted_image_can_be_sent_with_invert(runs):  # noqa: F811
         assert c.post("/predict", json={**light, "invert": True}).status_code == 200
         assert "not 'invert'" in _error(c.post("/predict", json={"model": "classify", "texts": ["a"], "invert": True}), 400)
         assert "invert: Input should be a valid boolean" in _error(c.post("/predict", json={**light, "invert": "yes"}), 422)
+
+
+def test_warnings_about_the_input_reach_the_client(client):
+    """Found by a tester: a forecast's warnings (an outlier, far outside the training values)
+    reached only the server's log; the client that sent the data heard nothing."""
+    quiet = client.post("/predict", json={"model": "forecast", "data": {"OT": [0.1 * i for i in range(20)]}}).json()
+    assert "warnings" not in quiet
+    far = client.post("/predict", json={"model": "forecast", "data": {"OT": [0.1] * 19 + [1e30]}})
+    assert far.status_code == 200, far.text
+    (warning,) = far.json()["warnings"]
+    assert "rows of data" in warning and "/tmp" not in warning and "input.csv" not in warning, warning
+    seen = client.post("/inspect", json={"model": "forecast", "data": {"OT": [0.1] * 19 + [1e30]}}).json()
+    assert seen["warnings"] and "/tmp" not in seen["warnings"][0] and seen["layers"], seen.get("warnings")
+
+
+def test_inspecting_bad_forecast_data_names_the_row_not_the_scratch_file(client):
+    message = _error(client.post("/inspect", json={"model": "forecast", "data": {"OT": [0.5] * 5 + ["abc"] + [0.5] * 14}}),
+                     400)
+    assert "data row 6" in message and "/tmp" not in message and "input.csv" not in message, message

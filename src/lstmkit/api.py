@@ -31,7 +31,8 @@ import torch
 from lstmkit.boundary import parse_json
 from lstmkit import boundary
 from lstmkit.config import RunConfig, check_value, describe, field_kind
-from lstmkit.errors import ConfigError, DataError, LstmkitError, RunDirError
+from lstmkit.errors import ConfigError, DataError, RunDirError
+from lstmkit.notices import in_caller_terms
 from lstmkit.tasks import REGISTRY, get_task
 from lstmkit.training import checkpoint
 
@@ -60,23 +61,6 @@ def _setting(task: str, defaults: Any, name: str, value: Any) -> str:
     if value is not None:
         check_value(name, value, field_kind(key), boundary.ArgumentError)
     return f"{key}={_value_text(value)}"
-
-
-def _in_memory_names(message: str, scratch: str, arg: str = "data", rows: bool = True) -> str:
-    """A reader's message about the scratch file of data given in memory, in the caller's terms:
-    the file is ``arg``, and with ``rows`` (a CSV of columns) its line N (line 1 is the header)
-    is row N - 1 of the columns.
-
-        >>> _in_memory_names("'/tmp/x/input.csv':3: column 'y' holds 'abc'", "/tmp/x/input.csv")
-        "data row 2: column 'y' holds 'abc'"
-    """
-    import re
-
-    for name in (repr(scratch), scratch):
-        if rows:
-            message = re.sub(re.escape(name) + r":(\d+)", lambda m: f"{arg} row {int(m.group(1)) - 1}", message)
-        message = message.replace(name, arg)
-    return message
 
 
 def _value_text(value: Any) -> str:
@@ -218,17 +202,11 @@ def train(task: str, data: Any = None, *, valid: Any = None, test: Any = None, r
             for key, value in written.items():
                 overrides.append(f"data.{key}={value}")
             cfg = load_config(config, overrides, base=spec.defaults)
-            try:
+            arg = {"path": "data", "valid_path": "valid", "test_path": "test"}
+            scratch = {path: f"{arg[key]} (in memory)" for key, path in written.items()}
+            with in_caller_terms(scratch, rows=False):      # in the caller's terms: data, not our scratch file
                 fitted = recipe.fit(cfg, run_dir, overwrite=overwrite, progress=progress, download=download,
                                     claim=claim)
-            except DataError as err:                  # in the caller's terms: data, not our scratch file
-                message = str(err)
-                for key, scratch in written.items():
-                    arg = {"path": "data", "valid_path": "valid", "test_path": "test"}[key]
-                    message = _in_memory_names(message, scratch, f"{arg} (in memory)", rows=False)
-                if message == str(err):
-                    raise
-                raise DataError(message) from None
     run = load(fitted.run_dir)
     run.history, run.test, run.best = fitted.history, fitted.test, fitted.best
     return run
@@ -286,12 +264,28 @@ class Run:
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.task} run {str(self.run_dir)!r}>"
 
-    def _save_eval(self, scores: dict[str, Any]) -> None:
+    def _save_eval(self, scores: dict[str, Any], data: str | Path | None) -> str:
+        """Write ``eval.json``: the scores and what was scored (``data``: the path or dataset name
+        as given, with the file's size and SHA-256). Scores of other data already there are kept
+        under ``"earlier"`` (the last 20), never dropped unsaid. Returns the line that says so."""
+        record = {**scores, "data": _data_identity(data)}
+        path = self.run_dir / checkpoint.SCORES
+        old = _read_record(path, dict) or {}
+        earlier = [e for e in old.pop("earlier", []) if isinstance(e, dict)]
+        if old and old.get("data") != record["data"]:
+            earlier.append(old)
+        if earlier:
+            record["earlier"] = earlier[-20:]
         try:
-            checkpoint.save_scores(self.run_dir, scores)
+            checkpoint.save_scores(self.run_dir, record)
         except OSError as err:
             raise RunDirError(f"cannot write {str(self.run_dir / checkpoint.SCORES)!r}: {err.strerror}; make the run "
                               "directory writable") from None
+        self.test = record
+        before = old.get("data")
+        what = repr(before.get("given")) if isinstance(before, dict) else "the test part at training"
+        kept = f"; the scores it held, of {what}, are kept under 'earlier'" if old and before != record["data"] else ""
+        return f"scores of {record['data']['given']!r} saved to {str(path)!r}{kept}"
 
     def predict_lines(self, inputs: list[str], **options: Any) -> list[str]:
         raise ConfigError(f"a {self.task} run has no `lstmkit predict`")
@@ -331,11 +325,12 @@ class ClassifierRun(Run):
         rep, nll = classify.evaluate_run(self.run_dir, str(data), download, self.device, encoding)
         png = plot_confusion(rep.confusion, rep.labels, self.run_dir / "confusion.png")
         scores = {**rep.to_dict(), "loss": nll}
-        self._save_eval(scores)
-        return Evaluation(scores, f"{rep.as_text()}\nloss {nll:.4f}; confusion matrix plot: {png}")
+        saved = self._save_eval(scores, data)
+        return Evaluation(scores, f"{rep.as_text()}\nloss {nll:.4f}; confusion matrix plot: {png}\n{saved}")
 
     def predict_lines(self, inputs: list[str], **options: Any) -> list[str]:
-        return [f"{p['label']}\t{p['probability']:.4f}\t{p['text'] if len(p['text']) <= 60 else p['text'][:57] + '...'}"
+        show = boundary.printable                           # one record per line: a text's own \n or \t escaped
+        return [f"{show(p['label'])}\t{p['probability']:.4f}\t{show(p['text'] if len(p['text']) <= 60 else p['text'][:57] + '...')}"
                 for p in self.predict(inputs)]
 
 
@@ -397,11 +392,12 @@ class TaggerRun(Run):
                      f"tagging F1 {100 * e2e.tagging_f1:.2f}% (P {100 * e2e.tagging_precision:.2f}, "
                      f"R {100 * e2e.tagging_recall:.2f}; {e2e.system_words} words for {e2e.gold_words} gold)")
             scores["end_to_end_jieba"] = e2e.__dict__
-        self._save_eval(scores)
-        return Evaluation(scores, text)
+        saved = self._save_eval(scores, data)
+        return Evaluation(scores, f"{text}\n{saved}")
 
     def predict_lines(self, inputs: list[str], tokenizer: str | None = None, **options: Any) -> list[str]:
-        return [" ".join(f"{w}/{t}" for w, t in pairs) for pairs in self.predict(inputs, tokenizer)]
+        show = boundary.printable
+        return [" ".join(f"{show(w)}/{show(t)}" for w, t in pairs) for pairs in self.predict(inputs, tokenizer)]
 
 
 class LanguageModelRun(Run):
@@ -492,14 +488,9 @@ class ForecasterRun(Run):
         with tempfile.TemporaryDirectory() as tmp:
             source = source_data if isinstance(source_data, Path) else _write_part("forecast", source_data, Path(tmp),
                                                                                       "input")
-            try:
-                out = forecast.forecast_csv(self.run_dir, source, Path(tmp) / "forecast.csv",
-                                            None if isinstance(source_data, Path) else "data")
-            except LstmkitError as err:
-                if isinstance(source_data, Path):
-                    raise
-                # the columns were given in memory: name them as the caller did, not by the scratch file
-                raise type(err)(_in_memory_names(str(err), str(source))) from None
+            # columns given in memory: named as the caller did, not by the scratch file
+            with in_caller_terms({} if isinstance(source_data, Path) else {str(source): "data"}):
+                out = forecast.forecast_csv(self.run_dir, source, Path(tmp) / "forecast.csv")
             with out.open(encoding="utf-8") as f:
                 rows = list(csv.DictReader(f))
         date = self.cfg.forecast.date_column
@@ -517,8 +508,8 @@ class ForecasterRun(Run):
         model, cfg, _ = forecast.load_forecaster(self.run_dir)
         prepared = forecast.prepare(str(data) if data is not None else cfg.data.path, cfg.forecast, download)
         scores = forecast.score(model, prepared, self.run_dir, cfg.forecast.plot_steps)
-        self._save_eval(scores)
-        return Evaluation(scores, "\n".join(f"{k}\t{v:.6g}" for k, v in scores.items()))
+        saved = self._save_eval(scores, data)
+        return Evaluation(scores, "\n".join([*(f"{k}\t{v:.6g}" for k, v in scores.items()), saved]))
 
     def predict_lines(self, inputs: list[str], data: str | Path | None = None, output: str | Path | None = None,
                       force: bool = False, **options: Any) -> list[str]:
@@ -602,13 +593,14 @@ class ImageRun(Run):
                      [str(d) for d in range(10)])
         png = plot_confusion(rep.confusion, rep.labels, self.run_dir / "confusion.png")
         scores = rep.to_dict()
-        self._save_eval(scores)
-        return Evaluation(scores, f"{rep.as_text()}\nconfusion matrix plot: {png}")
+        saved = self._save_eval(scores, data)
+        return Evaluation(scores, f"{rep.as_text()}\nconfusion matrix plot: {png}\n{saved}")
 
     def predict_lines(self, inputs: list[str], invert: bool = False, **options: Any) -> list[str]:
         if not inputs:
             raise ConfigError("pass one or more image files (28x28 PNG, .npy or .txt)")
-        return [f"{p['label']}\t{p['probability']:.4f}\t{path}" for path, p in zip(inputs, self.predict(inputs, invert))]
+        return [f"{p['label']}\t{p['probability']:.4f}\t{boundary.printable(path)}"
+                for path, p in zip(inputs, self.predict(inputs, invert))]
 
 
 def _image_items(images: Any) -> list[Any]:
@@ -626,6 +618,19 @@ def _image_items(images: Any) -> list[Any]:
     if shape is not None and len(shape) == 3 and tuple(shape[1:]) == (28, 28):
         return list(images)                                  # a stack of images
     return [images]
+
+
+def _data_identity(data: str | Path | None) -> dict[str, Any]:
+    """What an evaluation scored: the name as given, and for a file its size and SHA-256."""
+    from lstmkit.training.manifest import sha256_file
+
+    if data is None:
+        return {"given": "the run's own test part"}
+    identity: dict[str, Any] = {"given": str(data)}
+    path = Path(data)
+    if path.is_file():
+        identity.update(bytes=path.stat().st_size, sha256=sha256_file(path))
+    return identity
 
 
 def _check_eval_data(data: Any, optional: bool) -> None:

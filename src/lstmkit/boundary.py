@@ -55,6 +55,37 @@ def shown(value: Any, limit: int = 60, *, typed: bool = True) -> str:
     return f"{type(value).__name__} {text}" if typed else text
 
 
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def printable(value: Any, keep: str = "") -> str:
+    """``value`` as text that is safe to write to a terminal or one line of a record.
+
+    Control characters (C0, DEL, C1), line and paragraph separators and bidirectional
+    overrides are written as escapes, so a text that holds ESC cannot recolour or clear the
+    screen and a newline or carriage return cannot forge a line of output; the characters in
+    ``keep`` (such as ``"\\n"`` for generated text) are left as they are. Lone surrogates are
+    escaped too.
+
+    Example:
+        >>> printable("ok\\x1b[2J\\nlabel\\tpos")
+        'ok\\\\x1b[2J\\\\nlabel\\\\tpos'
+        >>> printable("line one\\nline two", keep="\\n")
+        'line one\\nline two'
+    """
+    text = str(value)
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if ch in keep:
+            out.append(ch)
+        elif code < 0x20 or 0x7F <= code < 0xA0 or 0xD800 <= code < 0xE000 or ch in "\u2028\u2029" or ch in _BIDI:
+            out.append(repr(ch)[1:-1])                        # '\\x1b', '\\n', '\\u202e', '\\ud800'
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
 class JSONError(ValueError):
     """JSON that :func:`parse_json` refuses (a ``ValueError``, as ``json.loads`` raises)."""
 

@@ -26,7 +26,7 @@ import os
 import sys
 from pathlib import Path
 
-from lstmkit.boundary import parse_json
+from lstmkit.boundary import parse_json, printable
 from lstmkit import __version__
 from lstmkit.errors import LstmkitError
 
@@ -244,10 +244,10 @@ def _train(args: argparse.Namespace) -> int:
                         download=args.download)
     if int(os.environ.get("RANK", "0")) != 0:
         return 0                                              # under torchrun, rank 0 reports for all
-    print(fitted.summary())
+    _say(fitted.summary())
     for line in _task_report(spec.name, fitted, args):
-        print(line)
-    print(f"run directory: {run_dir}")
+        _say(line)
+    _say(f"run directory: {run_dir}")
     return 0
 
 
@@ -341,6 +341,19 @@ def _load_run(args: argparse.Namespace):
     return load(args.run_dir, args.device)
 
 
+class _PrintableFormatter(logging.Formatter):
+    """Log lines with control characters escaped, as :func:`_say` prints."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return printable(super().format(record), keep="\n\t")
+
+
+def _say(text: str, file=None) -> None:
+    """Print ``text`` with its control characters escaped (boundary.printable): a text, label
+    or path from outside cannot move the cursor, recolour the terminal or forge a line."""
+    print(printable(text, keep="\n\t"), file=file if file is not None else sys.stdout, flush=True)
+
+
 def _eval(args: argparse.Namespace) -> int:
     run = _load_run(args)
     options = {"data": args.data, "download": args.download, "encoding": args.encoding, "jieba": args.jieba}
@@ -350,7 +363,7 @@ def _eval(args: argparse.Namespace) -> int:
         raise LstmkitError("a language model is scored on the corpus it was trained on; drop --data")
     _refuse_unused(args, run.eval_options | {"download"}, options, "eval")
     kwargs = {k: v for k, v in options.items() if k in run.eval_options}
-    print(run.evaluate(**kwargs).text)
+    _say(run.evaluate(**kwargs).text)
     return 0
 
 
@@ -370,7 +383,7 @@ def _predict(args: argparse.Namespace) -> int:
         raise LstmkitError("nothing to predict; pass texts as arguments or --file with one text per line")
     kwargs = {k: v for k, v in options.items() if k in run.predict_options and k not in ("texts", "file")}
     for line in run.predict_lines(inputs, **kwargs):
-        print(line)
+        _say(line)
     return 0
 
 
@@ -383,7 +396,7 @@ def _generate(args: argparse.Namespace) -> int:
         raise LstmkitError(f"{str(args.run_dir)!r} holds a {run.task} run; generate needs a language model "
                            "(use `lstmkit predict` for it)")
     for piece in run.stream(args.prefix, args.length, args.temperature, args.top_k, args.top_p, args.seed):
-        sys.stdout.write(piece)
+        sys.stdout.write(printable(piece, keep="\n\t"))
         sys.stdout.flush()                                    # stream the text as it is produced
     sys.stdout.write("\n")
     return 0
@@ -393,14 +406,14 @@ def _export(args: argparse.Namespace) -> int:
     from lstmkit.export import export_run
 
     path = export_run(args.run_dir, args.format, args.output, force=args.force, length=args.length)
-    print(f"exported to {path} (inputs and outputs: {path}.json)")
+    _say(f"exported to {path} (inputs and outputs: {path}.json)")
     try:
         sidecar = parse_json(Path(f"{path}.json").read_text(encoding="utf-8"))
         notes = [sidecar.get(key) for key in ("max_len_note", "tokens_note")]
     except (OSError, ValueError, AttributeError):
         notes = []
     for note in filter(None, notes):
-        print(f"note: {note}")                               # said before the export too; again where it is seen
+        _say(f"note: {note}")                               # said before the export too; again where it is seen
     return 0
 
 
@@ -430,7 +443,7 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"serving {len(app.state.served)} model(s) on http://{host}:{args.port}/ (API docs at /docs)",
               flush=True)
         for name, served in app.state.served.items():
-            print(f"  {name}: {served.run.task} run {served.run.run_dir}", flush=True)
+            _say(f"  {name}: {served.run.task} run {served.run.run_dir}")
         # Connections beyond the limit get 503 at once (slow clients holding half-sent headers
         # cannot use up the process's file descriptors).
         import resource
@@ -473,15 +486,17 @@ def main(argv: list[str] | None = None) -> int:
     # lstmkit's own lines at INFO; other libraries' (the ONNX exporter's optimizer says
     # "Replaced initializer ..." a hundred times) only when they warn, so ours are not buried.
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr, force=True)
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(_PrintableFormatter("%(message)s"))
     logging.getLogger("lstmkit").setLevel(logging.WARNING if quiet else logging.INFO)
     try:
         return COMMANDS[args.command](args)
     except (LstmkitError, ValueError) as err:
-        print(f"lstmkit: error: {err}", file=sys.stderr)
+        _say(f"lstmkit: error: {err}", file=sys.stderr)
         return 2
     except OSError as err:
         where = f" {err.filename!r}" if getattr(err, "filename", None) else ""
-        print(f"lstmkit: error: {err.strerror or err}{where}; check the path and its permissions", file=sys.stderr)
+        _say(f"lstmkit: error: {err.strerror or err}{where}; check the path and its permissions", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("lstmkit: interrupted; the last finished epoch is saved (`--resume` goes on from it)", file=sys.stderr)

@@ -49,6 +49,7 @@ from typing import Any
 
 from lstmkit.boundary import MAX_SEED, duplicate_key, shown   # MAX_SEED: lstmkit.Run.stream refuses above it
 from lstmkit.errors import LstmkitError
+from lstmkit.notices import noted
 from lstmkit.serve.batching import MicroBatcher
 from lstmkit.serve.calls import Busy, ModelCalls
 
@@ -493,14 +494,14 @@ def create_app(run_dirs: list[str | Path], max_body_bytes: int = 1_000_000, time
         if task == "forecast":
             if not body.data:
                 raise LstmkitError("a forecaster needs \"data\": {column: [values]} of recent rows")
-            rows = await calls.run(s.run.predict, body.data)
-            return {"model": s.name, "task": task, "results": rows}
+            rows, notes = await calls.run(noted, s.run.predict, body.data)
+            return {"model": s.name, "task": task, "results": rows, **_warnings(notes)}
         if not body.images:
             raise LstmkitError("an image model needs \"images\": a list of 28x28 grey-value arrays")
         if len(body.images) > MAX_TEXTS:
             raise LstmkitError(f"{len(body.images)} images in one request; send at most {MAX_TEXTS}")
-        results = await calls.run(s.run.predict, body.images, bool(body.invert))
-        return {"model": s.name, "task": task, "results": results}
+        results, notes = await calls.run(noted, s.run.predict, body.images, bool(body.invert))
+        return {"model": s.name, "task": task, "results": results, **_warnings(notes)}
 
     @app.post("/generate", response_class=PlainTextResponse,
               responses={200: {"description": "the prefix and the generated text, streamed as it is produced"}})
@@ -520,7 +521,8 @@ def create_app(run_dirs: list[str | Path], max_body_bytes: int = 1_000_000, time
 
         s = pick(body.model, ("classify", "tag", "lm", "forecast", "image"))
         text = _checked_texts([body.text])[0] if body.text is not None else None
-        return await calls.run(inspect_input, s.run, text, body.images, body.data)
+        result, notes = await calls.run(noted, inspect_input, s.run, text, body.images, body.data)
+        return {**result, **_warnings(notes)}
 
     @app.get("/runs/{name}/metrics")
     async def metrics(name: str) -> list[dict]:
@@ -530,6 +532,12 @@ def create_app(run_dirs: list[str | Path], max_body_bytes: int = 1_000_000, time
 
     app.state.served, app.state.calls = served, calls
     return app
+
+
+def _warnings(notes: list[str]) -> dict[str, list[str]]:
+    """``{"warnings": [...]}`` when the call warned of its input (duplicate dates, outliers),
+    so the client hears what the server's log hears; nothing when it did not."""
+    return {"warnings": notes} if notes else {}
 
 
 def _check_generate(length: int, top_k: int, seed: int | None) -> None:

@@ -77,8 +77,8 @@ def _numeric(run: Any, images: Any = None, data: Any = None) -> tuple[list[str],
         from lstmkit import boundary
         from lstmkit.api import _write_part
         from lstmkit.boundary import shown
-        from lstmkit.data.datasets.timeseries import read_csv_series
-        from lstmkit.tasks.forecast import Scaler, load_forecaster
+        from lstmkit.notices import in_caller_terms
+        from lstmkit.tasks.forecast import load_forecaster, read_window
 
         if not data:
             raise ValueError("a forecaster is inspected on \"data\": {column: [values]} of recent rows")
@@ -89,12 +89,10 @@ def _numeric(run: Any, images: Any = None, data: Any = None) -> tuple[list[str],
             raise ValueError(f"\"data\" has no column(s) {', '.join(map(repr, missing))}; the model reads "
                              f"{', '.join(map(repr, meta['inputs']))}, got {shown(sorted(data), 120, typed=False)}")
         with tempfile.TemporaryDirectory() as tmp:
-            series = read_csv_series(_write_part("forecast", data, Path(tmp), "input"), meta["inputs"],
-                                     cfg.forecast.date_column)
+            scratch = _write_part("forecast", data, Path(tmp), "input")
+            with in_caller_terms({str(scratch): "data"}):     # 'data row 3', not the scratch file
+                _, x = read_window(scratch, meta, cfg.forecast)   # warns as predict does
         n = cfg.forecast.input_len
-        if len(series.values) < n:
-            raise ValueError(f"the data has {len(series.values)} rows; the model reads the last {n}")
-        x = Scaler(torch.tensor(meta["mean"]), torch.tensor(meta["std"])).transform(series.values[-n:])[None]
         return [f"t-{n - t}" for t in range(n)], x.float(), [model.rnn], {}
     raise ValueError(f"a {run.task} run reads text; send \"text\"")
 

@@ -390,10 +390,27 @@ def load_forecaster(run_dir: str | Path) -> tuple[nn.Module, RunConfig, dict]:
     return model.eval(), cfg, meta
 
 
-def forecast_csv(run_dir: str | Path, csv_path: str | Path, out_path: str | Path, name: str | None = None) -> Path:
+def read_window(csv_path: str | Path, meta: dict, fc: ForecastConfig):
+    """The series of a new CSV and its last ``input_len`` rows scaled as in training
+    (``(1, L, F_in)``), with a warning when they lie far outside the training values: what
+    ``predict`` and the inspector read.
+
+    Raises:
+        DataError: for missing columns, non-numeric cells, or fewer rows than ``input_len``.
+    """
+    series = read_csv_series(csv_path, meta["inputs"], fc.date_column)
+    if len(series.values) < fc.input_len:
+        raise DataError(f"{str(csv_path)!r} has {len(series.values)} rows; the model reads the last "
+                        f"{fc.input_len}, so give at least that many")
+    scaler = Scaler(torch.tensor(meta["mean"]), torch.tensor(meta["std"]))
+    recent = series.values[-fc.input_len :]                                          # (L, F_in)
+    scaler.warn_far_outside(recent, meta["inputs"], f"the last {fc.input_len} rows of {str(csv_path)!r}")
+    return series, scaler.transform(recent)[None]                                   # (1, L, F_in)
+
+
+def forecast_csv(run_dir: str | Path, csv_path: str | Path, out_path: str | Path) -> Path:
     """Forecast the ``horizon`` steps after the last ``input_len`` rows of a new CSV and write
     them (original units, one row per step, dates continued when the file has a date column).
-    ``name`` is what warnings call the data (default: the file's path).
 
     Raises:
         DataError: for missing columns, non-numeric cells, or fewer rows than ``input_len``.
@@ -403,15 +420,8 @@ def forecast_csv(run_dir: str | Path, csv_path: str | Path, out_path: str | Path
 
     model, cfg, meta = load_forecaster(run_dir)
     fc = cfg.forecast
-    series = read_csv_series(csv_path, meta["inputs"], fc.date_column)
-    if len(series.values) < fc.input_len:
-        raise DataError(f"{str(csv_path)!r} has {len(series.values)} rows; the model reads the last "
-                        f"{fc.input_len}, so give at least that many")
-    scaler = Scaler(torch.tensor(meta["mean"]), torch.tensor(meta["std"]))
+    series, x = read_window(csv_path, meta, fc)
     y_scaler = Scaler(torch.tensor(meta["target_mean"]), torch.tensor(meta["target_std"]))
-    recent = series.values[-fc.input_len :]                                          # (L, F_in)
-    scaler.warn_far_outside(recent, meta["inputs"], f"the last {fc.input_len} rows of {name or repr(str(csv_path))}")
-    x = scaler.transform(recent)[None]                                              # (1, L, F_in)
     with torch.no_grad():
         y = y_scaler.inverse(model(x)[0])                                           # (H, F_out)
     dates: list[str] = []

@@ -29,6 +29,15 @@ def test_errors_name_columns_rows_and_values(tmp_path):
         read_csv_series(_csv(tmp_path / "e.csv", []))
 
 
+@pytest.mark.parametrize(("cell", "said"), [("nan", "a missing value"), ("NaN", "a missing value"),
+                                           ("1e999", "an infinite value"), ("-Infinity", "an infinite value")])
+def test_non_finite_cells_say_which_kind(tmp_path, cell, said):
+    """Found by a tester: '1e999' (read as infinity) was called a missing value."""
+    path = _csv(tmp_path / "s.csv", ["2020-01-01,1,2", f"2020-01-02,{cell},4"])
+    with pytest.raises(DataError, match=f"s.csv:3: column 'a' holds '{cell}', {said}"):
+        read_csv_series(path)
+
+
 def test_windows_need_enough_rows():
     with pytest.raises(DataError, match="5 rows are too few for one window of 4 input steps and 2"):
         windows(torch.zeros(5, 1), torch.zeros(5, 1), 4, 2)

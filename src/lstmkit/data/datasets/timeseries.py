@@ -77,8 +77,12 @@ def read_csv_series(path: str | Path, columns: list[str] | None = None, date_col
                 value = float(row[i])
             except ValueError:
                 raise DataError(f"{path}:{number}: column {name!r} holds {row[i]!r}, not a number") from None
-            if not math.isfinite(value):
-                raise DataError(f"{path}:{number}: column {name!r} holds {row[i]!r}; fill or drop missing values")
+            if math.isnan(value):
+                raise DataError(f"{path}:{number}: column {name!r} holds {row[i]!r}, a missing value; fill or drop "
+                                "missing values")
+            if math.isinf(value):
+                raise DataError(f"{path}:{number}: column {name!r} holds {row[i]!r}, an infinite value (a number too "
+                                "large for any float reads as infinity); fix the value or drop the row")
             if abs(value) > FLOAT32_MAX:
                 raise DataError(f"{path}:{number}: column {name!r} holds {row[i]!r}, outside the float32 range "
                                 f"(±{FLOAT32_MAX:.3g}) the model computes in; rescale the column (other units) or fix "

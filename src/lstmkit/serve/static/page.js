@@ -10,6 +10,11 @@
 const $ = (id) => document.getElementById(id);
 let models = [], inspection = null;
 
+// The server's warnings about the input (duplicate dates, outliers), as lines under the answer.
+function warned(out) {
+  return (out.warnings || []).map((w) => `warning: ${w}`);
+}
+
 function show(text, isError) {
   $("result").textContent = text;
   $("result").className = isError ? "error" : "";
@@ -172,7 +177,7 @@ async function run() {
       if (m.task === "tag") return r.map((p) => `${p.word}/${p.tag}`).join(" ");
       if (m.task === "image") return `digit ${r.label}  (${(100 * r.probability).toFixed(1)}%)`;
       return JSON.stringify(r);
-    }).join("\n"));
+    }).concat(warned(out)).join("\n"));
   } catch (e) { if (mine === runs) show(e.message, true); }
 }
 
@@ -250,9 +255,10 @@ async function inspect() {
     show(e.message, true); return;                                   // not the last model's panels
   }
   $("layer").replaceChildren(...inspection.layers.map((L, k) => new Option(`layer ${L.layer}, ${L.direction}`, String(k))));
-  if (inspection.prediction) show(`${inspection.prediction.label} (${(100 * inspection.prediction.probability).toFixed(1)}%)`);
-  else if (inspection.tags) show(inspection.tokens.map((t, i) => `${t}/${inspection.tags[i]}`).join(" "));
-  else show(`inspected ${inspection.tokens.length} steps`);
+  const said = inspection.prediction ? `${inspection.prediction.label} (${(100 * inspection.prediction.probability).toFixed(1)}%)`
+    : inspection.tags ? inspection.tokens.map((t, i) => `${t}/${inspection.tags[i]}`).join(" ")
+    : `inspected ${inspection.tokens.length} steps`;
+  show([said, ...warned(inspection)].join("\n"));
   drawInspection();
 }
 
