@@ -151,6 +151,9 @@ def test_classify_train_eval_predict(tmp_path, capsys):
     assert "never seen in training" in _error(capsys)
     assert main(["predict", str(run)]) == 2
     assert "nothing to predict" in _error(capsys)
+    (tmp_path / "none.txt").write_text("\n")
+    assert main(["predict", str(run), "--file", str(tmp_path / "none.txt")]) == 2
+    assert "is empty; give it one text per line to predict" in _error(capsys)
 
 
 def test_classify_bad_inputs(tmp_path, capsys):

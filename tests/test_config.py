@@ -113,3 +113,29 @@ def test_forecast_columns_named_twice_or_empty_are_refused(field, value, words):
 
     with pytest.raises(ConfigError, match=words):
         ForecastConfig(**{"target": "OT", field: value})
+
+
+def test_a_config_reads_its_data_beside_it_and_takes_a_bom(tmp_path, monkeypatch):
+    """Found by a tester: a TOML saved with a BOM (Notepad) was 'not valid TOML', and relative
+    paths in a config were read from wherever the command ran."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "train.csv").write_text("text,label\nok,pos\n")
+    (project / "cfg.toml").write_bytes("\ufeff[data]\npath = \"train.csv\"\ntest_path = \"ptb\"\n".encode("utf-8"))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    cfg = load_config(project / "cfg.toml")
+    assert cfg.data.path == str(project / "train.csv") and cfg.data.test_path == "ptb"   # a name stays a name
+    (project / "cfg2.toml").write_text("[data]\npath = \"missing.csv\"\n")
+    assert load_config(project / "cfg2.toml").data.path == "missing.csv"                  # as written: said later
+
+
+def test_a_local_folder_named_like_a_dataset_is_mentioned(tmp_path, monkeypatch, caplog):
+    from lstmkit.config import dataset_name
+
+    monkeypatch.chdir(tmp_path)
+    assert dataset_name("ptb") and not caplog.text
+    (tmp_path / "ptb").mkdir()
+    assert dataset_name("ptb") and "not as the folder 'ptb' here; to read that, pass ./ptb" in caplog.text
+    assert not dataset_name("./ptb")

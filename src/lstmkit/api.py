@@ -30,7 +30,7 @@ import torch
 
 from lstmkit.boundary import parse_json
 from lstmkit import boundary
-from lstmkit.config import RunConfig, check_value, describe, field_kind
+from lstmkit.config import RunConfig, check_value, dataset_name, describe, field_kind
 from lstmkit.errors import ConfigError, DataError, RunDirError
 from lstmkit.notices import in_caller_terms
 from lstmkit.tasks import REGISTRY, get_task
@@ -83,6 +83,8 @@ def _check_parts(task: str, data: Any, valid: Any, test: Any) -> dict[str, tuple
             out[key] = ("memory", boundary.text(arg, value))
         elif isinstance(value, (str, os.PathLike, bytes, bytearray)):
             out[key] = ("path", str(boundary.path(arg, value)))
+            if isinstance(value, str):
+                dataset_name(value)                            # warns when a local folder has that name too
         elif isinstance(value, (list, tuple, dict)) and not value:
             raise boundary.ArgumentError(f"{arg} is empty ({boundary.shown(value)}); give some rows, or leave {arg} out")
         elif task == "classify":

@@ -28,6 +28,7 @@ MAX_PATH_CHARS = 4096
 MAX_NAME_BYTES = 255
 FLOAT32_MAX = 3.4028234663852886e38
 MAX_SEED = 2**63 - 1
+MISSING_LABELS = frozenset({"nan", "na", "n/a", "null", "none", "#n/a"})     # casefolded, stripped
 
 
 class ArgumentError(LstmkitError, TypeError):
@@ -288,6 +289,9 @@ def label(name: str, value: Any, *, error: type[LstmkitError] = ArgumentError) -
         return str(int(number)) if number == int(number) else repr(number)
     if not isinstance(value, str):
         raise error(f"{name} must be one text or number, got {shown(value)}; a row has one class")
+    if value.strip().casefold() in MISSING_LABELS:
+        raise error(f"{name} is {value!r}, which is how pandas, R and spreadsheets write a missing value, so the "
+                    "row has no label; drop the row or give it its class (rename a class really called so)")
     try:
         return text(name, value)
     except ArgumentError as err:

@@ -202,14 +202,11 @@ def _train_config(args: argparse.Namespace):
 
 def _absolute(value: str) -> str:
     """A path that exists, made absolute; names (imdb, ptb, word2vec) and empty values stay."""
-    if value in DATASET_NAMES:
+    from lstmkit.config import dataset_name
+
+    if dataset_name(value):
         return value
     return str(Path(value).resolve()) if value and Path(value).exists() else value
-
-
-# Names that --data and --vectors take as datasets, never as relative paths.
-DATASET_NAMES = frozenset({"imdb", "ptb", "tinyshakespeare", "zh-novel", "timemachine", "ud-en-ewt", "ud-zh", "ett-h1",
-                           "etth1", "sine", "mnist", "word2vec"})
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -378,7 +375,8 @@ def _predict(args: argparse.Namespace) -> int:
     _refuse_unused(args, run.predict_options, options, "predict")
     inputs = list(args.texts)
     if args.file is not None:
-        inputs += [line for line in read_text(args.file, args.encoding or "utf-8").splitlines() if line.strip()]
+        inputs += [line for line in read_text(args.file, args.encoding or "utf-8", "one text per line to predict")
+                   .splitlines() if line.strip()]
     if "texts" in run.predict_options and "invert" not in run.predict_options and not inputs:
         raise LstmkitError("nothing to predict; pass texts as arguments or --file with one text per line")
     kwargs = {k: v for k, v in options.items() if k in run.predict_options and k not in ("texts", "file")}

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import math
 import sys
 from dataclasses import asdict, dataclass, field, fields
@@ -495,9 +496,53 @@ def apply_overrides(cfg: RunConfig, overrides: list[str]) -> RunConfig:
     return RunConfig.from_dict(raw)
 
 
+_PATH_FIELDS = {"data": ("path", "valid_path", "test_path"), "vectors": ("path",)}
+
+# Names that data and vectors paths take as datasets, never as relative paths.
+DATASET_NAMES = frozenset({"imdb", "ptb", "tinyshakespeare", "zh-novel", "timemachine", "ud-en-ewt", "ud-zh", "ett-h1",
+                           "etth1", "sine", "mnist", "word2vec"})
+
+
+def dataset_name(value: str) -> bool:
+    """Whether ``value`` names a dataset (``imdb``, ``ptb``, ...) rather than a path; when a
+    file or folder of that name is in the current directory too, a warning says which is read
+    and how to read the other."""
+    if value not in DATASET_NAMES:
+        return False
+    if Path(value).exists():
+        logging.getLogger(__name__).warning(
+            "%r is read as the dataset of that name, not as the %s %r here; to read that, pass ./%s", value,
+            "folder" if Path(value).is_dir() else "file", value, value)
+    return True
+
+
+def _paths_beside(table: dict, folder: Path) -> None:
+    """A relative data or vectors path in a config file is read from the config's folder when
+    it names a file or folder there (a config kept beside its data works from any working
+    directory); else it is left as written: a dataset name (``imdb``) or a path from the
+    current directory."""
+    for section, keys in _PATH_FIELDS.items():
+        values = table.get(section)
+        if not isinstance(values, dict):
+            continue
+        for key in keys:
+            value = values.get(key)
+            if isinstance(value, str) and value and not Path(value).is_absolute() and value not in DATASET_NAMES:
+                try:
+                    beside = folder / value
+                    found = beside.exists()
+                except (OSError, ValueError):             # a name too long, a NUL: said later, as written
+                    continue
+                if found and folder.resolve() != Path.cwd().resolve():
+                    values[key] = str(beside)
+
+
 def load_config(path: str | Path | None, overrides: list[str] | None = None,
                 base: RunConfig | None = None) -> RunConfig:
-    """Read a TOML file over ``base`` (the task's defaults) and apply overrides."""
+    """Read a TOML file over ``base`` (the task's defaults) and apply overrides.
+
+    Relative data and vectors paths in the file are read from the file's folder when they
+    name something there (:func:`_paths_beside`)."""
     cfg = base or RunConfig()
     if path:
         path = Path(path)
@@ -506,7 +551,7 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None,
         if not path.is_file():
             raise ConfigError(f"config file {str(path)!r} not found")
         try:
-            table = tomllib.loads(path.read_text(encoding="utf-8"))
+            table = tomllib.loads(path.read_text(encoding="utf-8-sig"))     # a BOM (Notepad's) is not TOML: dropped
         except tomllib.TOMLDecodeError as err:
             raise ConfigError(f"config file {str(path)!r} is not valid TOML: {err}") from None
         except RecursionError:
@@ -516,6 +561,7 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None,
             raise ConfigError(f"cannot read config file {str(path)!r}: {err}") from None
         if "task" in table and table["task"] != cfg.task:
             raise ConfigError(f"config file {str(path)!r} is for task {table['task']!r}, not {cfg.task!r}")
+        _paths_beside(table, path.parent)
         try:
             cfg = RunConfig.from_dict(table, base=cfg)
         except ConfigError as err:

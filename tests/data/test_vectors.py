@@ -44,6 +44,7 @@ def test_word2vec_binary_round_trip(tmp_path):
     ("the 0.1 0.2\ncat 1 2 3\n", r"g.txt:2: 3 numbers where the file has 2 per word"),
     ("the 0.1 0.2\ncat 1 x\n", r"g.txt:2: malformed vectors line for 'cat'"),
     ("", "is empty"),
+    ("the\t0.1 0.2\ncat\t1 2\n", r"g.txt:1: the line holds a tab; .* single spaces"),   # found by a tester
 ])
 def test_malformed_vectors(tmp_path, content, message):
     (tmp_path / "g.txt").write_text(content)

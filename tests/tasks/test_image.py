@@ -67,3 +67,45 @@ def test_image_files_of_the_wrong_kind(tmp_path):
     assert image.read_image(tmp_path / "d.npy").shape == (28, 28)
     with pytest.raises(DataError, match="not found"):
         image.read_image(tmp_path / "none.png")
+
+
+@pytest.mark.parametrize("shape", [(1, 28, 28), (28, 28, 1), (28, 28, 3), (784,), (1, 784)])
+def test_one_image_in_other_layouts_is_read_as_that_image(tmp_path, shape):
+    """Found by a tester: (1,28,28), 28x28x1, 28x28x3 and flat 784-value arrays were told to
+    resize; each is one 28x28 image and is read as it."""
+    bar = (_bar(2) * 255).astype("uint8")                     # (28, 28)
+    if shape in ((784,), (1, 784)):
+        array = bar.reshape(shape)
+    elif shape == (1, 28, 28):
+        array = bar[None]
+    else:
+        array = np.repeat(bar[..., None], shape[-1], axis=-1)
+    np.save(tmp_path / "one.npy", array)
+    assert torch.equal(image.read_image(tmp_path / "one.npy"), torch.from_numpy(bar))
+    assert torch.equal(image.check_array(array, "images[0]"), torch.from_numpy(bar))
+
+
+def test_several_images_or_a_wrong_count_are_named(tmp_path):
+    np.save(tmp_path / "two.npy", np.zeros((2, 784)))
+    with pytest.raises(DataError, match=r"holds 2 flattened images of 784 values .* save each digit on its own"):
+        image.read_image(tmp_path / "two.npy")
+    np.save(tmp_path / "short.npy", np.zeros(700))
+    with pytest.raises(DataError, match="holds 700 value.* one flattened image has 784"):
+        image.read_image(tmp_path / "short.npy")
+
+
+def test_text_arrays_of_strings_and_commas(tmp_path):
+    """Found by a tester: a .npy of strings was called 'inverted'; a comma-separated .txt got
+    numpy's parse error."""
+    np.save(tmp_path / "s.npy", np.full((28, 28), "200"))
+    with pytest.raises(DataError, match=r"holds values of type <U3 \(not numbers\)"):
+        image.read_image(tmp_path / "s.npy")
+    bar = (_bar(2) * 255).astype(int)
+    (tmp_path / "c.txt").write_text("\n".join(",".join(map(str, row)) for row in bar) + "\n")
+    assert torch.equal(image.read_image(tmp_path / "c.txt"), torch.from_numpy(bar.astype("uint8")))
+
+
+def test_an_image_of_only_zeros_and_ones_says_how_it_is_read(tmp_path, caplog):
+    binary = _bar(2).astype(int)
+    assert int(image.check_array(binary, "img").max()) == 255
+    assert "only 0 and 1" in caplog.text and "0-1 scale" in caplog.text

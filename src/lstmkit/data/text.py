@@ -70,8 +70,10 @@ def check_path(path: str | Path, what: str = "data file", folder: bool = False, 
                     ("; pass the file inside it" if kind == "a directory" else ""))
 
 
-def read_text(path: str | Path, encoding: str = "utf-8") -> str:
+def read_text(path: str | Path, encoding: str = "utf-8", purpose: str = "some text to learn from") -> str:
     """Read a whole text file, with errors a user can act on.
+
+    ``purpose`` ends the message for an empty file ("give it <purpose>").
 
     Raises:
         DataError: if the file is missing, is not a regular file (a directory, a FIFO, a
@@ -85,7 +87,7 @@ def read_text(path: str | Path, encoding: str = "utf-8") -> str:
     path = check_path(path, "text file", fix="pass the path of a UTF-8 text file")
     text = decode(read_bytes(path), str(path), encoding)
     if not text.strip():
-        raise DataError(f"text file {str(path)!r} is empty; give it some text to learn from")
+        raise DataError(f"text file {str(path)!r} is empty; give it {purpose}")
     return text
 
 

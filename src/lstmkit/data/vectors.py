@@ -89,6 +89,9 @@ def _parse_numbered(path: Path, lines: Iterator[tuple[int, str]], limit: int | N
     seen: set[str] = set()
     repeated: list[str] = []
     for number, line in lines:
+        if "\t" in line:                                # "word\t0.1 0.2": the word would swallow a number
+            raise DataError(f"{path}:{number}: the line holds a tab; GloVe and word2vec text files separate the word "
+                            "and its numbers by single spaces: replace the tabs (e.g. tr '\\t' ' ' < in > out)")
         parts = line.rstrip("\n").rstrip(" ").split(" ", MAX_DIM + 1)     # never more than MAX_DIM + 2 pieces
         if len(parts) < 2:
             if not line.strip():

@@ -7,6 +7,7 @@ Legend: B batch, T steps (28 or 784), F pixels per step (28 or 1), H hidden, C c
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -205,7 +206,9 @@ def read_image(path: str | Path, invert: bool = False) -> Tensor:
                 if path.stat().st_size > MAX_TEXT_IMAGE_BYTES:
                     raise DataError(f"{str(path)!r} is {path.stat().st_size:,} bytes, too large for the 28x28 values "
                                     f"of one image (at most {MAX_TEXT_IMAGE_BYTES:,}); give one 28x28 image")
-                array = np.loadtxt(path, delimiter="," if path.suffix.lower() == ".csv" else None)
+                with open(path, "rb") as f:
+                    comma = path.suffix.lower() == ".csv" or b"," in f.read(MAX_TEXT_IMAGE_BYTES)
+                array = np.loadtxt(path, delimiter="," if comma else None, ndmin=2)   # spaces or commas
             else:
                 import matplotlib.image
                 from PIL import Image
@@ -220,10 +223,10 @@ def read_image(path: str | Path, invert: bool = False) -> Tensor:
         detail = str(err).splitlines()[0][:120] if str(err) else type(err).__name__
         raise DataError(f"cannot read {str(path)!r} as an image ({detail}); give a 28x28 PNG, .npy or .txt "
                         "of grey values") from None
-    return check_array(array, repr(str(path)), invert, from_png=path.suffix.lower() not in (".npy", ".txt", ".csv"))
+    return check_array(array, repr(str(path)), invert)
 
 
-def check_array(array, name: str, invert: bool = False, from_png: bool = False) -> Tensor:
+def check_array(array, name: str, invert: bool = False) -> Tensor:
     """A 28x28 uint8 digit from an array of grey values in [0, 255] or [0, 1] (or a PNG's
     colours), light on dark as MNIST.
 
@@ -242,13 +245,16 @@ def check_array(array, name: str, invert: bool = False, from_png: bool = False) 
     if np.iscomplexobj(array):
         raise DataError(f"{name} holds complex numbers ({np.asarray(array).dtype}); give real pixel values "
                         "(0-255 or 0-1)")
+    kind = getattr(getattr(array, "dtype", None), "kind", "f")
+    if kind not in "biuf":                                           # strings, dates, objects: not pixels
+        raise DataError(f"{name} holds values of type {array.dtype} (not numbers); give pixel values as numbers "
+                        "(0-255 or 0-1), e.g. numpy.save(path, image.astype('uint8'))")
     try:
         array = np.asarray(array, dtype=np.float64)
     except (TypeError, ValueError) as err:
         raise DataError(f"{name} is not an array of numbers: {err}") from None
-    if array.ndim == 3 and from_png:
-        array = _png_grey(array, name)                               # (H, W, C) -> (H, W)
     check_shape(array.shape, name)
+    array = _one_grey_image(array, name)                             # (28, 28)
     if not np.isfinite(array).all():
         raise DataError(f"{name} has {int((~np.isfinite(array)).sum())} value(s) that are not finite (nan/inf); "
                         "pixels must be numbers in [0, 255] or [0, 1]")
@@ -256,6 +262,9 @@ def check_array(array, name: str, invert: bool = False, from_png: bool = False) 
         raise DataError(f"{name} has values in [{array.min():.4g}, {array.max():.4g}]; pixels must be in [0, 255] "
                         "or [0, 1]")
     if array.max() <= 1.0:
+        if (array == np.round(array)).all() and array.max() > 0:    # only 0s and 1s: 0-1 or a faint 0-255?
+            logger.warning("%s holds only 0 and 1: read as a black-and-white image on the 0-1 scale (1 = white); "
+                           "if its values are 0-255 grey levels, the image is almost black", name)
         array = array * 255
     if invert:
         if array.mean() < 64:
@@ -269,26 +278,51 @@ def check_array(array, name: str, invert: bool = False, from_png: bool = False) 
 
 
 def check_shape(shape: tuple[int, ...], name: str) -> None:
-    """Raises DataError unless ``shape`` is one 28x28 image (grey, or a PNG's colours already
-    made grey): read from a header, before the pixels are decoded."""
+    """Raises DataError unless ``shape`` is one 28x28 image: (28, 28); with a channel axis
+    (28, 28, 1/2/3/4: grey, grey and alpha, RGB, RGBA) or one leading image axis (1, 28, 28); or the 784 values
+    of one flattened image (784,) or (1, 784) as in MNIST's CSV form. Read from a header,
+    before the pixels are decoded."""
     shape = tuple(shape)
+    if shape in _ONE_IMAGE:
+        return
     if len(shape) == 3 and shape[1:] == (28, 28):
         raise DataError(f"{name} holds {shape[0]} images of 28x28 (shape {shape}); the model reads "
                         "one image per file: save each digit on its own")
-    if shape != (28, 28):
-        shown = "x".join(str(d) for d in shape) or "a scalar"
-        raise DataError(f"{name} has shape {shown} (rows x columns{' x channels' if len(shape) == 3 else ''}); "
-                        "the model reads one 28x28 MNIST-style image: resize it first "
-                        "(e.g. PIL's Image.resize((28, 28)))")
+    if len(shape) == 2 and shape[1] == 784:
+        raise DataError(f"{name} holds {shape[0]} flattened images of 784 values (shape {shape}); the model reads "
+                        "one image per file: save each digit on its own")
+    if len(shape) <= 1 or (len(shape) == 2 and 1 in shape):
+        count = math.prod(shape) if shape else 1
+        raise DataError(f"{name} holds {count:,} value(s) in one row; one flattened image has 784 (28x28) values")
+    shown = "x".join(str(d) for d in shape)
+    raise DataError(f"{name} has shape {shown} (rows x columns{' x channels' if len(shape) == 3 else ''}); "
+                    "the model reads one 28x28 MNIST-style image (grey, or with 1 to 4 channels): "
+                    "resize it first (e.g. PIL's Image.resize((28, 28)))")
+
+
+_ONE_IMAGE = {(28, 28), (1, 28, 28), (28, 28, 1), (28, 28, 2), (28, 28, 3), (28, 28, 4), (784,), (1, 784)}
+
+
+def _one_grey_image(array, name: str):
+    """One image of a shape :func:`check_shape` accepts, as (28, 28) grey values."""
+    if array.shape in ((784,), (1, 784)):
+        return array.reshape(28, 28)                                 # row by row, as MNIST's CSV stores it
+    if array.shape == (1, 28, 28):
+        return array[0]
+    if array.ndim == 3:
+        return _png_grey(array, name) if array.shape[-1] > 1 else array[..., 0]     # (28, 28, C) -> (28, 28)
+    return array
 
 
 def _png_grey(array, name: str):
-    """A PNG's (H, W, 3 or 4) colours as (H, W) grey, alpha composited (see :func:`check_array`)."""
-    grey = array[..., :3].mean(-1)                                   # colour -> grey
-    if array.shape[-1] != 4:
+    """(H, W, C) colours as (H, W) grey: C = 2 (grey, alpha), 3 (RGB) or 4 (RGBA), alpha
+    composited (see :func:`check_array`)."""
+    channels = array.shape[-1]
+    grey = array[..., :3].mean(-1) if channels >= 3 else array[..., 0]        # colour -> grey
+    if channels not in (2, 4):
         return grey
     white = 255.0 if array.max() > 1 else 1.0                        # 8-bit values or [0, 1]
-    alpha = array[..., 3] / white                                    # (H, W) in [0, 1]
+    alpha = array[..., -1] / white                                   # (H, W) in [0, 1]
     if (alpha >= 1).all():
         return grey                                                  # opaque: nothing to composite
     if alpha.max() <= 0:

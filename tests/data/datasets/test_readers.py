@@ -64,6 +64,23 @@ def test_imdb_errors(tmp_path):
         read_imdb(tmp_path, "train")
 
 
+@pytest.mark.parametrize("marker", ["NaN", "nan", " NA ", "null", "None", "#N/A"])
+def test_a_missing_value_marker_is_not_a_class(tmp_path, marker):
+    """Found by a tester: pandas' 'NaN' for a missing label became a class of its own."""
+    (tmp_path / "d.csv").write_text(f"text,label\ngood film,pos\nbad film,{marker}\n")
+    with pytest.raises(DataError, match=r"d.csv:3: 'label' is .* missing value, so the row has no label"):
+        read_table(tmp_path / "d.csv")
+
+
+def test_an_empty_imdb_review_is_named_by_its_file(tmp_path):
+    for label in ("pos", "neg"):
+        (tmp_path / "aclImdb" / "train" / label).mkdir(parents=True)
+    (tmp_path / "aclImdb" / "train" / "pos" / "0_9.txt").write_text("a fine film")
+    (tmp_path / "aclImdb" / "train" / "neg" / "3_2.txt").write_text("  \n")
+    with pytest.raises(DataError, match=r"neg/3_2.txt': the review is empty; remove the file"):
+        read_imdb(tmp_path / "aclImdb", "train")
+
+
 def test_table_csv_tsv_jsonl(tmp_path):
     (tmp_path / "d.csv").write_text('review,stars\n"good, very good",5\nbad,1\n')
     (tmp_path / "d.tsv").write_text("review\tstars\ngood\t5\n")

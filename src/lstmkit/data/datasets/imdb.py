@@ -76,6 +76,14 @@ def _where(split: str) -> tuple[str, tuple[str, ...]]:
     return ("train", ("unsup",)) if split == "unsup" else (split, LABELS)
 
 
+def _review(text: str, label: str, where: str) -> TextExample:
+    """One review, as every form of the dataset reads it: an empty one is refused by its file
+    (or line), not met later as an empty text at an index nobody can find."""
+    if not text.strip():
+        raise DataError(f"{where}: the review is empty; remove the file (or line) or fill it in")
+    return TextExample(text, label)
+
+
 def _check_split(split: str) -> None:
     if split not in SPLITS:
         raise DataError(f"unknown IMDB split {split!r}; choose one of: {', '.join(SPLITS)}")
@@ -100,7 +108,7 @@ def _from_folder(root: Path, split: str) -> list[TextExample]:
                         str(folder))
         for _, p in sorted(reviews):
             raw = check_path(p, "IMDB review").read_bytes()
-            examples.append(TextExample(decode(raw, str(p), "utf-8", _NOT_UTF8), label))
+            examples.append(_review(decode(raw, str(p), "utf-8", _NOT_UTF8), label, repr(str(p))))
     return examples
 
 
@@ -121,7 +129,7 @@ def _from_archive(path: Path, split: str) -> list[TextExample]:
                 handle = tar.extractfile(member)
                 assert handle is not None
                 text = decode(handle.read(), f"{path}:{member.name}", "utf-8", _NOT_UTF8)
-                found.append((match.group(2), int(match.group(3)), TextExample(text, match.group(2))))
+                found.append((match.group(2), int(match.group(3)), _review(text, match.group(2), f"{path}:{member.name}")))
                 names.append((match.group(2), int(match.group(3)), int(match.group(4)), member.name))
     except (tarfile.TarError, EOFError, OSError) as err:
         raise DataError(f"cannot read the IMDB archive {str(path)!r}: {err}") from None
@@ -148,8 +156,9 @@ def _from_jsonl(path: Path) -> list[TextExample]:
                     text, label = row["text"], row.get("label", "unsup")
                 except (ValueError, KeyError, TypeError) as err:
                     raise DataError(f"{path}:{number}: not an IMDB JSON line with text and label ({err})") from None
-                examples.append(TextExample(json_text(f"{path}:{number}: 'text'", text),
-                                            boundary.label(f"{path}:{number}: 'label'", label, error=DataError)))
+                examples.append(_review(json_text(f"{path}:{number}: 'text'", text),
+                                        boundary.label(f"{path}:{number}: 'label'", label, error=DataError),
+                                        f"{path}:{number}"))
     except (OSError, EOFError) as err:
         raise DataError(f"cannot read {str(path)!r}: {err}") from None
     return normal_labels(path, examples)
