@@ -247,3 +247,14 @@ def test_errors_about_data_in_memory_name_the_argument(tmp_path):
     with pytest.raises(DataError, match=r"^data \(in memory\) has no column\(s\) 'z'") as info:
         lstmkit.train("forecast", columns, target="z", run_dir=tmp_path / "f", epochs=1)
     assert "train.csv" not in str(info.value) and not (tmp_path / "f").exists()
+
+
+def test_an_array_is_shown_by_shape_not_by_its_many_line_repr():
+    """Found by a tester: an ndarray given as texts put numpy's 30-line repr in the message."""
+    import numpy as np
+
+    from lstmkit import boundary
+
+    with pytest.raises(boundary.ArgumentError) as err:
+        boundary.texts("texts", np.zeros((100, 100)))
+    assert "\n" not in str(err.value) and "ndarray of shape (100,)" in str(err.value), str(err.value)

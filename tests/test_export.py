@@ -146,3 +146,13 @@ def test_tagger_exports_with_its_character_encoder_and_decoding(runs, tmp_path, 
             n = len(s)
             torch.testing.assert_close(emissions[b, :n], want_emissions[b, :n], atol=1e-5, rtol=1e-5)
             assert [run.vocabs.tags.itos[i] for i in tags[b, :n].tolist()] == want_tags[b]
+
+
+def test_the_pt2_length_note_fits_the_length(runs):
+    """Found by a tester: an LM exported with --length 1 was told to export with --length 1."""
+    from lstmkit.export import export_spec
+
+    one = export_spec(runs["lm"], length=1, fmt="pt2").notes["tokens_note"]
+    assert "exactly 1 token per call" in one and "--length 1" not in one, one
+    many = export_spec(runs["lm"], length=8, fmt="pt2").notes["tokens_note"]
+    assert "exactly 8 tokens per call" in many and "export with --length 1" in many, many

@@ -230,7 +230,7 @@ def test_an_lm_pt2_graph_takes_length_tokens_and_says_so(tmp_path, capfd):
     made onnxruntime warn at every length but the example's."""
     run = Path(__file__).parent / "fixtures" / "runs_format2" / "lm"
     assert main(["export", str(run), "--format", "pt2", "--length", "1", "--output", str(tmp_path / "lm.pt2")]) == 0
-    assert "note: this pt2 graph takes exactly 1 tokens per call" in capfd.readouterr().out
+    assert "note: this pt2 graph takes exactly 1 token per call" in capfd.readouterr().out
     program = torch.export.load(str(tmp_path / "lm.pt2")).module()
     side = json.loads((tmp_path / "lm.pt2.json").read_text())
     layers, _, hidden = side["example_shapes"]["state_in_h"]

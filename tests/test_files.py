@@ -139,6 +139,8 @@ def test_outputs_that_would_damage_a_file_are_refused(tmp_path) -> None:
     assert check_output(tmp_path / "new.onnx") == tmp_path / "new.onnx"
     with pytest.raises(OutputError, match="not a regular file"):
         check_output("/dev/null", force=True)
+    with pytest.raises(OutputError, match="'-' would be a file named '-', not the standard output"):
+        check_output("-", force=True)                        # found by a tester: export --output - wrote "-"
 
 
 def test_the_temporary_has_no_name_while_it_is_written(tmp_path) -> None:

@@ -367,6 +367,12 @@ def test_an_inverted_image_can_be_sent_with_invert(runs):  # noqa: F811
         assert c.post("/predict", json={**light, "invert": True}).status_code == 200
         assert "not 'invert'" in _error(c.post("/predict", json={"model": "classify", "texts": ["a"], "invert": True}), 400)
         assert "invert: Input should be a valid boolean" in _error(c.post("/predict", json={**light, "invert": "yes"}), 422)
+        assert '"invert": true over HTTP' in _error(c.post("/inspect", json=light), 400)     # /inspect takes it too
+        seen = c.post("/inspect", json={**light, "invert": True})
+        assert seen.status_code == 200 and seen.json()["prediction"] == c.post(
+            "/predict", json={**light, "invert": True}).json()["results"][0]
+        assert "for image models" in _error(c.post("/inspect", json={"model": "classify", "text": "a", "invert": True}),
+                                            400)
 
 
 def test_warnings_about_the_input_reach_the_client(client):
@@ -386,3 +392,33 @@ def test_inspecting_bad_forecast_data_names_the_row_not_the_scratch_file(client)
     message = _error(client.post("/inspect", json={"model": "forecast", "data": {"OT": [0.5] * 5 + ["abc"] + [0.5] * 14}}),
                      400)
     assert "data row 6" in message and "/tmp" not in message and "input.csv" not in message, message
+
+
+def test_requests_the_server_cannot_read_get_an_answer_not_a_reset(runs):  # noqa: F811
+    """Found by a tester: a 200 KB header got 'connection reset' (the socket was closed with the
+    request unread), a body shorter than its Content-Length was '504, send less', an HTTP/1.0
+    request without Host an unclear 421, and POST /predict/ an empty 307."""
+    from lstmkit.serve.app import create_app
+
+    app = create_app([runs["classify"]], timeout_s=1, hosts=frozenset({"127.0.0.1", "localhost"}))
+    with live_server(app) as base:
+        host, port = base.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as s:
+            try:
+                s.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * 200_000 + b"\r\n\r\n")
+            except (BrokenPipeError, ConnectionResetError):
+                pass                                          # the server stopped reading: the answer is there
+            answer = b""
+            while chunk := s.recv(65536):
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 431"), answer[:200]
+        assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["error"].startswith("the request's line and headers are over")
+        with socket.create_connection((host, int(port)), timeout=10) as s:
+            s.sendall(b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: application/json\r\n"
+                      b"content-length: 100\r\n\r\n{\"texts\": [")
+            answer = s.recv(65536)
+        assert answer.startswith(b"HTTP/1.1 408") and b"Content-Length says 100 bytes, 11 came" in answer, answer
+        status, body = _raw_exchange(base, b"GET /health HTTP/1.0\r\n\r\n")
+        assert status == 400 and "no Host header" in body["error"], body
+        status, body = _raw_exchange(base, b"POST /predict/ HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-length: 2\r\n\r\n{}")
+        assert status == 404 and "did you mean /predict (without the trailing slash)?" in body["error"], body

@@ -21,6 +21,7 @@ import datetime as dt
 import json
 import logging
 import os
+import shlex
 from dataclasses import dataclass
 from collections.abc import Iterable
 from pathlib import Path
@@ -292,6 +293,13 @@ class Run:
     def predict_lines(self, inputs: list[str], **options: Any) -> list[str]:
         raise ConfigError(f"a {self.task} run has no `lstmkit predict`")
 
+    def generate(self, *args: Any, **kwargs: Any) -> str:
+        """Only a language model generates: any other run refuses, pointing to ``predict``."""
+        raise ConfigError(f"{str(self.run_dir)!r} is a {self.task} run: it labels its input, it does not generate "
+                          "text; use run.predict(...) (a language model run generates)")
+
+    stream = generate
+
 
 class ClassifierRun(Run):
     def __init__(self, run_dir: str | Path, device: str = "cpu") -> None:
@@ -455,7 +463,7 @@ class LanguageModelRun(Run):
 
     def predict_lines(self, inputs: list[str], **options: Any) -> list[str]:
         raise ConfigError(f"{str(self.run_dir)!r} is a language model: it continues text, it does not label it; "
-                          f"use `lstmkit generate {self.run_dir} --prefix \"...\"`")
+                          f"use `lstmkit generate {shlex.quote(str(self.run_dir))} --prefix \"...\"`")
 
     def predict(self, *args: Any, **kwargs: Any) -> Any:
         """A language model labels nothing: refused, pointing to :meth:`generate`."""

@@ -41,15 +41,26 @@ def shown(value: Any, limit: int = 60, *, typed: bool = True) -> str:
     Lone surrogates are escaped, a long text is cut to about ``limit`` characters and says its
     length, and an integer too long to print (Python refuses over 4,300 digits) says its digits.
 
+    An array or tensor is shown by its shape and dtype, never by its many-line repr.
+
     Example:
         >>> shown(2.5), shown("x" * 100, 10, typed=False)
         ('float 2.5', "'xxxxx... (100 characters)")
+        >>> import numpy
+        >>> shown(numpy.zeros((3, 4)))
+        'ndarray of shape (3, 4) and dtype float64'
     """
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**limit:
         digits = len(str(abs(value))) if abs(value) < 10**4000 else "over 4000"
         text = f"an integer of {digits} digits"
         return f"int ({text})" if typed else text
+    shape, dtype = getattr(value, "shape", None), getattr(value, "dtype", None)
+    if (isinstance(shape, tuple) or type(shape).__name__ == "Size") and len(shape) > 0:   # numpy, torch arrays
+        text = f"of shape {tuple(shape)} and dtype {dtype}"
+        return f"{type(value).__name__} {text}" if typed else f"an array {text}"
     text = repr(value).encode("utf-8", "backslashreplace").decode("utf-8")
+    if "\n" in text:                                     # a many-line repr (a DataFrame, a dict subclass): one line
+        text = " ".join(text.split())
     if len(text) > limit:
         size = f" ({len(value):,} characters)" if isinstance(value, str) else ""
         text = text[: limit - 4] + "..." + size

@@ -23,6 +23,7 @@ from dataclasses import replace
 import gc
 import logging
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -271,7 +272,7 @@ def _task_report(task: str, fitted, args: argparse.Namespace) -> list[str]:
     if task == "lm":
         lines += _lm_report(fitted, args)
     elif task in ("classify", "tag", "image") and "accuracy" in test:
-        lines.append(f"test accuracy {100 * test['accuracy']:.2f}% (report: lstmkit eval {fitted.run_dir})")
+        lines.append(f"test accuracy {100 * test['accuracy']:.2f}% (report: lstmkit eval {shlex.quote(str(fitted.run_dir))})")
         if "end_to_end_jieba" in test:
             e2e = test["end_to_end_jieba"]
             lines.append(f"end to end from raw text segmented by jieba: segmentation F1 "
@@ -315,7 +316,8 @@ def _lm_report(fitted, args: argparse.Namespace) -> list[str]:
     # Sampled, not greedy: greedy decoding of a small model loops ("the time traveller and the time ...").
     text = load(fitted.run_dir).generate(prefix, args.gen_length, temperature=0.8, top_k=5, seed=0)
     lines.append(f"generated (temperature 0.8, top-k 5, seed 0): {text}")
-    lines.append(f"more: lstmkit generate {fitted.run_dir} --prefix \"...\" --length 200 --temperature 0.8")
+    lines.append(f"more: lstmkit generate {shlex.quote(str(fitted.run_dir))} --prefix \"...\" --length 200 "
+                 "--temperature 0.8")
     return lines
 
 

@@ -339,9 +339,11 @@ def export_spec(run_dir: str | Path, length: int | None = None, fmt: str = "onnx
         ranges = {"tokens": (0, len(vocab) - 1), **{f"state_in_{n}": (-FLOAT32_MAX, FLOAT32_MAX) for n in names}}
         notes = {"checks": _checks_note(ranges)}
         if fmt == "pt2":
-            notes["tokens_note"] = (f"this pt2 graph takes exactly {steps} tokens per call (torch.export unrolls the "
-                                    f"LSTM): feed longer text in pieces of {steps}, carrying the state; export with "
-                                    "--length 1 to feed one token at a time, or use --format onnx for any length")
+            one = ("it feeds one token at a time, carrying the state" if steps == 1 else
+                   f"feed longer text in pieces of {steps}, carrying the state; export with --length 1 to feed one "
+                   "token at a time")
+            notes["tokens_note"] = (f"this pt2 graph takes exactly {steps} token{'s' if steps != 1 else ''} per call "
+                                    f"(torch.export unrolls the LSTM): {one}, or use --format onnx for any length")
         return ExportSpec(step, example, inputs, outputs, {"tokens": 0, **{f"state_in_{n}": 1 for n in names}},
                           {"tokens": 1, "logits": 1}, notes=notes, ranges=ranges)
     if cfg.task == "classify":

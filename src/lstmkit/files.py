@@ -234,6 +234,9 @@ def check_output(path: str | Path, *, flag: str = "--output", protected: Iterabl
     Raises:
         OutputError: naming the path, what it is and the fix.
     """
+    if str(path) == "-":                   # the Unix "standard output": lstmkit writes files, atomically
+        raise OutputError(f"{flag} '-' would be a file named '-', not the standard output: lstmkit writes its "
+                          "outputs as files (whole or not at all); give a file name such as model.onnx")
     path = Path(path)
     for own in protected:
         if same_file(path, Path(own)):

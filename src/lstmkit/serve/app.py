@@ -189,6 +189,10 @@ class Limits:
             return
         exchange = _Exchange(send)
         headers = dict(scope["headers"])
+        if self.hosts is not None and b"host" not in headers:
+            await exchange.fail(400, f"the request has no Host header (an HTTP/1.0 client may leave it out); send "
+                                     f"'Host: {sorted(self.hosts)[0]}:PORT' with it")
+            return
         if self.hosts is not None and _host_name(headers.get(b"host", b"")) not in self.hosts:
             await exchange.fail(421, f"this server answers requests for {', '.join(sorted(self.hosts))} only, not "
                                      f"{shown(headers.get(b'host', b'').decode('latin-1'), 80, typed=False)} (a guard against "
@@ -201,10 +205,10 @@ class Limits:
         head = scope.get("method") == "HEAD"
         if head:                                  # HEAD is GET without the body (RFC 9110), for every GET route
             scope = {**scope, "method": "GET"}
-        received, over, refused, chunks = 0, False, None, []
+        received, over, refused, chunks, whole = 0, False, None, [], False
 
         async def counted_receive() -> dict:
-            nonlocal received, over, refused
+            nonlocal received, over, refused, whole
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
@@ -213,6 +217,7 @@ class Limits:
                     raise _Refused()
                 chunks.append(message.get("body", b""))
                 if not message.get("more_body", False):   # the whole body, bounded above: keys given twice?
+                    whole = True
                     twice = duplicate_key(b"".join(chunks)) if received else None
                     if twice:
                         refused = f"malformed request: {twice}; send each field once"
@@ -230,6 +235,11 @@ class Limits:
         try:
             await asyncio.wait_for(self.app(scope, counted_receive, guarded_send), self.timeout_s)
         except asyncio.TimeoutError:
+            if declared.isdigit() and not whole and received < int(declared):   # the client, not the model, was slow
+                await exchange.fail(408, f"the request body did not arrive within {self.timeout_s:g} s: Content-Length "
+                                         f"says {int(declared):,} bytes, {received:,} came; send the whole body (and a "
+                                         "Content-Length that matches it)")
+                return
             await exchange.fail(504, f"the request took longer than {self.timeout_s:g} s; send less per request")
             return
         except Exception as err:                  # noqa: BLE001 - answered as JSON, logged with its traceback
@@ -362,6 +372,7 @@ def create_app(run_dirs: list[str | Path], max_body_bytes: int = 1_000_000, time
     app = FastAPI(title="lstmkit", version=__version__, default_response_class=ApiJSON, responses=errors,
                   docs_url=None, redoc_url=None, swagger_ui_oauth2_redirect_url=None,
                   description="Trained lstmkit runs: predict, generate, look inside the gates.")
+    app.router.redirect_slashes = False     # POST /predict/ is answered 404 naming /predict, not an empty 307
 
     from pydantic import ConfigDict
 
@@ -391,6 +402,7 @@ def create_app(run_dirs: list[str | Path], max_body_bytes: int = 1_000_000, time
         text: str | None = Field(None, description="classify, tag, lm")
         images: list[list[list[Real]]] | None = Field(None, description="image: one 28x28 array")
         data: dict[str, list[Real | StrictStr]] | None = Field(None, description="forecast: columns of recent rows")
+        invert: StrictBool | None = Field(None, description="image: a dark digit on a light ground")
 
     def error(status: int, message: str, headers: dict | None = None) -> JSONResponse:
         return ApiJSON({"error": message}, status_code=status, headers=headers)
@@ -435,7 +447,10 @@ def create_app(run_dirs: list[str | Path], max_body_bytes: int = 1_000_000, time
         if err.status_code == 400 and err.__cause__ is not None:          # FastAPI could not read the body
             return error(422, _unreadable_body(err.__cause__))
         path = shown(request.url.path, 80, typed=False)
-        message = {404: f"no such path {path}; the endpoints are listed at /docs",
+        bare = request.url.path.rstrip("/")
+        near = (f"; did you mean {bare} (without the trailing slash)?" if bare != request.url.path and any(
+            getattr(route, "path", None) == bare for route in app.routes) else "")
+        message = {404: f"no such path {path}{near}; the endpoints are listed at /docs",
                    405: f"{request.method} is not allowed on {path}; the endpoints and their methods are listed at /docs",
                    }.get(err.status_code, f"{err.detail} ({request.method} {path})")
         return error(err.status_code, message, err.headers)
@@ -521,7 +536,7 @@ def create_app(run_dirs: list[str | Path], max_body_bytes: int = 1_000_000, time
 
         s = pick(body.model, ("classify", "tag", "lm", "forecast", "image"))
         text = _checked_texts([body.text])[0] if body.text is not None else None
-        result, notes = await calls.run(noted, inspect_input, s.run, text, body.images, body.data)
+        result, notes = await calls.run(noted, inspect_input, s.run, text, body.images, body.data, bool(body.invert))
         return {**result, **_warnings(notes)}
 
     @app.get("/runs/{name}/metrics")

@@ -5,8 +5,13 @@ request's headers and then trickles a byte at a time (a "slowloris" client) is h
 ever, and enough of them use up ``limit_concurrency``: every other client then gets 503.
 :class:`HeaderTimeoutProtocol` arms a timer when a connection opens and after each response;
 if no new request has begun when it fires, the client gets ``408`` and the connection is closed.
-A slow body is the app's business: :class:`lstmkit.serve.app.Limits` answers 504 past
+A slow body is the app's business: :class:`lstmkit.serve.app.Limits` answers 408 or 504 past
 ``--timeout``.
+
+A request h11 cannot read (headers over its 16 KiB limit, a malformed request line) is answered
+as JSON, 431 or 400, and the connection is closed only after the client has had time to read
+it: closing a socket that still holds unread bytes of the request sends a TCP reset, and the
+client saw "connection reset" instead of the answer.
 """
 
 from __future__ import annotations
@@ -48,6 +53,34 @@ class HeaderTimeoutProtocol(H11Protocol):
         self.transport.write(b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\n"
                              b"connection: close\r\ncontent-length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
         self.transport.close()
+
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to a request h11 refused: JSON, 431 for headers over the limit, and a
+        lingering close (see the module's docstring)."""
+        buffered = len(self.conn.trailing_data[0])
+        limit = self.conn._max_incomplete_event_size         # noqa: SLF001 - h11 keeps it private
+        if buffered > limit:
+            status, reason = 431, b"Request Header Fields Too Large"
+            text = (f"the request's line and headers are over {limit:,} bytes; send them shorter (a large value "
+                    "belongs in the JSON body)")
+        else:
+            status, reason = 400, b"Bad Request"
+            text = "the request is not valid HTTP/1.1 (its request line or headers could not be read)"
+        body = json.dumps({"error": text}).encode()
+        self.transport.write(b"HTTP/1.1 " + str(status).encode() + b" " + reason + b"\r\ncontent-type: application/json"
+                             b"\r\nconnection: close\r\ncontent-length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        self._linger()
+
+    def _linger(self) -> None:
+        """Stop answering, send FIN, read and drop what the client still sends, close after 2 s."""
+        self.data_received = lambda data: None                # type: ignore[method-assign]
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self.loop.call_later(LINGER_S, self.transport.close)
+
+
+LINGER_S = 2.0                # time for a client that is still sending to read the answer
 
 
 def server_config(app: Any, host: str, port: int, limit_concurrency: int,

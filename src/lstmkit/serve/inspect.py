@@ -56,8 +56,9 @@ def _embedded(run: Any, text: str) -> tuple[list[str], Tensor, Any, dict]:
     raise ValueError(f"a {task} run reads images or series, not text; send \"images\" or \"data\"")
 
 
-def _numeric(run: Any, images: Any = None, data: Any = None) -> tuple[list[str], Tensor, Any, dict]:
-    """Image rows/pixels or a forecaster's input window as steps."""
+def _numeric(run: Any, images: Any = None, data: Any = None, invert: bool = False) -> tuple[list[str], Tensor, Any, dict]:
+    """Image rows/pixels (``invert``: dark on light, as predict takes it) or a forecaster's
+    input window as steps."""
     if run.task == "image":
         from lstmkit.tasks.image import check_array, to_sequences
 
@@ -66,10 +67,10 @@ def _numeric(run: Any, images: Any = None, data: Any = None) -> tuple[list[str],
         if len(images) > 1:
             raise ValueError(f"\"images\" holds {len(images)} images; /inspect looks inside one at a time "
                              "(send one 28x28 array; /predict takes many)")
-        pixels = check_array(torch.as_tensor(images[0], dtype=torch.float64).numpy(), "the image")
+        pixels = check_array(torch.as_tensor(images[0], dtype=torch.float64).numpy(), "the image", invert)
         x = to_sequences(pixels[None], run.cfg.image)[:, :MAX_TOKENS * 8]                 # (1, T, F)
         names = [f"row {t}" if run.cfg.image.mode == "rows" else f"px {t}" for t in range(x.shape[1])]
-        return names, x, [run.model.rnn], {"prediction": run.predict([images[0]])[0]}
+        return names, x, [run.model.rnn], {"prediction": run.predict([images[0]], invert)[0]}
     if run.task == "forecast":
         import tempfile
         from pathlib import Path
@@ -98,9 +99,12 @@ def _numeric(run: Any, images: Any = None, data: Any = None) -> tuple[list[str],
 
 
 @torch.no_grad()
-def inspect_input(run: Any, text: str | None = None, images: Any = None, data: Any = None) -> dict[str, Any]:
-    """:func:`inspect_text` for any task: text for classify/tag/lm, ``images`` for image runs,
-    ``data`` (columns of recent rows) for forecasters."""
+def inspect_input(run: Any, text: str | None = None, images: Any = None, data: Any = None,
+                  invert: bool = False) -> dict[str, Any]:
+    """:func:`inspect_text` for any task: text for classify/tag/lm, ``images`` for image runs
+    (``invert`` as predict takes it), ``data`` (columns of recent rows) for forecasters."""
+    if invert and run.task != "image":
+        raise ValueError(f"\"invert\" is for image models; a {run.task} run does not take it")
     if run.task in ("classify", "tag", "lm"):
         if not text or not text.strip():
             raise ValueError("give \"text\" to inspect")
@@ -108,7 +112,7 @@ def inspect_input(run: Any, text: str | None = None, images: Any = None, data: A
 
         text = boundary.text("text", text)              # named "text" (the API's texts[0] would say another name)
         return inspect_text(run, text)
-    return _trace(run, *_numeric(run, images, data))
+    return _trace(run, *_numeric(run, images, data, invert))
 
 
 @torch.no_grad()

@@ -246,8 +246,10 @@ async function inspect() {
   const m = current();
   try {
     const body = {model: m.name};
-    if (m.task === "image") body.images = [await imagePixels(chosenFile(m.task))];
-    else if (m.task === "forecast") body.data = await csvColumns(chosenFile(m.task));
+    if (m.task === "image") {
+      body.images = [await imagePixels(chosenFile(m.task))];
+      if ($("invert").checked) body.invert = true;              // as Run does: the same image, the same answer
+    } else if (m.task === "forecast") body.data = await csvColumns(chosenFile(m.task));
     else body.text = $("text").value;
     inspection = await (await call("/inspect", body)).json();
   } catch (e) {
