@@ -112,9 +112,19 @@ class RangeCheck(nn.Module):
             bad = bad | torch.isnan(values)
         empty = torch.ones_like(values, dtype=torch.int32).sum() == 0   # a batch of 0: counted, not a shape
         bad = bad.any() | empty                                          # () bool (the shape would be folded)
-        rule = "finite" if self.low == -FLOAT32_MAX else f"between {self.low:g} and {high:g}"
-        torch._assert_async(~bad, f"{self.name} must be {rule} {self.fix}, with a batch of at least 1")
+        torch._assert_async(~bad, f"{self.name} must be {_rule(self.low, high)} {self.fix}, with a batch of at least 1")
         return values + self.guard[bad.long()].to(values.dtype)          # index 1: out of range when bad
+
+
+def _rule(low: float, high: float, sep: str = " ") -> str:
+    """What a :class:`RangeCheck` enforces, in words: "finite" for float inputs (the check of
+    :func:`FiniteCheck`, whose low end is -FLOAT32_MAX), else "between 0 and 99"; ``sep`` "_"
+    for a node name."""
+    def number(v: float) -> str:                                     # 1000000, not 1e+06
+        return str(int(v)) if float(v).is_integer() else f"{v:g}"
+
+    words = "finite" if low == -FLOAT32_MAX else f"between {number(low)} and {number(high)}"
+    return words.replace(" ", sep)
 
 
 def LengthCheck(name: str) -> RangeCheck:                                # noqa: N802 - the old class's name
@@ -157,8 +167,7 @@ def _name_range_checks(model, ranges: dict[str, tuple[int, int]]) -> None:
             name = source(node.input[1])
             if name is not None:
                 low, high = ranges[name]
-                node.name = (f"check_{name}_finite" if low == -FLOAT32_MAX
-                             else f"check_{name}_between_{low:g}_and_{high:g}") + "_batch_at_least_1"
+                node.name = f"check_{name}_{_rule(low, high, '_')}_batch_at_least_1"
 
 
 class LMStep(nn.Module):
@@ -402,8 +411,7 @@ def export_spec(run_dir: str | Path, length: int | None = None, fmt: str = "onnx
 def _checks_note(ranges: dict[str, tuple[int, int]]) -> str:
     """The sidecar's words for the checks inside the graph: "lengths must be between 1 and 8,
     tokens between 0 and 99"."""
-    parts = [f"{name} {'must be ' if i == 0 else ''}" + ("finite" if low == -FLOAT32_MAX else f"between {low} and {high}")
-             for i, (name, (low, high)) in enumerate(ranges.items())]
+    parts = [f"{name} {'must be ' if i == 0 else ''}{_rule(low, high)}" for i, (name, (low, high)) in enumerate(ranges.items())]
     return ", ".join(parts)
 
 
