@@ -258,3 +258,10 @@ def test_an_array_is_shown_by_shape_not_by_its_many_line_repr():
     with pytest.raises(boundary.ArgumentError) as err:
         boundary.texts("texts", np.zeros((100, 100)))
     assert "\n" not in str(err.value) and "ndarray of shape (100,)" in str(err.value), str(err.value)
+
+
+def test_labels_mixing_booleans_and_numbers_are_warned_of(caplog):
+    from lstmkit import boundary
+
+    rows = boundary.labelled_rows("data", [("a", 1), ("b", False)])
+    assert rows == [("a", "1"), ("b", "false")] and "mix boolean and number" in caplog.text

@@ -295,3 +295,14 @@ def test_image_train_eval_predict(tmp_path, capsys):
         (tmp_path / "bad-idx" / name).write_bytes((folder / "train-labels-idx1-ubyte.gz").read_bytes())
     assert main(["train", "image", "--data", str(tmp_path / "bad-idx"), "--run-dir", str(tmp_path / "r")]) == 2
     assert "IDX magic number 2049, expected images (2051)" in _error(capsys)
+
+
+def test_a_newline_in_a_run_path_forges_no_line(tiny_text_file, tmp_path, capsys, monkeypatch):
+    """Found by a tester: ESC in --run-dir was escaped, a newline was not (a fake output line)."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "lm", "--data", str(tiny_text_file), "--epochs", "1", "--run-dir", "r\nFAKE", *SMALL]) == 0
+    captured = capsys.readouterr()
+    assert not any(line.startswith("FAKE") for line in (captured.out + captured.err).splitlines())
+    assert "run directory: r\\nFAKE" in captured.out
+    assert main(["train", "classify", "--data", str(tiny_text_file), "--run-dir", "r\nFAKE", "--resume"]) == 2
+    assert "holds a lm run; use `lstmkit train lm --resume`" in _error(capsys)   # the task first, not "only --epochs"

@@ -422,3 +422,15 @@ def test_requests_the_server_cannot_read_get_an_answer_not_a_reset(runs):  # noq
         assert status == 400 and "no Host header" in body["error"], body
         status, body = _raw_exchange(base, b"POST /predict/ HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-length: 2\r\n\r\n{}")
         assert status == 404 and "did you mean /predict (without the trailing slash)?" in body["error"], body
+
+
+def test_a_forecast_past_year_9999_is_answered_with_a_warning(client):
+    dates = [f"9999-12-{d:02d}" for d in range(12, 32)]
+    r = client.post("/predict", json={"model": "forecast", "data": {"OT": [0.1 * i for i in range(20)], "date": dates}})
+    assert r.status_code == 200, r.text
+    assert "past the year 9999" in r.json()["warnings"][0] and "date" not in r.json()["results"][0]
+
+
+def test_inspect_refuses_fields_its_model_does_not_read(client):
+    message = _error(client.post("/inspect", json={"model": "classify", "text": "a", "data": {"OT": [1]}}), 400)
+    assert "is inspected on \"text\", not 'data'" in message, message

@@ -463,7 +463,7 @@ class LanguageModelRun(Run):
 
     def predict_lines(self, inputs: list[str], **options: Any) -> list[str]:
         raise ConfigError(f"{str(self.run_dir)!r} is a language model: it continues text, it does not label it; "
-                          f"use `lstmkit generate {shlex.quote(str(self.run_dir))} --prefix \"...\"`")
+                          f"use `lstmkit generate {boundary.printable(shlex.quote(str(self.run_dir)))} --prefix \"...\"`")
 
     def predict(self, *args: Any, **kwargs: Any) -> Any:
         """A language model labels nothing: refused, pointing to :meth:`generate`."""

@@ -314,7 +314,8 @@ def labelled_rows(name: str, rows: Any) -> list[tuple[str, str]]:
     if isinstance(rows, (str, bytes, bytearray)) or isinstance(rows, Mapping) or not isinstance(rows, Iterable):
         raise ArgumentError(f"{name} must be rows of (text, label) or {{'text': ..., 'label': ...}}, a dataset name "
                             f"or a path, got {shown(rows)}")
-    out = []
+    out: list[tuple[str, str]] = []
+    kinds: set[str] = set()
     for number, row in enumerate(rows, 1):
         where = f"{name} row {number}"
         if isinstance(row, Mapping):
@@ -328,6 +329,13 @@ def labelled_rows(name: str, rows: Any) -> list[tuple[str, str]]:
         else:
             raise ArgumentError(f"{where}: expected (text, label) or {{'text', 'label'}}, got {shown(row)}")
         out.append((text(f"{where} text", pair[0]), label(f"{where} label", pair[1])))
+        kinds.add("boolean" if isinstance(pair[1], bool) else "number" if _number_type(pair[1]) else "text")
+    if "boolean" in kinds and len(kinds) > 1:
+        import logging
+
+        logging.getLogger(__name__).warning(
+            "%s: the labels mix %s values; True/False are classes of their own ('true', 'false'), not 1/0: give every "
+            "label one way if they are meant to be the same classes", name, " and ".join(sorted(kinds)))
     return out
 
 

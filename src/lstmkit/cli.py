@@ -171,7 +171,7 @@ def _build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--max-body", type=int, default=1_000_000,
                     help="largest request body in bytes, >= 1, however it is sent (default 1000000)")
     sv.add_argument("--timeout", type=float, default=30.0,
-                    help="seconds a request may take, in (0, 86400]; a stream ends there with a message line (default 30)")
+                    help="seconds a request may take, in [0.1, 86400]; a stream ends there with a message line (default 30)")
     sv.add_argument("--threads", type=int, default=1, help="torch threads per model call (default 1: small "
                     "batches run fastest on one core, the HTTP work takes the others)")
     _quiet(sv)
@@ -221,6 +221,14 @@ def _train(args: argparse.Namespace) -> int:
                                "them (--resume to continue, --overwrite to start again from scratch)")
         if args.run_dir is None:
             raise LstmkitError("--resume needs --run-dir, the run to go on with")
+        from lstmkit.training.checkpoint import read_run_config
+
+        try:
+            task_of_run = read_run_config(args.run_dir).task
+        except (LstmkitError, OSError):
+            task_of_run = args.task                           # said below, by resume_config
+        if task_of_run != args.task:                          # the wrong task first: it is the real mistake
+            raise LstmkitError(f"{str(args.run_dir)!r} holds a {task_of_run} run; use `lstmkit train {task_of_run} --resume`")
         given = [d for d, v in vars(args).items() if d.startswith("flag__") and v is not None and d != "flag__train__epochs"]
         if given or args.overrides or args.config or args.data:
             raise LstmkitError("--resume goes on with the run's own config; only --epochs may change (drop the other "
@@ -234,7 +242,8 @@ def _train(args: argparse.Namespace) -> int:
         run_dir = args.run_dir or _default_run_dir(args.task)
     if args.task == "classify" and getattr(args, "save_vectors", False):
         _check_save_vectors(Path(run_dir), cfg.vectors.path)
-    logger.info("training %s on %s -> %s", args.task, cfg.data.path or "the shipped Time Machine", run_dir)
+    logger.info("training %s on %s -> %s", args.task, printable(cfg.data.path or "the shipped Time Machine"),
+                printable(run_dir))                           # paths escaped whole: a newline in one is no new line
     progress = not args.no_progress and sys.stderr.isatty()
     # The run directory is claimed (locked) inside fit; --overwrite clears the old run only once
     # the new one's data are read, and a failed new run leaves nothing behind (training/rundir.py).
@@ -245,7 +254,7 @@ def _train(args: argparse.Namespace) -> int:
     _say(fitted.summary())
     for line in _task_report(spec.name, fitted, args):
         _say(line)
-    _say(f"run directory: {run_dir}")
+    _say(f"run directory: {printable(run_dir)}")
     return 0
 
 
@@ -272,7 +281,7 @@ def _task_report(task: str, fitted, args: argparse.Namespace) -> list[str]:
     if task == "lm":
         lines += _lm_report(fitted, args)
     elif task in ("classify", "tag", "image") and "accuracy" in test:
-        lines.append(f"test accuracy {100 * test['accuracy']:.2f}% (report: lstmkit eval {shlex.quote(str(fitted.run_dir))})")
+        lines.append(f"test accuracy {100 * test['accuracy']:.2f}% (report: lstmkit eval {printable(shlex.quote(str(fitted.run_dir)))})")
         if "end_to_end_jieba" in test:
             e2e = test["end_to_end_jieba"]
             lines.append(f"end to end from raw text segmented by jieba: segmentation F1 "
@@ -316,7 +325,7 @@ def _lm_report(fitted, args: argparse.Namespace) -> list[str]:
     # Sampled, not greedy: greedy decoding of a small model loops ("the time traveller and the time ...").
     text = load(fitted.run_dir).generate(prefix, args.gen_length, temperature=0.8, top_k=5, seed=0)
     lines.append(f"generated (temperature 0.8, top-k 5, seed 0): {text}")
-    lines.append(f"more: lstmkit generate {shlex.quote(str(fitted.run_dir))} --prefix \"...\" --length 200 "
+    lines.append(f"more: lstmkit generate {printable(shlex.quote(str(fitted.run_dir)))} --prefix \"...\" --length 200 "
                  "--temperature 0.8")
     return lines
 
@@ -443,7 +452,7 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"serving {len(app.state.served)} model(s) on http://{host}:{args.port}/ (API docs at /docs)",
               flush=True)
         for name, served in app.state.served.items():
-            _say(f"  {name}: {served.run.task} run {served.run.run_dir}")
+            _say(f"  {printable(name)}: {served.run.task} run {printable(served.run.run_dir)}")
         # Connections beyond the limit get 503 at once (slow clients holding half-sent headers
         # cannot use up the process's file descriptors).
         import resource

@@ -262,7 +262,7 @@ class ForecastConfig:
             value = getattr(self, name)
             if not isinstance(value, str) or not value.strip():
                 continue
-            names = [c.strip() for c in value.split(",")]
+            names = _column_list(value, keep_empty=True)
             twice = sorted({c for c in names if c and names.count(c) > 1})
             if "" in names or twice:
                 what = f"names {twice[0]!r} twice" if twice else "has an empty name"
@@ -270,10 +270,16 @@ class ForecastConfig:
                                   "e.g. --inputs OT,HUFL")
 
     def target_columns(self) -> list[str]:
-        return [c.strip() for c in self.target.split(",") if c.strip()]
+        return _column_list(self.target)
 
     def input_columns(self) -> list[str]:
-        return [c.strip() for c in self.inputs.split(",") if c.strip()]
+        return _column_list(self.inputs)
+
+
+def _column_list(value: str, keep_empty: bool = False) -> list[str]:
+    """``"OT, HUFL"`` as ``["OT", "HUFL"]``: the one reading of a comma-separated column list."""
+    names = [c.strip() for c in value.split(",")]
+    return names if keep_empty else [c for c in names if c]
 
 
 @dataclass(frozen=True)

@@ -89,3 +89,19 @@ def test_predict_never_replaces_a_users_forecast_csv(tmp_path, capsys):
     assert main(["predict", str(run), "--data", str(fixtures / "recent.csv")]) == 0
     assert main(["predict", str(run), "--data", str(fixtures / "recent.csv")]) == 0     # its own: replaced
     assert (run / "forecast.csv").read_text().startswith("step,")
+
+
+def test_forecast_dates_step_by_months_and_stop_at_year_9999(caplog):
+    """Found by a tester: monthly dates drifted by a fixed 31 days (2020-10-02), and dates near
+    the year 9999 gave a 500 from the server."""
+    import datetime as dt
+
+    from lstmkit.tasks.forecast import _next_dates
+
+    assert _next_dates(dt.datetime(2020, 8, 1), dt.datetime(2020, 7, 1), 3) == [
+        "2020-09-01 00:00:00", "2020-10-01 00:00:00", "2020-11-01 00:00:00"]
+    assert _next_dates(dt.datetime(2020, 1, 1, 2), dt.datetime(2020, 1, 1, 1), 1) == ["2020-01-01 03:00:00"]
+    for last, before in ((dt.datetime(9999, 12, 31), dt.datetime(9999, 12, 30)),
+                         (dt.datetime(9999, 12, 1), dt.datetime(9999, 11, 1))):
+        with pytest.raises(OverflowError):
+            _next_dates(last, before, 3)

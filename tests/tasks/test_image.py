@@ -109,3 +109,10 @@ def test_an_image_of_only_zeros_and_ones_says_how_it_is_read(tmp_path, caplog):
     binary = _bar(2).astype(int)
     assert int(image.check_array(binary, "img").max()) == 255
     assert "only 0 and 1" in caplog.text and "0-1 scale" in caplog.text
+
+
+def test_a_black_and_white_png_is_not_called_0_1(tmp_path, caplog):
+    """Found by a tester: a PNG of 0 and 255 was said to hold 'only 0 and 1' (matplotlib reads
+    PNGs on the 0-1 scale)."""
+    pixels = image.read_image(_png(tmp_path / "bw.png", _bar(2)))
+    assert int(pixels.max()) == 255 and "only 0 and 1" not in caplog.text

@@ -535,6 +535,11 @@ def create_app(run_dirs: list[str | Path], max_body_bytes: int = 1_000_000, time
         from lstmkit.serve.inspect import inspect_input
 
         s = pick(body.model, ("classify", "tag", "lm", "forecast", "image"))
+        reads = {"forecast": "data", "image": "images"}.get(s.run.task, "text")
+        extra = [f for f in ("text", "data", "images") if f != reads and getattr(body, f) is not None]
+        if extra:                                         # never ignored, as /predict does
+            raise LstmkitError(f"model {s.name!r} is a {s.run.task} run and is inspected on \"{reads}\", not "
+                               f"{', '.join(repr(f) for f in extra)}; send only \"{reads}\"")
         text = _checked_texts([body.text])[0] if body.text is not None else None
         result, notes = await calls.run(noted, inspect_input, s.run, text, body.images, body.data, bool(body.invert))
         return {**result, **_warnings(notes)}

@@ -408,6 +408,26 @@ def read_window(csv_path: str | Path, meta: dict, fc: ForecastConfig):
     return series, scaler.transform(recent)[None]                                   # (1, L, F_in)
 
 
+def _next_dates(last, before, horizon: int) -> list[str]:
+    """The ``horizon`` dates after ``last``, stepping as the data does: by calendar months when
+    the last two dates are a month apart on the same day and time (2020-01-01, 2020-02-01: no
+    drift by a fixed 31 days), else by their difference.
+
+    Raises:
+        OverflowError: past the year 9999.
+    """
+    months = (last.year - before.year) * 12 + last.month - before.month
+    if months >= 1 and last.day == before.day <= 28 and last.time() == before.time():
+        out = []
+        for i in range(1, horizon + 1):
+            month = last.month - 1 + months * i
+            if last.year + month // 12 > 9999:
+                raise OverflowError("date value out of range")
+            out.append(str(last.replace(year=last.year + month // 12, month=month % 12 + 1)))
+        return out
+    return [str(last + (last - before) * (i + 1)) for i in range(horizon)]
+
+
 def forecast_csv(run_dir: str | Path, csv_path: str | Path, out_path: str | Path) -> Path:
     """Forecast the ``horizon`` steps after the last ``input_len`` rows of a new CSV and write
     them (original units, one row per step, dates continued when the file has a date column).
@@ -428,8 +448,12 @@ def forecast_csv(run_dir: str | Path, csv_path: str | Path, out_path: str | Path
     if len(series.dates) >= 2:
         try:
             last, before = (dt.datetime.fromisoformat(d) for d in (series.dates[-1], series.dates[-2]))
-            dates = [str(last + (last - before) * (i + 1)) for i in range(fc.horizon)]
+            dates = _next_dates(last, before, fc.horizon)
         except ValueError:
+            dates = []
+        except OverflowError:                                 # past year 9999: steps without dates, said so
+            logger.warning("the dates after %s run past the year 9999, which Python's dates cannot hold; the forecast "
+                           "is written without its %s column", series.dates[-1], fc.date_column)
             dates = []
     import io
 

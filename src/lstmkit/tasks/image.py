@@ -217,6 +217,8 @@ def read_image(path: str | Path, invert: bool = False) -> Tensor:
                     width, height = opened.size
                 check_shape((height, width), repr(str(path)))
                 array = matplotlib.image.imread(path)
+                if array.dtype.kind == "f":                 # matplotlib scales a PNG to 0-1 by its bit depth
+                    array = array * 255.0                   # 0-255 here: its 0 and 255 are not "only 0 and 1"
     except DataError:
         raise
     except Exception as err:                                   # noqa: BLE001 - numpy/Pillow raise many kinds

@@ -102,7 +102,7 @@ def test_table_errors(tmp_path):
     with pytest.raises(DataError, match="e.jsonl:3: empty text"):      # the file's line, blank lines counted
         read_table(tmp_path / "e.jsonl")
     (tmp_path / "f.jsonl").write_text('{"text": "a", "label": 1}\n{oops\n')
-    with pytest.raises(DataError, match=r"f.jsonl:2: not valid JSON"):
+    with pytest.raises(DataError, match=r"f.jsonl:2: not valid JSON Lines, which hold one JSON object per line"):
         read_table(tmp_path / "f.jsonl")
     (tmp_path / "g.csv").write_bytes("text,label\ncaf\xe9,1\n".encode("latin-1"))
     with pytest.raises(DataError, match="not valid utf-8; pass its encoding with --encoding"):

@@ -30,7 +30,8 @@ def test_errors_name_columns_rows_and_values(tmp_path):
 
 
 @pytest.mark.parametrize(("cell", "said"), [("nan", "a missing value"), ("NaN", "a missing value"),
-                                           ("1e999", "an infinite value"), ("-Infinity", "an infinite value")])
+                                           ("1e999", "an infinite value"), ("-Infinity", "an infinite value"),
+                                           ("\u0663", "not a number")])            # an Arabic-Indic 3: float() reads it
 def test_non_finite_cells_say_which_kind(tmp_path, cell, said):
     """Found by a tester: '1e999' (read as infinity) was called a missing value."""
     path = _csv(tmp_path / "s.csv", ["2020-01-01,1,2", f"2020-01-02,{cell},4"])

@@ -153,7 +153,8 @@ def _json_row(path: Path, number: int, line: str) -> dict:
     try:
         row = parse_json(line)
     except ValueError as err:
-        raise DataError(f"{path}:{number}: not valid JSON ({err})") from None
+        raise DataError(f"{path}:{number}: not valid JSON Lines, which hold one JSON object per line ({err}); "
+                        "a table is read as JSON Lines (.jsonl/.json), CSV or TSV") from None
     if not isinstance(row, dict):
         raise DataError(f"{path}:{number}: expected a JSON object per line")
     return row

@@ -72,8 +72,8 @@ def read_csv_series(path: str | Path, columns: list[str] | None = None, date_col
         parsed = []
         for i, name in zip(index, wanted):
             try:
-                if "_" in row[i]:
-                    raise ValueError                        # Python reads "3_0" as 30: a CSV number never has one
+                if "_" in row[i] or not row[i].isascii():
+                    raise ValueError                        # Python reads "3_0" as 30 and "٣" as 3: a CSV number has neither
                 value = float(row[i])
             except ValueError:
                 raise DataError(f"{path}:{number}: column {name!r} holds {row[i]!r}, not a number") from None
