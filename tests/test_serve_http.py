@@ -434,3 +434,19 @@ def test_a_forecast_past_year_9999_is_answered_with_a_warning(client):
 def test_inspect_refuses_fields_its_model_does_not_read(client):
     message = _error(client.post("/inspect", json={"model": "classify", "text": "a", "data": {"OT": [1]}}), 400)
     assert "is inspected on \"text\", not 'data'" in message, message
+
+
+def test_compressed_bodies_and_colour_pixels(runs):  # noqa: F811
+    """Found by a tester: Content-Encoding br was ignored (a deflate body got 'not UTF-8'), and
+    RGBA pixels were refused as 'not a number' although files of 1-4 channels are read."""
+    from lstmkit.serve.app import create_app
+
+    with TestClient(create_app([runs["image"]])) as c:
+        r = c.post("/predict", content=b'{"images": []}', headers={"content-type": "application/json",
+                                                                    "content-encoding": "br"})
+        assert r.status_code == 415 and "Content-Encoding: 'br'" in r.json()["error"], r.text
+        rgba = [[[0, 0, 0, 255]] * 28] * 28
+        grey = [[0] * 28] * 28
+        got = c.post("/predict", json={"images": [rgba]})
+        assert got.status_code == 200, got.text
+        assert got.json()["results"] == c.post("/predict", json={"images": [grey]}).json()["results"]

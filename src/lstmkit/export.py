@@ -514,8 +514,11 @@ def export_run(run_dir: str | Path, fmt: str = "onnx", output: str | Path | None
             with contextlib.suppress(OSError):
                 tmp.unlink()
         if isinstance(err, OSError):
-            raise LstmkitError(f"cannot write the export {str(target)!r}: {err.strerror or err}; free space or "
-                               "choose another --output") from None
+            import errno
+
+            fix = ("free space on that disk or choose another --output" if err.errno in (errno.ENOSPC, errno.EDQUOT)
+                   else "choose another --output, in a folder you can write files in")
+            raise LstmkitError(f"cannot write the export {str(target)!r}: {err.strerror or err}; {fix}") from None
         if isinstance(err, LstmkitError) or not isinstance(err, Exception):
             raise
         raise LstmkitError(f"exporting {str(run_dir)!r} to {fmt} failed: {str(err).splitlines()[0][:200]}") from None

@@ -198,6 +198,11 @@ class Limits:
                                      f"{shown(headers.get(b'host', b'').decode('latin-1'), 80, typed=False)} (a guard against "
                                      "DNS rebinding); start it with --host 0.0.0.0 to serve other names")
             return
+        coding = headers.get(b"content-encoding", b"identity").decode("latin-1").strip().lower()
+        if coding not in ("", "identity"):                # never read as if it were plain JSON, nor ignored
+            await exchange.fail(415, f"the body is sent with Content-Encoding: {shown(coding, 40, typed=False)}; this "
+                                     "server reads bodies uncompressed: send it without compression")
+            return
         declared = headers.get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self.max_body_bytes:
             await exchange.fail(413, self._too_large(int(declared)))
@@ -385,7 +390,8 @@ def create_app(run_dirs: list[str | Path], max_body_bytes: int = 1_000_000, time
         model: str | None = Field(None, description="the model's name (GET /models); optional with one model")
         texts: list[str] | None = Field(None, description="classify, tag: the texts")
         data: dict[str, list[Real | StrictStr]] | None = Field(None, description="forecast: columns of recent rows")
-        images: list[list[list[Real]]] | None = Field(None, description="image: 28x28 grey values, 0-255 or 0-1")
+        images: list[list[list[Real | list[Real]]]] | None = Field(
+            None, description="image: 28x28 grey values, 0-255 or 0-1 (or 28x28 pixels of 1-4 channel values)")
         invert: StrictBool | None = Field(None, description="image: true for dark digits on a light ground")
 
     class GenerateRequest(Strict):
@@ -400,7 +406,7 @@ def create_app(run_dirs: list[str | Path], max_body_bytes: int = 1_000_000, time
     class InspectRequest(Strict):
         model: str | None = None
         text: str | None = Field(None, description="classify, tag, lm")
-        images: list[list[list[Real]]] | None = Field(None, description="image: one 28x28 array")
+        images: list[list[list[Real | list[Real]]]] | None = Field(None, description="image: one 28x28 array")
         data: dict[str, list[Real | StrictStr]] | None = Field(None, description="forecast: columns of recent rows")
         invert: StrictBool | None = Field(None, description="image: a dark digit on a light ground")
 
