@@ -306,3 +306,16 @@ def test_a_newline_in_a_run_path_forges_no_line(tiny_text_file, tmp_path, capsys
     assert "run directory: r\\nFAKE" in captured.out
     assert main(["train", "classify", "--data", str(tiny_text_file), "--run-dir", "r\nFAKE", "--resume"]) == 2
     assert "holds a lm run; use `lstmkit train lm --resume`" in _error(capsys)   # the task first, not "only --epochs"
+
+
+def test_training_on_a_file_of_the_run_it_replaces_is_refused(tiny_text_file, tmp_path, capsys):
+    """Found by a tester: --data RUN/vocab.json --overwrite trained on it, then replaced it with
+    the new vocabulary; the config named a file that was no longer the data."""
+    run = tmp_path / "run"
+    assert main(["train", "lm", "--data", str(tiny_text_file), "--epochs", "1", "--run-dir", str(run), *SMALL]) == 0
+    capsys.readouterr()
+    before = (run / "vocab.json").read_bytes()
+    assert main(["train", "lm", "--data", str(run / "vocab.json"), "--epochs", "1", "--run-dir", str(run),
+                 "--overwrite", *SMALL]) == 2
+    assert "is the file vocab.json of the run in" in _error(capsys)
+    assert (run / "vocab.json").read_bytes() == before        # the old run is untouched

@@ -146,6 +146,8 @@ def fit(cfg: RunConfig, run_dir: str | Path, *, resume: bool = False, overwrite:
     warn_reused_data(cfg)
     if claim is None:
         RunDirectory(run_dir, overwrite=overwrite, resume=resume).precheck()   # before minutes of preparation
+    if not resume:
+        _refuse_inputs_the_run_replaces(cfg, Path(run_dir))
     device = device_of(t.device)
     rank = distributed.setup(device)
     final_dir = Path(run_dir)
@@ -219,6 +221,24 @@ class InputsGuard(Hook):
             raise RunDirError(f"the data changed since this run started: the file of {', '.join(changed)} has other "
                               "contents (its SHA-256 differs); resuming would go on with other data under the same "
                               "labels and vocabulary: resume with the original files, or train a new run")
+
+
+def _refuse_inputs_the_run_replaces(cfg: RunConfig, run_dir: Path) -> None:
+    """Data or vectors that are one of the old run's own files in ``run_dir`` (``--data
+    RUN/vocab.json --overwrite``) would be replaced by the new run's file of that name: the
+    config would then name a file that is no longer the data. Refused before anything is read."""
+    from lstmkit.files import same_file
+    from lstmkit.training.rundir import holds_run, own_files
+
+    if not run_dir.is_dir() or not holds_run(run_dir):
+        return
+    staged = run_dir / "data"                     # the Python API's in-memory data: inputs the clearing keeps
+    for given in _inputs(cfg):
+        for own in own_files(run_dir):
+            if own.parent != staged and same_file(Path(given), own):
+                raise ConfigError(f"the input {given!r} is the file {own.name} of the run in {str(run_dir)!r}, which "
+                                  "this training replaces; copy it out of the run first, or train into another "
+                                  "--run-dir")
 
 
 def _inputs(cfg: RunConfig) -> list[str]:
