@@ -415,7 +415,7 @@ def _export(args: argparse.Namespace) -> int:
     from lstmkit.export import export_run
 
     path = export_run(args.run_dir, args.format, args.output, force=args.force, length=args.length)
-    _say(f"exported to {path} (inputs and outputs: {path}.json)")
+    _say(f"exported to {printable(path)} (inputs and outputs: {printable(path)}.json)")
     try:
         sidecar = parse_json(Path(f"{path}.json").read_text(encoding="utf-8"))
         notes = [sidecar.get(key) for key in ("max_len_note", "tokens_note")]
