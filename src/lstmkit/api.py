@@ -275,7 +275,8 @@ class Run:
         path = self.run_dir / checkpoint.SCORES
         old = _read_record(path, dict) or {}
         earlier = [e for e in old.pop("earlier", []) if isinstance(e, dict)]
-        if old and old.get("data") != record["data"]:
+        replaced = bool(old) and old.get("data") != record["data"]     # scores of other data: kept, and said
+        if replaced:
             earlier.append(old)
         if earlier:
             record["earlier"] = earlier[-20:]
@@ -285,9 +286,8 @@ class Run:
             raise RunDirError(f"cannot write {str(self.run_dir / checkpoint.SCORES)!r}: {err.strerror}; make the run "
                               "directory writable") from None
         self.test = record
-        before = old.get("data")
-        what = repr(before.get("given")) if isinstance(before, dict) else "the test part at training"
-        kept = f"; the scores it held, of {what}, are kept under 'earlier'" if old and before != record["data"] else ""
+        what = repr(before.get("given")) if isinstance(before := old.get("data"), dict) else "the test part at training"
+        kept = f"; the scores it held, of {what}, are kept under 'earlier'" if replaced else ""
         return f"scores of {record['data']['given']!r} saved to {str(path)!r}{kept}"
 
     def predict_lines(self, inputs: list[str], **options: Any) -> list[str]:

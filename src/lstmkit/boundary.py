@@ -315,7 +315,7 @@ def labelled_rows(name: str, rows: Any) -> list[tuple[str, str]]:
         raise ArgumentError(f"{name} must be rows of (text, label) or {{'text': ..., 'label': ...}}, a dataset name "
                             f"or a path, got {shown(rows)}")
     out: list[tuple[str, str]] = []
-    kinds: set[str] = set()
+    raw: list[object] = []
     for number, row in enumerate(rows, 1):
         where = f"{name} row {number}"
         if isinstance(row, Mapping):
@@ -329,14 +329,21 @@ def labelled_rows(name: str, rows: Any) -> list[tuple[str, str]]:
         else:
             raise ArgumentError(f"{where}: expected (text, label) or {{'text', 'label'}}, got {shown(row)}")
         out.append((text(f"{where} text", pair[0]), label(f"{where} label", pair[1])))
-        kinds.add("boolean" if isinstance(pair[1], bool) else "number" if _number_type(pair[1]) else "text")
-    if "boolean" in kinds and len(kinds) > 1:
+        raw.append(pair[1])
+    warn_mixed_label_kinds(name, raw)
+    return out
+
+
+def warn_mixed_label_kinds(where: str, labels: Iterable[object]) -> None:
+    """Booleans beside numbers (``true`` and ``1``) are different classes, which is rarely meant:
+    the one warning of the Python API's rows and the readers of JSON labels."""
+    kinds = {"boolean" if isinstance(v, bool) else "number" if _number_type(v) else "text" for v in labels}
+    if len(kinds) > 1 and "boolean" in kinds:
         import logging
 
         logging.getLogger(__name__).warning(
-            "%s: the labels mix %s values; True/False are classes of their own ('true', 'false'), not 1/0: give every "
-            "label one way if they are meant to be the same classes", name, " and ".join(sorted(kinds)))
-    return out
+            "%s: the labels mix %s values; true/false are classes of their own, not 1/0: write every label one way "
+            "if they are meant to be the same classes", where, " and ".join(sorted(kinds)))
 
 
 def tagged_sentences(name: str, sentences: Any) -> list[list[tuple[str, str]]]:

@@ -70,7 +70,7 @@ def read_table(path: str | Path, text_column: str = "text", label_column: str = 
                 examples.append(_example(path, number, row, text_column, label_column, fmt != "jsonl"))
                 if fmt == "jsonl":
                     json_labels.append(row[label_column])
-            warn_mixed_label_kinds(path, json_labels)
+            boundary.warn_mixed_label_kinds(str(path), json_labels)
     except UnicodeDecodeError:
         raise DataError(f"{str(path)!r} is not valid {encoding}; pass its encoding with --encoding") from None
     except csv.Error as err:
@@ -184,12 +184,3 @@ def json_text(name: str, value: object) -> str:
     if not isinstance(value, str):
         raise DataError(f"{name} is {boundary.shown(value)}; the text must be a JSON string")
     return value
-
-
-def warn_mixed_label_kinds(path: Path, labels: list[object]) -> None:
-    """Booleans beside numbers (``true`` and ``1``) are different classes, which is rarely meant."""
-    kinds = {"boolean" if isinstance(v, bool) else "number" if isinstance(v, (int, float)) else "text" for v in labels}
-    if len(kinds) > 1 and "boolean" in kinds:
-        logger.warning("%s: the labels mix %s values; true/false are classes of their own, not 1/0: "
-                       "write every label one way if they are meant to be the same classes", path,
-                       " and ".join(sorted(kinds)))
