@@ -332,7 +332,7 @@ case("predict-image-text-file", ["predict", "{run:image}", "{tmp}/t.png"], "t.pn
 case("predict-image-missing", ["predict", "{run:image}", "{tmp}/none.png"], "none.png")
 for _opt, _expect in [(["--temperature", "0"], "temperature"), (["--temperature", "1e-40"], "1e-40"),
                       (["--temperature", "-1"], "-1"), (["--temperature", "nan"], "nan"),
-                      (["--top-k", "-1"], "-1"), (["--top-p", "0"], "top_p"), (["--top-p", "1.5"], "1.5"),
+                      (["--top-k", "-1"], "-1"), (["--top-p", "0"], "--top-p"), (["--top-p", "1.5"], "1.5"),
                       (["--length", "0"], "length"), (["--length", "-5"], "-5"),
                       (["--length", "1000000000"], "1000000000")]:
     case(f"generate-{'-'.join(_opt)}", ["generate", "{run:lm}", "--prefix", "the", *_opt], _expect)

@@ -200,9 +200,9 @@ def test_word_level_train_eval_generate(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("option,message", [
-    (["--temperature", "0"], "temperature must be > 0, got 0.0; leave it out for greedy decoding"),
-    (["--top-p", "1.5"], r"top_p must be in (0, 1], got 1.5"),
-    (["--length", "0"], "length must be >= 1, got 0"),
+    (["--temperature", "0"], "--temperature must be > 0, got 0.0; leave it out for greedy decoding"),
+    (["--top-p", "1.5"], r"--top-p must be in (0, 1], got 1.5"),
+    (["--length", "0"], "--length must be >= 1, got 0"),   # the API's argument names, said as the flags
 ])
 def test_generate_rejects_bad_sampling_options(tiny_text_file, tmp_path, capsys, option, message):
     run = tmp_path / "run"

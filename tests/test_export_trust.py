@@ -258,3 +258,34 @@ def test_an_output_named_for_the_other_format_is_refused(tmp_path, capfd):
     assert list(tmp_path.iterdir()) == []
     assert main(["export", str(run), "--format", "pt2", "--output", str(tmp_path / "m.bin")]) == 0
     assert "lstmkit-tmp" not in capfd.readouterr().err
+
+
+def test_export_outputs_are_checked_before_the_export_and_named_in_flag_terms(tmp_path, capfd):
+    """Found by a tester: ``--output ''`` and a folder that takes no files failed after the export,
+    a directory where the sidecar goes said "Is a directory" of a temporary, and ``--length 0``
+    named the API's argument instead of the flag."""
+    run = Path(__file__).parent / "fixtures" / "runs_format2" / "image"
+    assert main(["export", str(run), "--output", ""]) == 2
+    assert "--output is empty ('')" in capfd.readouterr().err
+    assert main(["export", str(run), "--output", str(tmp_path)]) == 2
+    assert f"give a file name, e.g. '{tmp_path / 'model.onnx'}'" in capfd.readouterr().err
+    assert main(["export", str(run), "--output", "/proc/self/m.onnx"]) == 2
+    assert "cannot write files in the folder '/proc/self'" in capfd.readouterr().err
+    (tmp_path / "q.onnx.json").mkdir()
+    assert main(["export", str(run), "--output", str(tmp_path / "q.onnx")]) == 2
+    assert "needs its description 'q.onnx.json' beside it" in capfd.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["q.onnx.json"]
+    lm = Path(__file__).parent / "fixtures" / "runs_format2" / "lm"
+    assert main(["export", str(lm), "--format", "pt2", "--length", "0", "--output", str(tmp_path / "l.pt2")]) == 2
+    assert "--length must be >= 1" in capfd.readouterr().err
+
+
+def test_an_export_named_without_its_extension_is_written_with_a_warning(tmp_path, caplog):
+    from lstmkit.export import export_run
+
+    run = Path(__file__).parent / "fixtures" / "runs_format2" / "image"
+    with caplog.at_level(logging.WARNING, logger="lstmkit.export"):
+        path = export_run(run, "onnx", tmp_path / "model.txt")
+    assert path == tmp_path / "model.txt" and path.stat().st_size > 0
+    assert "does not end in .onnx; it is written all the same" in caplog.text
+    ort.InferenceSession(str(path))                          # an ONNX graph whatever its name

@@ -196,3 +196,20 @@ def test_a_name_near_the_limit_is_written_and_errors_name_the_target(tmp_path, m
         write_file(tmp_path / "x.csv", b"a")
     assert caught.value.filename == str(tmp_path / "x.csv") and caught.value.errno == errno.EROFS
     assert not [p for p in tmp_path.iterdir() if TMP_MARK in p.name]
+
+
+def test_an_output_naming_no_file_or_a_folder_that_takes_none_is_refused_before_any_work(tmp_path) -> None:
+    """Found by a tester: ``--output ''`` failed after the export with "Is a directory", and
+    ``--output /proc/self/x.onnx`` after minutes of tracing. The folder is tried, not its mode
+    bits: root passes those, a read-only mount or /proc does not."""
+    for empty in ("", "   "):
+        with pytest.raises(OutputError, match=r"--output is empty .*give a file name such as model.onnx"):
+            check_output(empty, example="model.onnx")
+    with pytest.raises(OutputError, match=r"is a directory; give a file name, e.g. '.*/model.onnx'"):
+        check_output(tmp_path, example="model.onnx")
+    with pytest.raises(OutputError, match=r"cannot write files in the folder '/proc/self' \(.+\); choose another --output"):
+        check_output("/proc/self/x.onnx")
+    with pytest.raises(OutputError, match="cannot write files in the folder '/sys'"):   # a case nobody listed
+        check_output("/sys/m.pt2", flag="--save-vectors")
+    assert check_output(tmp_path / "fine.onnx") == tmp_path / "fine.onnx"
+    assert list(tmp_path.iterdir()) == []                    # the probe of the folder left nothing behind

@@ -118,3 +118,14 @@ def test_kill_9_during_save_vectors_keeps_whole_files(tmp_path) -> None:
         assert array.shape[1] == 50 and len(set(array.ravel().tolist())) == 1    # one whole save
         assert len(json.loads((folder / "vectors.vocab.json").read_text())) == array.shape[0]
         assert KeyedVectors.load_word2vec_format(str(folder / "vectors.txt")).vector_size == 50
+
+
+def test_predict_output_naming_no_file_is_refused_before_the_forecast(tmp_path, capsys):
+    from lstmkit.cli import main
+
+    run = tmp_path / "forecast"
+    shutil.copytree(FIXTURES / "forecast", run)
+    for bad, said in (("", "--output is empty ('')"), ("/proc/self/f.csv", "cannot write files in the folder")):
+        assert main(["predict", str(run), "--data", str(FIXTURES / "recent.csv"), "--output", bad]) == 2
+        assert said in capsys.readouterr().err
+    assert not (run / "forecast.csv").exists()

@@ -527,13 +527,14 @@ class ForecasterRun(Run):
         import os
 
         from lstmkit.training.rundir import check_output
+        from lstmkit.files import output_name
         from lstmkit.tasks import forecast
         from lstmkit.training.rundir import own_files
 
         if data is None:
             raise ConfigError("a forecaster predicts from a CSV: pass --data new.csv (its last input_len rows are read)")
         default = self.run_dir / "forecast.csv"
-        target = Path(output) if output is not None else default
+        target = output_name(output, example=default.name) if output is not None else default
         ours = os.path.realpath(target) == os.path.realpath(default)
         if ours and not _written_by_forecast(default):
             from lstmkit.files import OutputError

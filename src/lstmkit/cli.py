@@ -132,7 +132,7 @@ def _build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--file", type=Path, help="classifier, tagger: a file with one text per line")
     pr.add_argument("--encoding", help="encoding of --file (default utf-8)")
     pr.add_argument("--data", type=Path, help="forecaster: a CSV whose last rows to forecast from")
-    pr.add_argument("--output", type=Path, help="forecaster: where to write the forecast CSV (default RUN_DIR/forecast.csv)")
+    pr.add_argument("--output", help="forecaster: where to write the forecast CSV (default RUN_DIR/forecast.csv)")
     pr.add_argument("--force", action="store_true", help="forecaster: replace an existing --output file")
     pr.add_argument("--invert", action="store_true", help="image: the digit is dark on a light background")
     pr.add_argument("--tokenizer", choices=["ud_english", "whitespace", "jieba"],
@@ -157,7 +157,7 @@ def _build_parser() -> argparse.ArgumentParser:
     ex.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     ex.add_argument("--format", choices=["onnx", "pt2"], default="onnx", help="onnx (any batch and length; "
                     "onnxruntime) or pt2 (torch.export.load; any batch, the exported length) (default onnx)")
-    ex.add_argument("--output", type=Path, help="where to write it (default RUN_DIR/model.onnx or model.pt2)")
+    ex.add_argument("--output", help="where to write it (default RUN_DIR/model.onnx or model.pt2)")
     ex.add_argument("--force", action="store_true", help="replace an existing --output file")
     ex.add_argument("--length", type=int, help="time length T of a classify or tag graph (default classify.max_len, "
                     "else 256 tokens; 64 words for tag), or the tokens per call of an lm's pt2 graph (default "
@@ -422,7 +422,7 @@ def _export(args: argparse.Namespace) -> int:
     except (OSError, ValueError, AttributeError):
         notes = []
     for note in filter(None, notes):
-        _say(f"note: {note}")                               # said before the export too; again where it is seen
+        _say(f"note: {note}")                               # warned of as the export began; again where it is seen
     return 0
 
 
@@ -483,6 +483,18 @@ COMMANDS = {"train": _train, "eval": _eval, "predict": _predict, "generate": _ge
             "serve": _serve, "config": _config}
 
 
+def _in_flag_terms(message: str, parser: argparse.ArgumentParser, command: str) -> str:
+    """A message about a value (``length must be >= 1``) in the words of the command line that
+    gave it (``--length must be >= 1``): the API names its arguments, the CLI its flags."""
+    name, _, rest = message.partition(" ")
+    if not rest.startswith("must "):                    # only a rule about the value itself
+        return message
+    for action in parser._subparsers._group_actions[0].choices[command]._actions:    # type: ignore[union-attr]
+        if action.dest == name and action.option_strings:
+            return action.option_strings[-1] + message[len(name):]
+    return message
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``lstmkit`` command; returns the exit status."""
     parser = _build_parser()
@@ -501,7 +513,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except (LstmkitError, ValueError) as err:
-        _say(f"lstmkit: error: {err}", file=sys.stderr)
+        _say(f"lstmkit: error: {_in_flag_terms(str(err), parser, args.command)}", file=sys.stderr)
         return 2
     except OSError as err:
         where = f" {err.filename!r}" if getattr(err, "filename", None) else ""

@@ -61,8 +61,9 @@ import torch
 from torch import Tensor, nn
 
 from lstmkit.boundary import FLOAT32_MAX     # float inputs beyond it (or NaN) are refused inside the graphs
+from lstmkit.boundary import printable
 from lstmkit.errors import ConfigError, LstmkitError
-from lstmkit.files import publish, stage, sweep_temporaries
+from lstmkit.files import OutputError, output_name, publish, stage, sweep_temporaries
 
 logger = logging.getLogger(__name__)
 
@@ -461,15 +462,22 @@ def export_run(run_dir: str | Path, fmt: str = "onnx", output: str | Path | None
         raise ConfigError(f"unknown export format {fmt!r}; choose onnx or pt2")
     run_dir = Path(run_dir)
     default = run_dir / f"model.{fmt}"
-    target = Path(output) if output is not None else default
+    target = output_name(output, example=default.name) if output is not None else default
     other = {"onnx": "pt2", "pt2": "onnx"}[fmt]
     if target.suffix.lower() == f".{other}":
         raise ConfigError(f"--output {str(target)!r} is named like a .{other} file, but --format is {fmt}: name it "
                           f"{target.with_suffix('.' + fmt).name!r}, or pass --format {other}")
     own = os.path.realpath(target) == os.path.realpath(default)
     protected = own_files(run_dir, exclude=(default.name, default.name + ".json"))
-    for path in (target, Path(str(target) + ".json")):      # the sidecar too: --output RUN/config -> RUN/config.json
-        check_output(path, protected=protected, force=force, replaceable=own)
+    check_output(target, protected=protected, force=force, replaceable=own, example=default.name)
+    sidecar_path = Path(str(target) + ".json")          # checked too: --output RUN/config -> RUN/config.json
+    if sidecar_path.is_dir():
+        raise OutputError(f"--output {str(target)!r} needs its description {sidecar_path.name!r} beside it, and "
+                          f"{str(sidecar_path)!r} is a directory; move that folder, or choose another --output")
+    check_output(sidecar_path, protected=protected, force=force, replaceable=own, example=default.name)
+    if target.suffix.lower() != f".{fmt}":
+        logger.warning("%s does not end in .%s; it is written all the same (the file is %s whatever its name)",
+                       printable(str(target)), fmt, {"onnx": "an ONNX graph", "pt2": "a torch.export program"}[fmt])
     if fmt == "onnx":
         try:
             import onnx  # noqa: F401
@@ -483,7 +491,6 @@ def export_run(run_dir: str | Path, fmt: str = "onnx", output: str | Path | None
     shapes = {n: {a: batch} for n, a in spec.batch_axes.items()}
     for name, axis in spec.batch_times.items():                   # the tagger's per-position characters
         shapes[name] = {axis: batch * spec.example[0].shape[1]}
-    sidecar_path = Path(str(target) + ".json")
     sweep_temporaries(target.parent)                  # what a killed export left
     staged: list[Path] = []
     try:

@@ -220,7 +220,8 @@ def same_file(a: Path, b: Path) -> bool:
 
 
 def check_output(path: str | Path, *, flag: str = "--output", protected: Iterable[str | Path] = (),
-                 inputs: Iterable[str | Path] = (), force: bool = False, replaceable: bool = False) -> Path:
+                 inputs: Iterable[str | Path] = (), force: bool = False, replaceable: bool = False,
+                 example: str = "out") -> Path:
     """Refuse an output path that would damage a file lstmkit did not make for this purpose.
     (Commands call :func:`lstmkit.training.rundir.check_output`, which also protects every
     other run's files: the layout of a run lives with the runs, above this module.)
@@ -230,14 +231,12 @@ def check_output(path: str | Path, *, flag: str = "--output", protected: Iterabl
         inputs: files this command reads.
         force: the user asked to replace an existing file (``--force``).
         replaceable: ``path`` is lstmkit's own default output, which it may replace.
+        example: a file name to suggest (``model.onnx``) where ``path`` is a folder or empty.
 
     Raises:
         OutputError: naming the path, what it is and the fix.
     """
-    if str(path) == "-":                   # the Unix "standard output": lstmkit writes files, atomically
-        raise OutputError(f"{flag} '-' would be a file named '-', not the standard output: lstmkit writes its "
-                          "outputs as files (whole or not at all); give a file name such as model.onnx")
-    path = Path(path)
+    path = output_name(path, flag, example)
     for own in protected:
         if same_file(path, Path(own)):
             raise OutputError(f"{flag} {str(path)!r} is the run's own file {Path(own).name}; writing it would "
@@ -251,14 +250,55 @@ def check_output(path: str | Path, *, flag: str = "--output", protected: Iterabl
         except OSError:
             mode = stat.S_IFREG
         if stat.S_ISDIR(mode):
-            raise OutputError(f"{flag} {str(path)!r} is a directory; give a file name, e.g. {str(path / 'out')!r}")
+            raise OutputError(f"{flag} {str(path)!r} is a directory; give a file name, e.g. {str(path / example)!r}")
         if not stat.S_ISREG(mode):
             raise OutputError(f"{flag} {str(path)!r} exists and is not a regular file; choose another name")
         if not (force or replaceable):
             raise OutputError(f"{flag} {str(path)!r} already exists; pass --force to replace it, or choose another name")
     if not path.parent.is_dir():
         raise OutputError(f"{flag} {str(path)!r}: the folder {str(path.parent)!r} does not exist; create it first")
+    problem = _cannot_create_in(path.parent)
+    if problem is not None:                     # said now, not after minutes of work
+        raise OutputError(f"{flag} {str(path)!r}: cannot write files in the folder {str(path.parent)!r} "
+                          f"({problem}); choose another {flag}")
     return path
 
 
-__all__ = ["OutputError", "check_output", "same_file", "publish", "stage", "sweep_temporaries", "write_file", "writing"]
+def _why(err: OSError) -> str:
+    # /proc answers "No such file or directory" for a folder that is there: it takes no new files
+    return "it takes no new files" if err.errno == errno.ENOENT else (err.strerror or str(err))
+
+
+def output_name(path: str | Path, flag: str = "--output", example: str = "out") -> Path:
+    """``path`` as a :class:`Path`, refused when it names no file at all: empty, or ``-``."""
+    if str(path) == "-":                   # the Unix "standard output": lstmkit writes files, atomically
+        raise OutputError(f"{flag} '-' would be a file named '-', not the standard output: lstmkit writes its "
+                          f"outputs as files (whole or not at all); give a file name such as {example}")
+    if not str(path).strip():
+        raise OutputError(f"{flag} is empty ({str(path)!r}); give a file name such as {example}")
+    return Path(path)
+
+
+def _cannot_create_in(folder: Path) -> str | None:
+    """Why a new file cannot be made in ``folder`` (tried: a nameless file where Linux has
+    ``O_TMPFILE``, else a named temporary, removed at once), or None. Permission bits alone do
+    not say it: root passes them, a read-only mount or /proc does not."""
+    try:
+        os.close(os.open(folder, os.O_TMPFILE | os.O_WRONLY, 0o600))
+        return None
+    except AttributeError:
+        pass
+    except OSError as err:
+        if err.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
+            return _why(err)
+    probe = folder / f".probe.{os.getpid()}-{secrets.token_hex(4)}{TMP_MARK}"
+    try:
+        os.close(os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except OSError as err:
+        return _why(err)
+    with contextlib.suppress(OSError):
+        probe.unlink()
+    return None
+
+
+__all__ = ["OutputError", "check_output", "output_name", "same_file", "publish", "stage", "sweep_temporaries", "write_file", "writing"]

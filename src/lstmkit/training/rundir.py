@@ -125,7 +125,8 @@ def _check_not_dangling(path: Path) -> None:
 
 
 def check_output(path: str | Path, *, flag: str = "--output", protected: Iterable[str | Path] = (),
-                 inputs: Iterable[str | Path] = (), force: bool = False, replaceable: bool = False) -> Path:
+                 inputs: Iterable[str | Path] = (), force: bool = False, replaceable: bool = False,
+                 example: str = "out") -> Path:
     """:func:`lstmkit.files.check_output`, and any lstmkit run's own files protected too, not
     only the running command's: ``--force`` replaces a user's file, never another run's weights
     (through a link neither). The one output check every command's ``--output`` passes.
@@ -133,7 +134,7 @@ def check_output(path: str | Path, *, flag: str = "--output", protected: Iterabl
     Raises:
         OutputError: naming the path, what it is and the fix.
     """
-    path = Path(path)
+    path = files.output_name(path, flag, example)
     if not replaceable:                     # lstmkit's own default output in its own run
         for folder in {path.parent, Path(os.path.realpath(path)).parent}:
             if folder.is_dir() and holds_run(folder):
@@ -143,7 +144,7 @@ def check_output(path: str | Path, *, flag: str = "--output", protected: Iterabl
                                           f"{str(folder)!r}; writing it would damage that run, --force or not; "
                                           "choose another name")
     return files.check_output(path, flag=flag, protected=protected, inputs=inputs, force=force,
-                              replaceable=replaceable)
+                              replaceable=replaceable, example=example)
 
 
 class RunDirectory:
