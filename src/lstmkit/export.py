@@ -43,7 +43,9 @@ Every graph takes any B. The language model's ONNX graph takes any T; the other 
 every ``.pt2`` program, take the T they were exported with (``torch.export`` specialises the
 time dimension of the fused recurrent kernels, and the length masks are built for it): pad or
 chunk to it. Beside the file, a
-``.json`` sidecar names the inputs and outputs and points at the run's vocabulary and labels.
+``.json`` sidecar names the inputs and outputs, says each input's shape, dtype and range
+(:func:`input_description`) and the graph's SHA-256, and points at the run; :mod:`lstmkit.exported`
+runs a graph with its inputs checked against it.
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ from lstmkit.errors import ConfigError, LstmkitError
 from lstmkit.files import OutputError, output_name, publish, stage, sweep_temporaries
 
 logger = logging.getLogger(__name__)
+MAX_BATCH = 65_536                  # the largest batch an exported graph is traced for
 
 FORMATS = ("onnx", "pt2")
 UNCAPPED_LEN = 256          # the T a classifier trained without classify.max_len is exported for
@@ -409,6 +412,27 @@ def export_spec(run_dir: str | Path, length: int | None = None, fmt: str = "onnx
     raise ConfigError(f"export of {cfg.task} runs is not supported")
 
 
+def input_description(spec: ExportSpec, fmt: str) -> dict[str, object]:
+    """What each input must be, for the sidecar and :func:`lstmkit.exported.load_exported`:
+    ``input_shapes`` (a dimension is a size, ``"batch"``, ``"batch*T"`` or ``"time"``: any),
+    ``input_dtypes`` and ``input_ranges`` ([low, high], as checked inside the graph)."""
+    steps = int(spec.example[0].shape[1]) if spec.example[0].dim() > 1 else 1
+    shapes: dict[str, list[object]] = {}
+    for name, example in zip(spec.inputs, spec.example):
+        dims: list[object] = list(example.shape)
+        if name in spec.batch_axes:
+            dims[spec.batch_axes[name]] = "batch"
+        if name in spec.batch_times:
+            dims[spec.batch_times[name]] = f"batch*{steps}"
+        if fmt == "onnx" and name in spec.time_axes:
+            dims[spec.time_axes[name]] = "time"
+        shapes[name] = dims
+    return {"input_shapes": shapes,
+            "input_dtypes": {n: str(t.dtype).removeprefix("torch.") for n, t in zip(spec.inputs, spec.example)},
+            "input_ranges": {n: [low, high] for n, (low, high) in spec.ranges.items()},
+            "max_batch": MAX_BATCH, "batch_note": "every input holds the same examples: the batch dimensions agree"}
+
+
 def _checks_note(ranges: dict[str, tuple[int, int]]) -> str:
     """The sidecar's words for the checks inside the graph: "lengths must be between 1 and 8,
     tokens between 0 and 99"."""
@@ -487,7 +511,7 @@ def export_run(run_dir: str | Path, fmt: str = "onnx", output: str | Path | None
                               "(or --format pt2, which needs only torch)") from None
     spec = export_spec(run_dir, length, fmt)
     names = spec.inputs
-    batch = torch.export.Dim("batch", min=1, max=65_536)
+    batch = torch.export.Dim("batch", min=1, max=MAX_BATCH)
     shapes = {n: {a: batch} for n, a in spec.batch_axes.items()}
     for name, axis in spec.batch_times.items():                   # the tagger's per-position characters
         shapes[name] = {axis: batch * spec.example[0].shape[1]}
@@ -512,8 +536,11 @@ def export_run(run_dir: str | Path, fmt: str = "onnx", output: str | Path | None
                 _relax_onnx_axes(tmp, spec)
 
             staged.append(stage(target, save_onnx))
+        from lstmkit.training.manifest import sha256_file
+
         sidecar = {"task": _task_of(run_dir), "format": fmt, "inputs": spec.inputs, "outputs": spec.outputs,
                    "example_shapes": {n: list(t.shape) for n, t in zip(spec.inputs, spec.example)},
+                   **input_description(spec, fmt), "sha256": sha256_file(staged[0]),
                    "run_dir": str(run_dir.resolve()), **spec.notes}
         staged.append(stage(sidecar_path, json.dumps(sidecar, indent=2)))
     except BaseException as err:
@@ -557,4 +584,4 @@ def _task_of(run_dir: Path) -> str:
     return read_run_config(run_dir).task
 
 
-__all__ = ["FORMATS", "ExportSpec", "GRULMStep", "LMStep", "export_run", "export_spec"]
+__all__ = ["FORMATS", "ExportSpec", "GRULMStep", "LMStep", "export_run", "export_spec", "input_description"]
