@@ -68,7 +68,8 @@ def _value_text(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-_PART_NAMES = {"path": "train", "valid_path": "valid", "test_path": "test"}
+_PART_NAMES = {"path": "train", "valid_path": "valid", "test_path": "test"}    # data.* key -> file written
+_ARG_NAMES = {"path": "data", "valid_path": "valid", "test_path": "test"}      # data.* key -> train()'s argument
 
 
 def _check_parts(task: str, data: Any, valid: Any, test: Any) -> dict[str, tuple[str, Any]]:
@@ -79,7 +80,7 @@ def _check_parts(task: str, data: Any, valid: Any, test: Any) -> dict[str, tuple
     for key, value in parts.items():
         if value is None:
             continue
-        arg = {"path": "data", "valid_path": "valid", "test_path": "test"}[key]
+        arg = _ARG_NAMES[key]
         if task == "lm" and isinstance(value, str) and _looks_like_text(value):
             out[key] = ("memory", boundary.text(arg, value))
         elif isinstance(value, (str, os.PathLike, bytes, bytearray)):
@@ -205,8 +206,7 @@ def train(task: str, data: Any = None, *, valid: Any = None, test: Any = None, r
             for key, value in written.items():
                 overrides.append(f"data.{key}={value}")
             cfg = load_config(config, overrides, base=spec.defaults)
-            arg = {"path": "data", "valid_path": "valid", "test_path": "test"}
-            scratch = {path: f"{arg[key]} (in memory)" for key, path in written.items()}
+            scratch = {path: f"{_ARG_NAMES[key]} (in memory)" for key, path in written.items()}
             with in_caller_terms(scratch, rows=False):      # in the caller's terms: data, not our scratch file
                 fitted = recipe.fit(cfg, run_dir, overwrite=overwrite, progress=progress, download=download,
                                     claim=claim)
