@@ -265,3 +265,13 @@ def test_labels_mixing_booleans_and_numbers_are_warned_of(caplog):
 
     rows = boundary.labelled_rows("data", [("a", 1), ("b", False)])
     assert rows == [("a", "1"), ("b", "false")] and "mix boolean and number" in caplog.text
+
+
+def test_ragged_rows_are_named_where_they_break():
+    """Found by a tester: an image of 27 rows of 28 and one of 29 was refused without saying which row."""
+    from lstmkit.boundary import ragged
+
+    assert ragged("images[0]", [[0] * 28] * 27 + [[0] * 29]) == "images[0][27] has 29 items, images[0][0] has 28"
+    assert ragged("x", [[1, 2], 3]) == "x[1] is int 3, where x[0] is a list: every row must be a list"
+    assert ragged("x", [[[1], [2, 3]]]) == "x[0][1] has 2 items, x[0][0] has 1"
+    assert ragged("x", [[1, 2], [3, 4]]) is None and ragged("x", "text") is None

@@ -289,3 +289,32 @@ def test_an_export_named_without_its_extension_is_written_with_a_warning(tmp_pat
     assert path == tmp_path / "model.txt" and path.stat().st_size > 0
     assert "does not end in .onnx; it is written all the same" in caplog.text
     ort.InferenceSession(str(path))                          # an ONNX graph whatever its name
+
+
+def test_the_default_export_path_replaces_only_an_export_lstmkit_wrote(tmp_path, capfd):
+    """Found by a tester: a user's own RUN/model.onnx (or model.onnx.json) was replaced by the
+    default export without --force; a missing run was said as a missing --output folder."""
+    import shutil
+
+    run = tmp_path / "image"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "runs_format2" / "image", run)
+    for name in ("model.onnx", "model.onnx.json"):
+        (run / name).write_text("precious")
+        assert main(["export", str(run)]) == 2
+        assert "is not an export lstmkit wrote" in capfd.readouterr().err
+        assert (run / name).read_text() == "precious"
+        (run / name).unlink()
+    assert main(["-q", "export", str(run)]) == 0 and main(["-q", "export", str(run)]) == 0   # its own: replaced
+    (run / "model.onnx").write_bytes(b"edited by hand")
+    assert main(["export", str(run)]) == 2 and (run / "model.onnx").read_bytes() == b"edited by hand"
+    assert main(["-q", "export", str(run), "--force"]) == 0
+    capfd.readouterr()
+    assert main(["export", str(tmp_path / "nope")]) == 2
+    assert "run directory" in capfd.readouterr().err
+    assert main(["export", str(run), "--output", str(tmp_path / "newdir") + "/"]) == 2
+    assert "ends in '/', naming a folder, and there is none" in capfd.readouterr().err
+    assert not (tmp_path / "newdir").exists()
+    (tmp_path / "u.onnx.json").write_text("mine")
+    assert main(["export", str(run), "--output", str(tmp_path / "u.onnx")]) == 2
+    assert f"writes its description 'u.onnx.json' beside it, and '{tmp_path / 'u.onnx.json'}' already exists" \
+        in capfd.readouterr().err

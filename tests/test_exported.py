@@ -122,3 +122,48 @@ def test_the_sidecar_says_each_inputs_shape_dtype_and_range(exports):
     assert side["input_dtypes"] == {"tokens": "int64", "lengths": "int64"}
     assert side["input_ranges"]["lengths"] == [1, T] and side["max_batch"] == 65_536
     assert len(side["sha256"]) == 64
+
+
+def test_an_edited_description_is_refused_and_a_runtimes_refusal_is_said_as_lstmkits(exports, tmp_path):
+    """Found by a tester: a sidecar with a widened range, another dtype or shape let onnxruntime
+    answer from deep inside ("indices element out of data bounds")."""
+    onnx = exports["classify", "onnx"]
+    original = json.loads(Path(f"{onnx}.json").read_text())
+    edits = {"input_ranges": {**original["input_ranges"], "tokens": [0, 1e9]}, "max_batch": -5,
+             "input_dtypes": {**original["input_dtypes"], "tokens": "float32"},
+             "input_shapes": {**original["input_shapes"], "tokens": ["batch", 4]}}
+    for number, (key, value) in enumerate(edits.items()):
+        graph = tmp_path / f"e{number}.onnx"
+        shutil.copy(onnx, graph)
+        Path(f"{graph}.json").write_text(json.dumps({**original, key: value}))
+        with pytest.raises(ExportError, match="was edited after the export"):
+            load_exported(graph)
+    model = load_exported(onnx)
+    model._run = lambda values: (_ for _ in ()).throw(RuntimeError("[ONNXRuntimeError] : 2 : INVALID_ARGUMENT : x"))
+    with pytest.raises(ExportError, match=r"refused inputs that its description allows \(\[ONNXRuntimeError\]"):
+        model(*_classify_inputs())
+
+
+def test_odd_paths_and_huge_floats_are_said_plainly(exports, recwarn):
+    with pytest.raises(ArgumentError, match="path"):
+        load_exported(None)
+    onnx = exports["classify", "onnx"]
+    with pytest.raises(ExportError, match=f"is the description of an export; pass the graph beside it, '{onnx}'"):
+        load_exported(f"{onnx}.json")
+    pixels = np.zeros((1, 28, 28))
+    pixels[0, 0, 0] = 1e300
+    with pytest.raises(ArgumentError, match=r"at \(0, 0, 0\) it holds 1e\+300"):
+        load_exported(exports["image", "pt2"])(pixels=pixels)
+    assert not [w for w in recwarn if "overflow" in str(w.message)]
+
+
+def test_a_pt2_archive_named_as_onnx_is_refused(exports, tmp_path):
+    """Found by a tester: a .pt2 (which torch.export.load may unpickle) renamed evil.onnx with its
+    sidecar loaded through torch, under a name that promises a graph without code."""
+    evil = tmp_path / "evil.onnx"
+    shutil.copy(exports["image", "pt2"], evil)
+    shutil.copy(f"{exports['image', 'pt2']}.json", f"{evil}.json")
+    with pytest.raises(ExportError, match="named or built like an ONNX graph, which carries no code"):
+        load_exported(evil)
+    with pytest.raises(ArgumentError, match="must be an array of int64; got NoneType None"):
+        load_exported(exports["classify", "onnx"])(tokens=None, lengths=[1])

@@ -118,7 +118,7 @@ def test_concurrent_requests_share_model_calls(runs):
         return results
 
     results = asyncio.run(main())
-    assert results == [[2 * i, 2 * (i + 100)] for i in range(40)]          # each gets its own answers
+    assert results == [([2 * i, 2 * (i + 100)], []) for i in range(40)]    # each gets its own answers
     assert sum(calls) == 80 and len(calls) < 40                              # in fewer calls than requests
 
 
@@ -136,7 +136,7 @@ def test_one_bad_request_in_a_batch_fails_alone():
                                     return_exceptions=True)
 
     good_a, bad, good_c = asyncio.run(main())
-    assert good_a == ["A"] and good_c == ["C"] and isinstance(bad, ValueError)
+    assert good_a == (["A"], []) and good_c == (["C"], []) and isinstance(bad, ValueError)
 
 
 def test_a_request_that_timed_out_neither_stops_the_batcher_nor_costs_a_model_call():
@@ -160,14 +160,40 @@ def test_a_request_that_timed_out_neither_stops_the_batcher_nor_costs_a_model_ca
         for doomed in (["bad"], ["bad", "x"]):                  # time out while queued behind "slow"
             with pytest.raises(asyncio.TimeoutError):
                 await asyncio.wait_for(batcher.submit(doomed), 0.1)
-        assert await slow == ["slow"]
+        assert await slow == (["slow"], [])
         good = await asyncio.wait_for(batcher.submit(["good"]), 5)
         assert not batcher.worker.done()
         await batcher.close()
         return good
 
-    assert asyncio.run(main()) == ["good"]
+    assert asyncio.run(main()) == (["good"], [])
     assert ["bad"] not in seen and ["bad", "x"] not in seen     # answered already: never computed
+
+
+def test_each_request_of_a_batch_hears_its_own_warnings_in_its_own_numbers():
+    """Found by a tester: a classify text with no known word was answered without the warning
+    the server's log had; in a batch, "text 3" would name another client's text."""
+    import logging
+
+    from lstmkit.serve.batching import MicroBatcher
+
+    log = logging.getLogger("lstmkit.test")
+
+    def model(items):
+        time.sleep(0.02)
+        for number, item in enumerate(items, 1):
+            if item == "?":
+                log.warning("text %d has no word the model knows", number)
+        return [item * 2 for item in items]
+
+    async def main():
+        batcher = MicroBatcher(model, max_wait_s=0.01)
+        return await asyncio.gather(batcher.submit(["a", "b"]), batcher.submit(["c", "?"]), batcher.submit(["?"]))
+
+    first, second, third = asyncio.run(main())
+    assert first == (["aa", "bb"], [])
+    assert second == (["cc", "??"], ["text 2 has no word the model knows"])
+    assert third == (["??"], ["text 1 has no word the model knows"])
 
 
 def test_inspect_returns_gates_per_token(client):

@@ -6,6 +6,7 @@ limit, and the start-up checks of ``lstmkit serve`` (limits, a busy port)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import socket
@@ -450,3 +451,37 @@ def test_compressed_bodies_and_colour_pixels(runs):  # noqa: F811
         got = c.post("/predict", json={"images": [rgba]})
         assert got.status_code == 200, got.text
         assert got.json()["results"] == c.post("/predict", json={"images": [grey]}).json()["results"]
+
+
+def test_the_header_limit_holds_for_a_head_that_arrives_whole_and_says_a_missing_host(runs, capfd):  # noqa: F811
+    """Found by a tester: headers of 17-65 KB got 200 (h11 limits only a head that arrives in
+    pieces), over 64 KB printed two tracebacks to the console, and HTTP/1.1 without Host was 'not
+    valid HTTP/1.1' without saying what was missing."""
+    from lstmkit.serve.app import create_app
+
+    app = create_app([runs["classify"]], timeout_s=5)
+    with live_server(app) as base:
+        for head in (b"X-Big: " + b"a" * 17_000 + b"\r\n", b"".join(b"X-%d: v\r\n" % i for i in range(2_000)),
+                     b"Cookie: " + b"c" * 30_000 + b"\r\n", b"X-Huge: " + b"a" * 200_000 + b"\r\n"):
+            host, port = base.removeprefix("http://").split(":")
+            with socket.create_connection((host, int(port)), timeout=10) as s:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    s.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n" + head + b"Connection: close\r\n\r\n")
+                answer = b""
+                while chunk := s.recv(65536):
+                    answer += chunk
+            assert answer.startswith(b"HTTP/1.1 431"), answer[:100]
+            assert "over 16,384 bytes" in json.loads(answer.split(b"\r\n\r\n", 1)[1])["error"]
+        status, body = _raw_exchange(base, b"GET /health?" + b"a" * 20_000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert status == 431, body
+        status, body = _raw_exchange(base, b"GET /health HTTP/1.1\r\nConnection: close\r\n\r\n")
+        assert status == 400 and "no Host header, which HTTP/1.1 requires" in body["error"], body
+        status, body = _raw_exchange(base, b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Ok: " + b"a" * 8_000 + b"\r\n\r\n")
+        assert status == 200, body
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_a_classify_text_of_unknown_words_is_answered_with_its_warning(client):
+    r = client.post("/predict", json={"model": "classify", "texts": ["the film", "zzzq qqqz"]})
+    assert r.status_code == 200, r.text
+    assert r.json()["warnings"] == ["text 2 has no word the model knows; its label is a guess"]

@@ -581,8 +581,10 @@ class ImageRun(Run):
                 try:
                     array = torch.as_tensor(item, dtype=torch.float64).numpy()
                 except (TypeError, ValueError, RuntimeError, OverflowError):
+                    where = boundary.ragged(f"images[{number - 1}]", item)
                     raise boundary.ArgumentError(f"images[{number - 1}] must be an image file or a 28x28 array of "
-                                                 f"numbers, got {boundary.shown(item)}") from None
+                                                 f"numbers, got {boundary.shown(item)}"
+                                                 + (f": {where}" if where else "")) from None
                 pixels = image.check_array(array, f"images[{number - 1}]", invert)
             label, probs = image.predict_image(self.model, self.cfg, pixels)
             out.append({"label": label, "probability": float(probs[label]), "probabilities": probs.tolist()})

@@ -145,6 +145,32 @@ def duplicate_key(text: str | bytes) -> str | None:
     return None
 
 
+def ragged(name: str, value: Any, depth: int = 4) -> str | None:
+    """Where nested lists (rows of an array) are not all the same length, in the caller's
+    words, or None: ``images[0][27] has 29 items, images[0][0] has 28``.
+
+        >>> ragged("x", [[1, 2], [3]])
+        'x[1] has 1 item, x[0] has 2'
+    """
+    if depth == 0 or not isinstance(value, (list, tuple)) or not value:
+        return None
+    rows = [v for v in value if isinstance(v, (list, tuple))]
+    if rows and len(rows) != len(value):
+        kinds = next(i for i, v in enumerate(value) if not isinstance(v, (list, tuple)))
+        return f"{name}[{kinds}] is {shown(value[kinds], 30)}, where {name}[0] is a list: every row must be a list"
+    if not rows:
+        return None
+    first = len(value[0])
+    for i, row in enumerate(value):
+        if len(row) != first:
+            return f"{name}[{i}] has {len(row)} item{'s' if len(row) != 1 else ''}, {name}[0] has {first}"
+    for i, row in enumerate(value):
+        inner = ragged(f"{name}[{i}]", row, depth - 1)
+        if inner:
+            return inner
+    return None
+
+
 def switch(name: str, value: Any) -> bool:
     """A True/False option: ``"no"``, ``"false"``, 0 or None are refused, not read as their truth
     (``overwrite="no"`` is a non-empty string, so it was true: the run was replaced)."""

@@ -485,6 +485,7 @@ def export_run(run_dir: str | Path, fmt: str = "onnx", output: str | Path | None
     if fmt not in FORMATS:
         raise ConfigError(f"unknown export format {fmt!r}; choose onnx or pt2")
     run_dir = Path(run_dir)
+    _task_of(run_dir)                           # a run to export first: its folder's output checks come after
     default = run_dir / f"model.{fmt}"
     target = output_name(output, example=default.name) if output is not None else default
     other = {"onnx": "pt2", "pt2": "onnx"}[fmt]
@@ -492,13 +493,21 @@ def export_run(run_dir: str | Path, fmt: str = "onnx", output: str | Path | None
         raise ConfigError(f"--output {str(target)!r} is named like a .{other} file, but --format is {fmt}: name it "
                           f"{target.with_suffix('.' + fmt).name!r}, or pass --format {other}")
     own = os.path.realpath(target) == os.path.realpath(default)
+    if own and not force and not written_by_export(default):
+        raise OutputError(f"{str(default)!r} already exists and is not an export lstmkit wrote (its description "
+                          f"{default.name}.json does not match it); move it, pass --force to replace it, or choose "
+                          "another --output")
     protected = own_files(run_dir, exclude=(default.name, default.name + ".json"))
     check_output(target, protected=protected, force=force, replaceable=own, example=default.name)
     sidecar_path = Path(str(target) + ".json")          # checked too: --output RUN/config -> RUN/config.json
     if sidecar_path.is_dir():
         raise OutputError(f"--output {str(target)!r} needs its description {sidecar_path.name!r} beside it, and "
                           f"{str(sidecar_path)!r} is a directory; move that folder, or choose another --output")
-    check_output(sidecar_path, protected=protected, force=force, replaceable=own, example=default.name)
+    try:
+        check_output(sidecar_path, protected=protected, force=force, replaceable=own, example=default.name)
+    except OutputError as err:
+        raise OutputError(f"--output {str(target)!r} writes its description {sidecar_path.name!r} beside it, and "
+                          f"{str(err).removeprefix('--output ')}") from None
     if target.suffix.lower() != f".{fmt}":
         logger.warning("%s does not end in .%s; it is written all the same (the file is %s whatever its name)",
                        printable(str(target)), fmt, {"onnx": "an ONNX graph", "pt2": "a torch.export program"}[fmt])
@@ -536,12 +545,14 @@ def export_run(run_dir: str | Path, fmt: str = "onnx", output: str | Path | None
                 _relax_onnx_axes(tmp, spec)
 
             staged.append(stage(target, save_onnx))
+        from lstmkit.exported import checks_digest
         from lstmkit.training.manifest import sha256_file
 
         sidecar = {"task": _task_of(run_dir), "format": fmt, "inputs": spec.inputs, "outputs": spec.outputs,
                    "example_shapes": {n: list(t.shape) for n, t in zip(spec.inputs, spec.example)},
                    **input_description(spec, fmt), "sha256": sha256_file(staged[0]),
                    "run_dir": str(run_dir.resolve()), **spec.notes}
+        sidecar["checks_sha256"] = checks_digest(sidecar)
         staged.append(stage(sidecar_path, json.dumps(sidecar, indent=2)))
     except BaseException as err:
         for tmp in staged:
@@ -576,6 +587,25 @@ def _quiet(logger_name: str):
 def _shapes_for(spec: ExportSpec, shapes: dict) -> dict:
     """``dynamic_shapes`` by the module's argument names (they are the input names)."""
     return {name: shapes.get(name, {}) for name in spec.inputs}
+
+
+def written_by_export(path: Path) -> bool:
+    """Whether ``path`` (a run's default export) is absent or an export lstmkit wrote: beside it,
+    a description naming its format and task whose checksum (where it has one) matches the
+    graph. A user's own ``model.onnx`` in a run folder is never replaced unasked."""
+    from lstmkit.boundary import parse_json
+    from lstmkit.training.manifest import sha256_file
+
+    side = Path(f"{path}.json")
+    if not path.exists() and not side.exists():
+        return True
+    try:
+        sidecar = parse_json(side.read_bytes())
+        if not isinstance(sidecar, dict) or not {"format", "task", "inputs"} <= set(sidecar):
+            return False
+        return not path.exists() or "sha256" not in sidecar or sidecar["sha256"] == sha256_file(path)
+    except (OSError, ValueError):
+        return False
 
 
 def _task_of(run_dir: Path) -> str:

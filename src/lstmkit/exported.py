@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from lstmkit.boundary import parse_json, printable, shown
+from lstmkit.boundary import parse_json, printable, ragged, shown
 from lstmkit.boundary import ArgumentError
 from lstmkit.errors import LstmkitError, listing
 
@@ -56,7 +56,12 @@ class ExportedModel:
 
     def __call__(self, *args: Any, **kwargs: Any) -> dict[str, np.ndarray]:
         values = self.check(*args, **kwargs)
-        return dict(zip(self.outputs, self._run(values)))
+        try:
+            return dict(zip(self.outputs, self._run(values)))
+        except Exception as err:           # noqa: BLE001 - a runtime's own words, after every check passed
+            first = str(err).strip().splitlines()[0][:300] if str(err).strip() else type(err).__name__
+            raise ExportError(f"the graph {printable(str(self.path))!r} refused inputs that its description allows "
+                              f"({printable(first)}); the description may not be this graph's: export again") from None
 
     def check(self, *args: Any, **kwargs: Any) -> list[np.ndarray]:
         """The inputs in graph order, as arrays of the graph's dtypes.
@@ -110,8 +115,8 @@ class ExportedModel:
                                         f"({_said(dims)}): axis {axis} must be {dim}, got {size}"
                                         f"{_pad_hint(name, dim, size)}")
             low, high = self.sidecar["input_ranges"].get(name, (None, None))
-            _check_range(name, array, low, high)
-        return arrays
+            _check_range(name, array, low, high)             # on the values given: 1e300 said as 1e300
+        return [a if a.dtype == np.int64 else a.astype(np.float32) for a in arrays]
 
 
 def _said(dims: list) -> str:
@@ -131,8 +136,14 @@ def _array(name: str, value: Any, dtype: str) -> np.ndarray:
     try:
         array = np.asarray(value)
     except (ValueError, TypeError) as err:
-        raise ArgumentError(f"input {name!r} must be an array of {dtype}; got {shown(value)} ({err})") from None
+        where = ragged(name, value)
+        raise ArgumentError(f"input {name!r} must be an array of {dtype}; got {shown(value)} "
+                            f"({where or err})") from None
     kind = array.dtype.kind
+    if kind == "O":                                            # None, a mix of types: said as given
+        where = ragged(name, value)
+        raise ArgumentError(f"input {name!r} must be an array of {dtype}; got {shown(value)}"
+                            + (f" ({where})" if where else ""))
     if dtype.startswith("int"):
         if kind not in "iu":
             raise ArgumentError(f"input {name!r} must hold integers ({dtype}); got {shown(array)}"
@@ -143,14 +154,15 @@ def _array(name: str, value: Any, dtype: str) -> np.ndarray:
         return array.astype(np.int64, copy=False)
     if kind not in "iuf":
         raise ArgumentError(f"input {name!r} must hold numbers ({dtype}); got {shown(array)}")
-    return array.astype(np.float32, copy=False)
+    return array
 
 
 def _check_range(name: str, array: np.ndarray, low: float | None, high: float | None) -> None:
     if low is None or array.size == 0:
         return
     if array.dtype.kind == "f":
-        bad = ~np.isfinite(array) | (array < low) | (array > high)
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isfinite(array) | (array < low) | (array > high)
     else:
         bad = (array < low) | (array > high)
     if bad.any():
@@ -176,17 +188,57 @@ def _sidecar(path: Path) -> dict[str, Any]:
         sidecar = parse_json(side.read_bytes())
     except (OSError, ValueError) as err:
         raise ExportError(f"the description {str(side)!r} cannot be read ({str(err)[:120]}); export again") from None
-    needed = ("format", "inputs", "outputs", "input_shapes", "input_dtypes", "input_ranges", "sha256")
+    needed = ("format", "inputs", "outputs", "input_shapes", "input_dtypes", "input_ranges", "sha256", "checks_sha256")
     if not isinstance(sidecar, dict) or any(key not in sidecar for key in needed):
         raise ExportError(f"the description {str(side)!r} lacks the input shapes and checksum this loader needs "
                           "(written by lstmkit before they were recorded, or not by lstmkit); export again")
-    inputs = sidecar["inputs"]
-    if (not isinstance(inputs, list) or not all(isinstance(n, str) for n in inputs)
-            or any(not isinstance(sidecar[k], dict) or set(inputs) - set(sidecar[k])
-                   for k in ("input_shapes", "input_dtypes"))):
-        raise ExportError(f"the description {str(side)!r} is damaged (its inputs do not match their shapes); "
-                          "export again")
+    if sidecar.get("checks_sha256") != checks_digest(sidecar):
+        raise ExportError(f"the description {str(side)!r} was edited after the export (its inputs, shapes, dtypes or "
+                          "ranges no longer match their checksum), so it may not describe the graph; export again")
+    if not _well_formed(sidecar):
+        raise ExportError(f"the description {str(side)!r} is damaged (its inputs, shapes or dtypes are not what "
+                          "lstmkit writes); export again")
     return sidecar
+
+
+def _dim_ok(dim: Any) -> bool:
+    if isinstance(dim, int) and not isinstance(dim, bool):
+        return dim >= 1
+    if dim in (BATCH, TIME):
+        return True
+    return isinstance(dim, str) and dim.startswith(BATCH + "*") and dim[len(BATCH) + 1:].isdigit()
+
+
+def _well_formed(sidecar: dict[str, Any]) -> bool:
+    inputs, shapes, dtypes, ranges = (sidecar[k] for k in ("inputs", "input_shapes", "input_dtypes", "input_ranges"))
+    if not (isinstance(inputs, list) and inputs and all(isinstance(n, str) for n in inputs)
+            and isinstance(sidecar["outputs"], list) and all(isinstance(n, str) for n in sidecar["outputs"])
+            and all(isinstance(d, dict) for d in (shapes, dtypes, ranges))):
+        return False
+    for name in inputs:
+        if not (isinstance(shapes.get(name), list) and all(_dim_ok(d) for d in shapes[name])
+                and dtypes.get(name) in ("int64", "float32")):
+            return False
+        bounds = ranges.get(name, [0, 0])
+        if not (isinstance(bounds, list) and len(bounds) == 2
+                and all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in bounds)):
+            return False
+    batch = sidecar.get("max_batch", 1)
+    return isinstance(batch, int) and not isinstance(batch, bool) and batch >= 1
+
+
+CHECKED = ("format", "inputs", "outputs", "input_shapes", "input_dtypes", "input_ranges", "max_batch", "sha256")
+
+
+def checks_digest(sidecar: dict[str, Any]) -> str:
+    """The SHA-256 of what this module checks inputs against (the ``CHECKED`` keys, canonical
+    JSON): written by the export as ``"checks_sha256"``, so a hand-edited range or shape is
+    refused instead of letting the graph answer from deep inside."""
+    import hashlib
+    import json
+
+    text = json.dumps({key: sidecar.get(key) for key in CHECKED}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def load_exported(path: str | Path) -> ExportedModel:
@@ -197,12 +249,26 @@ def load_exported(path: str | Path) -> ExportedModel:
     """
     from lstmkit.training.manifest import sha256_file
 
-    path = Path(path)
+    from lstmkit import boundary
+
+    path = boundary.path("path", path)
+    if path.name.endswith(".json") and Path(str(path)[: -len(".json")]).is_file():
+        raise ExportError(f"{str(path)!r} is the description of an export; pass the graph beside it, "
+                          f"{str(path)[: -len('.json')]!r}")
     sidecar = _sidecar(path)
     if sha256_file(path) != sidecar["sha256"]:
         raise ExportError(f"{str(path)!r} is not the graph its description {path.name + '.json'!r} was written "
                           "for (their checksums differ): the graph or the description was replaced; export again")
     fmt = sidecar["format"]
+    with path.open("rb") as f:
+        archive = f.read(4) == b"PK\x03\x04"                   # a .pt2 is a zip archive; ONNX is protobuf
+    if fmt == "pt2" and (path.suffix.lower() == ".onnx" or not archive):
+        raise ExportError(f"{str(path)!r} is named or built like an ONNX graph, which carries no code, but its "
+                          "description says pt2, which torch.export.load may unpickle; load it only if you made it, "
+                          "under a name ending in .pt2")
+    if fmt == "onnx" and (path.suffix.lower() == ".pt2" or archive):
+        raise ExportError(f"{str(path)!r} is described as an ONNX graph but is named or built like a pt2 archive; "
+                          "export again")
     if fmt == "onnx":
         try:
             import onnxruntime
@@ -229,4 +295,4 @@ def load_exported(path: str | Path) -> ExportedModel:
     return ExportedModel(path, sidecar, run)
 
 
-__all__ = ["ExportError", "ExportedModel", "load_exported"]
+__all__ = ["CHECKED", "ExportError", "ExportedModel", "checks_digest", "load_exported"]

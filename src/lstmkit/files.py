@@ -276,6 +276,10 @@ def output_name(path: str | Path, flag: str = "--output", example: str = "out") 
                           f"outputs as files (whole or not at all); give a file name such as {example}")
     if not str(path).strip():
         raise OutputError(f"{flag} is empty ({str(path)!r}); give a file name such as {example}")
+    text = os.fspath(path)
+    if isinstance(text, str) and text.endswith(os.sep) and not os.path.isdir(text):    # Path() drops the slash
+        raise OutputError(f"{flag} {text!r} ends in {os.sep!r}, naming a folder, and there is none; give a file "
+                          f"name such as {os.path.join(text, example)!r} (create the folder first)")
     return Path(path)
 
 

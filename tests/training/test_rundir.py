@@ -206,3 +206,28 @@ def test_a_dangling_link_as_run_dir_and_a_folder_as_config(tmp_path, capsys) -> 
     assert main(["train", "lm", "--data", str(data), "--config", str(tmp_path), "--run-dir", str(tmp_path / "r"),
                  *SMALL]) == 2
     assert "is a directory; pass the TOML file inside it" in capsys.readouterr().err
+
+
+def test_a_marked_run_without_weights_is_not_offered_to_resume(tmp_path, capsys) -> None:
+    """Found by a tester: a run killed after its manifest but before its first epoch was told
+    "already holds a run ... or --resume", and --resume then said it holds no run."""
+    from lstmkit.training import manifest
+
+    folder = tmp_path / "partial"
+    folder.mkdir()
+    manifest._write(folder, manifest.new_run_id(), {})
+    (folder / "notes.txt").write_text("mine")
+    data = tmp_path / "t.txt"
+    data.write_text("the quick brown fox jumps over the lazy dog\n" * 50)
+    assert main(["train", "lm", "--data", str(data), "--run-dir", str(folder), "--epochs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "stopped before it saved its first epoch (nothing to resume); pass --overwrite" in err, err
+    assert "--resume" not in err and (folder / "notes.txt").read_text() == "mine"
+
+
+def test_a_dash_for_a_file_is_said_to_be_no_standard_input() -> None:
+    from lstmkit.data.text import check_path
+    from lstmkit.errors import DataError
+
+    with pytest.raises(DataError, match="text file '-' would be a file named '-', not the standard input"):
+        check_path("-", "text file")

@@ -58,6 +58,9 @@ def check_path(path: str | Path, what: str = "data file", folder: bool = False, 
     try:
         mode = os.stat(path).st_mode                  # follows symbolic links, opens nothing
     except (FileNotFoundError, NotADirectoryError):
+        if str(path) == "-":                          # the Unix "standard input"
+            raise DataError(f"{what} '-' would be a file named '-', not the standard input: lstmkit reads data from "
+                            "files; save the input to a file and pass its path") from None
         raise DataError(f"{what} {str(path)!r} not found" + (f"; {fix}" if fix else "")) from None
     except OSError as err:                            # permission denied on a folder, a loop of links, ...
         raise DataError(f"cannot look at {what} {str(path)!r}: {err.strerror or err}; check the path and its "

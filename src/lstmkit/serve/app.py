@@ -52,6 +52,7 @@ from lstmkit.errors import LstmkitError
 from lstmkit.notices import noted
 from lstmkit.serve.batching import MicroBatcher
 from lstmkit.serve.calls import Busy, ModelCalls
+from lstmkit.serve.connections import MAX_HEAD_BYTES
 
 logger = logging.getLogger(__name__)
 
@@ -188,6 +189,12 @@ class Limits:
             await self.app(scope, receive, send)
             return
         exchange = _Exchange(send)
+        head_bytes = (len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"") + 16
+                      + sum(len(k) + len(v) + 4 for k, v in scope["headers"]))
+        if head_bytes > MAX_HEAD_BYTES:           # a head that came in one read passed h11's limit on pieces
+            await exchange.fail(431, f"the request's line and headers are over {MAX_HEAD_BYTES:,} bytes "
+                                     f"(about {head_bytes:,}); send them shorter (a large value belongs in the JSON body)")
+            return
         headers = dict(scope["headers"])
         if self.hosts is not None and b"host" not in headers:
             await exchange.fail(400, f"the request has no Host header (an HTTP/1.0 client may leave it out); send "
@@ -508,10 +515,10 @@ def create_app(run_dirs: list[str | Path], max_body_bytes: int = 1_000_000, time
                                f"{', '.join(repr(f) for f in extra)}; send only \"{reads}\"")
         if task in ("classify", "tag"):
             texts = _checked_texts(body.texts)
-            results = await s.batcher.submit(texts)
+            results, notes = await s.batcher.submit(texts)
             if task == "tag":
                 results = [[{"word": w, "tag": t} for w, t in pairs] for pairs in results]
-            return {"model": s.name, "task": task, "results": results}
+            return {"model": s.name, "task": task, "results": results, **_warnings(notes)}
         if task == "forecast":
             if not body.data:
                 raise LstmkitError("a forecaster needs \"data\": {column: [values]} of recent rows")

@@ -6,6 +6,10 @@ for more), runs the model once in a thread, and hands each request its slice of 
 With the default ``max_wait_s = 0`` a lone request never waits: batches form from the requests
 that queued up while the model was busy, so under load many small forward passes become a few
 larger ones and at low load latency is one forward pass.
+
+Each request also hears the warnings the call logged about its own items ("text 2 has no word
+the model knows"): a batch of several requests that warned is answered request by request, so
+that every warning is numbered in its own request's items.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from lstmkit.notices import noted
+
 logger = logging.getLogger(__name__)
 
 
@@ -25,7 +31,8 @@ class _Pending:
     done: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
-def _settle(pending: _Pending, result: list[Any] | None = None, error: BaseException | None = None) -> None:
+def _settle(pending: _Pending, result: tuple[list[Any], list[str]] | None = None,
+            error: BaseException | None = None) -> None:
     """Answer one request, unless it is answered already (its caller timed out and cancelled it)."""
     if pending.done.done():
         return
@@ -52,8 +59,9 @@ class MicroBatcher:
         self.calls = 0                      # model calls made (for tests and /models)
         self.items = 0                      # items answered
 
-    async def submit(self, items: list[Any]) -> list[Any]:
-        """The results for ``items``; raises what the model call raised."""
+    async def submit(self, items: list[Any]) -> tuple[list[Any], list[str]]:
+        """The results for ``items`` and the warnings logged about them; raises what the model
+        call raised."""
         loop = asyncio.get_running_loop()
         if self.queue is None or self.loop is not loop:           # first use, or a new event loop
             self.queue, self.loop = asyncio.Queue(), loop
@@ -99,25 +107,33 @@ class MicroBatcher:
             return
         flat = [item for p in batch for item in p.items]
         try:
-            results = await loop.run_in_executor(None, self.fn, flat)
+            results, notes = await loop.run_in_executor(None, noted, self.fn, flat)
         except Exception as err:                              # noqa: BLE001 - handed to the callers
             if len(batch) == 1:
                 _settle(batch[0], error=err)
                 return
-            for p in batch:                                   # one bad request must not fail the others
-                if p.done.done():
-                    continue
-                try:
-                    _settle(p, list(await loop.run_in_executor(None, self.fn, p.items)))
-                except Exception as own:                      # noqa: BLE001
-                    _settle(p, error=own)
+            await self._one_by_one(batch)                     # one bad request must not fail the others
             return
         self.calls += 1
         self.items += len(flat)
+        if notes and len(batch) > 1:                          # each request's warnings, in its own numbers
+            await self._one_by_one(batch)
+            return
         start = 0
         for p in batch:
-            _settle(p, list(results[start : start + len(p.items)]))
+            _settle(p, (list(results[start : start + len(p.items)]), notes))
             start += len(p.items)
+
+    async def _one_by_one(self, batch: list[_Pending]) -> None:
+        loop = asyncio.get_running_loop()
+        for p in batch:
+            if p.done.done():
+                continue
+            try:
+                results, notes = await loop.run_in_executor(None, noted, self.fn, p.items)
+                _settle(p, (list(results), notes))
+            except Exception as own:                          # noqa: BLE001
+                _settle(p, error=own)
 
     async def close(self) -> None:
         if self.worker is not None:

@@ -209,6 +209,10 @@ class RunDirectory:
                 raise RunDirError(f"{str(path)!r} holds no lstmkit run to resume")
             return
         if self.had_run and not self.overwrite:
+            if not (path / "model.safetensors").exists():       # marked, but stopped before its first epoch
+                raise RunDirError(f"{str(path)!r} holds a run that was stopped before it saved its first epoch "
+                                  "(nothing to resume); pass --overwrite to train it again, or choose another "
+                                  "--run-dir")
             raise RunDirError(f"{str(path)!r} already holds a run; choose another --run-dir, pass --overwrite, "
                               "or --resume to go on with it")
         if not self.had_run and others:
