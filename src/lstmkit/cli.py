@@ -30,13 +30,14 @@ from pathlib import Path
 from lstmkit.boundary import parse_json, printable
 from lstmkit import __version__
 from lstmkit.errors import LstmkitError
+from lstmkit.nn import cells                 # the cell registry alone: no torch
 
 logger = logging.getLogger("lstmkit")
 
 # Flags every train subcommand has: (flag, config key, choices).
 COMMON_FLAGS = (("--epochs", "train.epochs", None), ("--lr", "train.lr", None),
                 ("--batch-size", "train.batch_size", None), ("--hidden-size", "model.hidden_size", None),
-                ("--num-layers", "model.num_layers", None), ("--cell", "model.cell", ("lstm", "gru", "peephole")),
+                ("--num-layers", "model.num_layers", None), ("--cell", "model.cell", cells.names()),
                 ("--backend", "model.backend", ("native", "reference")), ("--device", "train.device", None),
                 ("--bf16", "train.bf16", None), ("--seed", "train.seed", None),
                 ("--max-minutes", "train.max_minutes", None))
@@ -193,8 +194,9 @@ def _train_config(args: argparse.Namespace):
              if dest.startswith("flag__") and value is not None]
     if args.data is not None:
         flags.append(f"data.path={args.data}")
-    if args.flag__model__cell == "peephole" and args.flag__model__backend is None:
-        flags.append("model.backend=reference")               # the peephole cell has no fused kernel
+    if args.flag__model__cell is not None and args.flag__model__backend is None:
+        if cells.default_backend(args.flag__model__cell) != "native":   # a cell no fused kernel runs
+            flags.append(f"model.backend={cells.default_backend(args.flag__model__cell)}")
     cfg = load_config(args.config, flags + args.overrides, base=spec.defaults)
     # Paths that exist are stored absolute, so `lstmkit eval` works from any folder.
     data = replace(cfg.data, **{k: _absolute(getattr(cfg.data, k)) for k in ("path", "valid_path", "test_path")})

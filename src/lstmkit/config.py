@@ -58,7 +58,7 @@ def _fraction(name: str, value: float) -> None:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    cell: str = "lstm"             # a key of lstmkit.nn.CELLS: lstm, gru, peephole
+    cell: str = "lstm"             # a cell of lstmkit.nn.cells.REGISTRY: lstm, gru, peephole
     backend: str = "native"        # native (fused kernels) or reference (Python loop)
     embedding_dim: int = 64        # lm, classify, tag: word embedding size
     hidden_size: int = 256         # units per direction of each recurrent layer
@@ -67,10 +67,11 @@ class ModelConfig:
     bidirectional: bool = False    # classify, image (the tagger is always bidirectional)
 
     def __post_init__(self) -> None:
-        _choice("model.cell", self.cell, ("gru", "lstm", "peephole"))
+        from lstmkit.nn import cells             # the registry alone: no torch
+
+        _choice("model.cell", self.cell, tuple(sorted(cells.names())))
         _choice("model.backend", self.backend, ("native", "reference"))
-        if self.cell == "peephole" and self.backend == "native":
-            raise ConfigError("the peephole cell has no native kernel; set model.backend=reference")
+        cells.check_backend(self.cell, self.backend)
         for name, most in (("embedding_dim", MAX_WIDTH), ("hidden_size", MAX_WIDTH), ("num_layers", MAX_LAYERS)):
             _at_least(f"model.{name}", getattr(self, name), 1)
             if getattr(self, name) > most:

@@ -337,13 +337,15 @@ def export_spec(run_dir: str | Path, length: int | None = None, fmt: str = "onnx
         from lstmkit.tasks.lm import load_lm
 
         model, vocab, _ = load_lm(run_dir)
-        if cfg.model.cell not in ("lstm", "gru"):
-            raise ConfigError(f"a {cfg.model.cell} language model has no fused kernel to export; "
-                              "export LSTM or GRU models")
+        from lstmkit.nn.cells import REGISTRY, spec as cell_spec
+
+        cell = cell_spec(cfg.model.cell)
+        if not cell.native_kernel:
+            raise ConfigError(f"a {cfg.model.cell} language model has no fused kernel to export; export a model of "
+                              f"a cell that has one ({', '.join(c for c, e in REGISTRY.items() if e.native_kernel)})")
         layers, hidden, batch = cfg.model.num_layers, cfg.model.hidden_size, 2
-        lstm = cfg.model.cell == "lstm"
-        step = (LMStep(model) if lstm else GRULMStep(model)).eval()
-        names = ["h", "c"] if lstm else ["h"]
+        names = list(cell.state)                                  # ["h", "c"] or ["h"]
+        step = (LMStep(model) if len(names) == 2 else GRULMStep(model)).eval()
         steps = length or cfg.lm.num_steps
         example = (torch.randint(0, len(vocab), (batch, steps)),
                    *(torch.zeros(layers, batch, hidden) for _ in names))

@@ -1,33 +1,44 @@
-"""The recurrent core: gate functions, cells, layers and the layer registry."""
+"""The recurrent core: gate functions, the one time loop, layers and the cell registry.
+
+Names are imported on first use (``from lstmkit.nn import LSTM`` imports torch then), so that
+``lstmkit.nn.cells``' registry can be read without torch.
+"""
 
 from __future__ import annotations
 
-from torch import nn
+import importlib
+from typing import Any
 
-from lstmkit.nn.cells import GRUCell, LSTMCell, PeepholeLSTMCell
-from lstmkit.nn.peephole import PeepholeLSTM
-from lstmkit.nn.rnn import BACKENDS, GRU, LSTM, init_chrono, init_forget_bias
+from lstmkit.nn import cells
 
-#: Layer classes by the name a config or a ``--cell`` flag uses.
-CELLS: dict[str, type[nn.Module]] = {"lstm": LSTM, "gru": GRU, "peephole": PeepholeLSTM}
+_NAMES = {
+    "BACKENDS": "lstmkit.nn.rnn", "GRU": "lstmkit.nn.rnn", "LSTM": "lstmkit.nn.rnn",
+    "init_chrono": "lstmkit.nn.rnn", "init_forget_bias": "lstmkit.nn.rnn",
+    "LSTMCell": "lstmkit.nn.cells.lstm", "GRUCell": "lstmkit.nn.cells.gru",
+    "PeepholeLSTMCell": "lstmkit.nn.cells.peephole", "PeepholeLSTM": "lstmkit.nn.cells.peephole",
+}
 
 
-def make_rnn(cell: str, input_size: int, hidden_size: int, **kwargs) -> nn.Module:
-    """Build a recurrent layer by name; ``kwargs`` go to its constructor.
+def __getattr__(name: str) -> Any:
+    if name == "CELLS":                  # layer classes by the name a config or --cell uses
+        return {cell: cells.spec(cell).layer for cell in cells.names()}
+    if name in _NAMES:
+        return getattr(importlib.import_module(_NAMES[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def make_rnn(cell: str, input_size: int, hidden_size: int, **kwargs):
+    """Build a recurrent layer by its cell's registry name; ``kwargs`` go to its constructor.
 
     Raises:
-        ValueError: for a name that is not a key of :data:`CELLS`.
+        ValueError: for a name that is not registered (:mod:`lstmkit.nn.cells`).
 
     Example:
         >>> make_rnn("gru", 4, 8, batch_first=True).hidden_size
         8
     """
-    if cell not in CELLS:
-        raise ValueError(f"unknown cell {cell!r}; choose one of: {', '.join(sorted(CELLS))}")
-    return CELLS[cell](input_size, hidden_size, **kwargs)
+    return cells.spec(cell).layer(input_size, hidden_size, **kwargs)
 
 
-__all__ = [
-    "BACKENDS", "CELLS", "GRU", "GRUCell", "LSTM", "LSTMCell", "PeepholeLSTM",
-    "PeepholeLSTMCell", "init_chrono", "init_forget_bias", "make_rnn",
-]
+__all__ = ["BACKENDS", "CELLS", "GRU", "GRUCell", "LSTM", "LSTMCell", "PeepholeLSTM", "PeepholeLSTMCell",
+           "cells", "init_chrono", "init_forget_bias", "make_rnn"]

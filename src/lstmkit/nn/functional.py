@@ -5,7 +5,8 @@ Each cell comes in two forms:
 * ``*_cell(x, state, weights...)``: the whole equation for one time step.
 * ``*_step(x_proj, state, weights...)``: the same step when the input half of the gates,
   ``W_ih x_t + b_ih``, was already computed for all time steps at once (one big matrix product
-  instead of T small ones). The reference time loop in :mod:`lstmkit.nn.loop` uses this form.
+  instead of T small ones). The reference time loop in :mod:`lstmkit.nn.loop` uses this form;
+  given ``gates={}``, a step also puts its gates there by name (gate inspection).
 
 Gate order and bias placement follow PyTorch (``torch.nn.LSTM``/``torch.nn.GRU``), so weights
 copy across unchanged. Legend: B batch, I input features, H hidden, P projection.
@@ -37,12 +38,15 @@ def lstm_step(
     weight_hh: Tensor,
     bias_hh: Tensor | None = None,
     weight_hr: Tensor | None = None,
+    gates: dict[str, Tensor] | None = None,
 ) -> tuple[Tensor, Tensor]:
     """One LSTM step given the precomputed input projection.
 
     Shapes: x_proj (B, 4H), h (B, P or H), c (B, H) -> h (B, P or H), c (B, H)
     """
     i, f, g, o = lstm_gates(x_proj, h, weight_hh, bias_hh)
+    if gates is not None:
+        gates.update(i=i, f=f, g=g, o=o)
     c = f * c + i * g
     h = o * torch.tanh(c)
     if weight_hr is not None:
@@ -95,13 +99,16 @@ def lstm_cell(
 
 
 def gru_step(
-    x_proj: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None = None
+    x_proj: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None = None,
+    gates: dict[str, Tensor] | None = None,
 ) -> Tensor:
     """One GRU step given the precomputed input projection.
 
     Shapes: x_proj (B, 3H), h (B, H) -> h (B, H)
     """
-    _, z, n = gru_gates(x_proj, h, weight_hh, bias_hh)
+    r, z, n = gru_gates(x_proj, h, weight_hh, bias_hh)
+    if gates is not None:
+        gates.update(r=r, z=z, n=n)
     return (1 - z) * n + z * h
 
 
@@ -159,17 +166,21 @@ def peephole_lstm_step(
     weight_ci: Tensor,
     weight_cf: Tensor,
     weight_co: Tensor,
+    gates: dict[str, Tensor] | None = None,
 ) -> tuple[Tensor, Tensor]:
     """One peephole-LSTM step given the precomputed input projection.
 
     Shapes: x_proj (B, 4H), h (B, H), c (B, H) -> h (B, H), c (B, H)
     """
-    gates = x_proj + F.linear(h, weight_hh, bias_hh)     # (B, 4H)
-    i, f, g, o = gates.chunk(4, dim=-1)                   # each (B, H)
+    z = x_proj + F.linear(h, weight_hh, bias_hh)          # (B, 4H)
+    i, f, g, o = z.chunk(4, dim=-1)                       # each (B, H)
     i = torch.sigmoid(i + weight_ci * c)                  # peeks at c_{t-1}
     f = torch.sigmoid(f + weight_cf * c)                  # peeks at c_{t-1}
-    c = f * c + i * torch.tanh(g)
+    g = torch.tanh(g)
+    c = f * c + i * g
     o = torch.sigmoid(o + weight_co * c)                  # peeks at the new c_t
+    if gates is not None:
+        gates.update(i=i, f=f, g=g, o=o)
     return o * torch.tanh(c), c
 
 

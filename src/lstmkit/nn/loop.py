@@ -13,10 +13,13 @@ from torch import Tensor
 
 # A step maps (x_proj_t, *state) to the new state; state[0] is the output h_t.
 Step = Callable[..., tuple[Tensor, ...]]
+# What gate inspection collects: the state's names, and name -> one (B, *) tensor per step.
+Record = tuple[tuple[str, ...], dict[str, list[Tensor]]]
 
 
 def time_loop(
-    step: Step, x_proj: Tensor, state: tuple[Tensor, ...], mask: Tensor | None = None
+    step: Step, x_proj: Tensor, state: tuple[Tensor, ...], mask: Tensor | None = None,
+    record: Record | None = None,
 ) -> tuple[Tensor, tuple[Tensor, ...]]:
     """Run ``step`` over time, the way every RNN tutorial writes it.
 
@@ -28,6 +31,9 @@ def time_loop(
         x_proj: the input half of the gates for every step, precomputed in one matrix product.
         state: the initial state, e.g. ``(h0, c0)``.
         mask: optional validity mask, True on real steps.
+        record: gate inspection: ``(state names, {})``; every step's state (by those names)
+            and gates (the step fills ``gates=``) are appended to the dict's lists, zero at
+            padded steps.
 
     Shapes: x_proj (T, B, G), state[i] (B, *), mask (T, B) -> outputs (T, B, H), state[i] (B, *)
 
@@ -37,12 +43,18 @@ def time_loop(
     outputs = []
     # unbind, not x_proj[t]: the backward of T slices would write T full-size gradients.
     for t, x_t in enumerate(x_proj.unbind(0)):
-        new_state = step(x_t, *state)
+        gates: dict[str, Tensor] = {}
+        new_state = step(x_t, *state) if record is None else step(x_t, *state, gates=gates)
         if mask is not None:
             keep = mask[t].unsqueeze(1)                                    # (B, 1)
             new_state = tuple(torch.where(keep, n, s) for n, s in zip(new_state, state))
+            gates = {k: v * keep for k, v in gates.items()}
         state = new_state
         outputs.append(state[0])
+        if record is not None:
+            names, steps = record
+            for name, value in [*zip(names, state), *gates.items()]:
+                steps.setdefault(name, []).append(value)
     return torch.stack(outputs), state                                     # (T, B, H)
 
 

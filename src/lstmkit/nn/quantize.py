@@ -58,14 +58,17 @@ def quantize_dynamic(model: nn.Module, dtype: torch.dtype = torch.qint8) -> nn.M
     """A copy of ``model`` with every lstmkit LSTM/GRU and every ``nn.Linear`` quantised.
 
     Raises:
-        ValueError: for a peephole layer (it has no fused kernel to quantise).
+        ValueError: for a layer of a cell no fused kernel runs (a peephole LSTM): there is no
+            fused kernel to quantise.
     """
-    from lstmkit.nn.peephole import PeepholeLSTM
+    from lstmkit.nn.cells import REGISTRY
 
     model = copy.deepcopy(model).cpu().eval()
     for name, module in list(model.named_modules()):
-        if isinstance(module, PeepholeLSTM):
-            raise ValueError(f"{name or 'the model'} is a peephole LSTM; only LSTM and GRU layers quantise")
+        cell = getattr(module, "cell_name", "")
+        if cell and not REGISTRY[cell].native_kernel:
+            raise ValueError(f"{name or 'the model'} is a {cell} layer, which no fused kernel runs; only layers of "
+                             f"cells with one ({', '.join(c for c, e in REGISTRY.items() if e.native_kernel)}) quantise")
     _swap(model, dtype)
     return torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=dtype)
 

@@ -1,4 +1,4 @@
-"""Recurrent layers ``LSTM`` and ``GRU`` with two backends (``PeepholeLSTM`` is in :mod:`.peephole`).
+"""Recurrent layers ``LSTM`` and ``GRU`` with two backends (``PeepholeLSTM`` is in :mod:`.cells.peephole`).
 
 * ``native``: PyTorch's fused kernels (oneDNN on CPU, cuDNN on GPU). The default wherever the
   cell is a standard one.
@@ -28,7 +28,6 @@ Legend: B batch, T time, I input, H hidden, P projection, L layers, D directions
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 
 import torch
@@ -36,7 +35,6 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
-from lstmkit.nn import functional as G
 from lstmkit.nn.loop import check_lengths, lengths_mask, reverse_within_lengths, time_loop, tracing
 from lstmkit.nn.precision import recurrent_needs_fp32
 
@@ -59,7 +57,13 @@ class _Recurrent:
     bidirectional: bool
     proj_size: int
     training: bool
-    has_native_kernel = True
+    cell_name: str = ""                       # the key of lstmkit.nn.cells.REGISTRY: its step, gates, kernel
+
+    @property
+    def has_native_kernel(self) -> bool:
+        from lstmkit.nn.cells import REGISTRY
+
+        return REGISTRY[self.cell_name].native_kernel
 
     # --- configuration -------------------------------------------------------------------
     @property
@@ -230,8 +234,13 @@ class _Recurrent:
         out, _ = pad_packed_sequence(out, total_length=x.size(0))
         return out, tuple(hidden)
 
-    def _run(self, x: Tensor, states: State | None, lengths: Tensor | None):
+    def _run(self, x: Tensor, states: State | None, lengths: Tensor | None,
+             record: dict[tuple[int, int], dict[str, Tensor]] | None = None):
         """Layer by layer and direction by direction over a time-major input.
+
+        With ``record`` (gate inspection), every layer and direction runs the cell's own
+        reference step, and ``record[(layer, direction)]`` gets its state and gates at every
+        step, (T, B, *) each, in reading order, zero at padding; dropout is not applied.
 
         Shapes: x (T, B, I), states[i] (L*D, B, *), lengths (B,) -> (T, B, D*H), states
         """
@@ -255,13 +264,16 @@ class _Recurrent:
                 inp = layer_input
                 if direction == 1:
                     inp = inp.flip(0) if lengths is None else reverse_within_lengths(inp, lengths)
-                out, final = self._run_direction(inp, initial, layer, direction, lengths, mask)
+                steps: dict[str, list[Tensor]] | None = None if record is None else {}
+                out, final = self._run_direction(inp, initial, layer, direction, lengths, mask, steps)
                 if direction == 1:
                     out = out.flip(0) if lengths is None else reverse_within_lengths(out, lengths)
+                if record is not None:
+                    record[(layer, direction)] = self._steps_in_order(steps, direction, lengths, mask)
                 outputs.append(out)
                 finals.append(final)
             layer_input = torch.cat(outputs, dim=-1)                       # (T, B, D*H)
-            if self.dropout > 0 and self.training and layer < self.num_layers - 1:
+            if self.dropout > 0 and self.training and layer < self.num_layers - 1 and record is None:
                 layer_input = F.dropout(layer_input, self.dropout, training=True)
         if mask is not None:
             layer_input = layer_input * mask.unsqueeze(-1).to(layer_input.dtype)
@@ -271,14 +283,32 @@ class _Recurrent:
             new_states.append(None if parts[0] is None else torch.stack(parts))  # (L*D, B, *)
         return layer_input, tuple(new_states)
 
-    def _run_direction(self, x, initial, layer, direction, lengths, mask):
+    def _run_direction(self, x, initial, layer, direction, lengths, mask, steps=None):
         """One layer, one direction, running forward in time over x (T, B, I)."""
         weights = self.layer_weights(layer, direction)
-        if self.backend == "native":
+        if self.backend == "native" and steps is None:
             return self._native_direction(x, initial, weights, lengths)
-        step = self._reference_step(layer, direction)
+        spec = self._cell_spec()
+        step = spec.reference_step(self, layer, direction)
         x_proj = F.linear(x, weights[0], weights[2] if self.bias else None)  # (T, B, G)
-        return time_loop(step, x_proj, initial, mask)
+        return time_loop(step, x_proj, initial, mask, None if steps is None else (spec.state, steps))
+
+    @staticmethod
+    def _steps_in_order(steps: dict[str, list[Tensor]], direction: int, lengths: Tensor | None,
+                        mask: Tensor | None) -> dict[str, Tensor]:
+        """A direction's recorded steps, (T, B, *) each, zero at padding, in reading order."""
+        stacked = {k: torch.stack(v) for k, v in steps.items()}           # each (T, B, *)
+        if mask is not None:
+            stacked = {k: v * mask.unsqueeze(-1).to(v.dtype) for k, v in stacked.items()}
+        if direction == 1:
+            stacked = {k: v.flip(0) if lengths is None else reverse_within_lengths(v, lengths)
+                       for k, v in stacked.items()}
+        return stacked
+
+    def _cell_spec(self):
+        from lstmkit.nn.cells import spec
+
+        return spec(self.cell_name)
 
     def _native_direction(self, x, initial, weights, lengths):
         assert lengths is not None, "without lengths the native path is one fused call (forward)"
@@ -289,15 +319,6 @@ class _Recurrent:
             out, _ = torch.gru(x, hx[0], weights, self.bias, 1, 0.0, self.training, False, False)
         last = out[lengths - 1, torch.arange(out.size(1), device=out.device)]  # (B, H)
         return out, (last, None) if self.mode == "LSTM" else (last,)
-
-    def _reference_step(self, layer: int, direction: int):
-        weights = self.layer_weights(layer, direction)
-        weight_hh = weights[1]
-        bias_hh = weights[3] if self.bias else None
-        if self.mode == "GRU":
-            return lambda x_proj, h: (G.gru_step(x_proj, h, weight_hh, bias_hh),)
-        weight_hr = weights[-1] if self.proj_size > 0 else None
-        return functools.partial(G.lstm_step, weight_hh=weight_hh, bias_hh=bias_hh, weight_hr=weight_hr)
 
 
 def _to_float(value):
@@ -328,6 +349,8 @@ class LSTM(_Recurrent, nn.LSTM):
         >>> out.shape, h.shape, c.shape
         (torch.Size([10, 3, 20]), torch.Size([4, 3, 20]), torch.Size([4, 3, 20]))
     """
+
+    cell_name = "lstm"
 
     def __init__(
         self,
@@ -366,6 +389,8 @@ class GRU(_Recurrent, nn.GRU):
         >>> out.shape, h.shape
         (torch.Size([3, 5, 16]), torch.Size([2, 3, 16]))
     """
+
+    cell_name = "gru"
 
     def __init__(
         self,

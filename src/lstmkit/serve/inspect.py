@@ -130,7 +130,7 @@ def inspect_text(run: Any, text: str) -> dict[str, Any]:
 
 def _trace(run: Any, tokens: list[str], x: Tensor, stack: list, extra: dict) -> dict[str, Any]:
     layers: list[dict[str, Any]] = []
-    depth = 0
+    depth, cell = 0, ""
     for module in stack:
         out, _, trace = module(x, return_gates=True)
         for (layer, direction), steps in sorted(trace.steps.items()):
@@ -141,8 +141,8 @@ def _trace(run: Any, tokens: list[str], x: Tensor, stack: list, extra: dict) -> 
                            "gates": list(trace.gates), **{k: _round(v) for k, v in values.items()},
                            "top_neurons": top, "top_strength": _round(strength[top])})
         depth += max(k[0] for k in trace.steps) + 1
-        x = out
-    return {"tokens": tokens, "cell": "lstm" if "c" in layers[0] else "gru", "layers": layers,
+        x, cell = out, trace.cell
+    return {"tokens": tokens, "cell": cell, "layers": layers,
             "cut": len(tokens) >= MAX_TOKENS, **extra}
 
 

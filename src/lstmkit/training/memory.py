@@ -23,8 +23,6 @@ from lstmkit.config import ModelConfig
 from lstmkit.errors import ConfigError, DataError
 from lstmkit import resources
 
-GATES = {"lstm": 4, "peephole": 4, "gru": 3}   # gate blocks of H per cell
-
 
 def check_model_fits(build: Callable[[], nn.Module], m: ModelConfig) -> None:
     """Refuse a model whose training state (weights, gradients and two optimizer moments, in
@@ -41,7 +39,9 @@ def check_model_fits(build: Callable[[], nn.Module], m: ModelConfig) -> None:
 def bytes_per_token(m: ModelConfig, bidirectional: bool, training: bool) -> int:
     """fp32 bytes of activations one padded token costs in a forward (and backward) pass."""
     directions = 2 if bidirectional else 1
-    gates = GATES.get(m.cell, 4)
+    from lstmkit.nn.cells import spec
+
+    gates = spec(m.cell).gate_blocks                   # blocks of H in the gate projection
     per_layer = directions * (2 * gates + 2) * m.hidden_size
     floats = m.embedding_dim + m.num_layers * per_layer
     return 4 * floats * (2 if training else 1)
