@@ -66,6 +66,7 @@ from lstmkit.boundary import FLOAT32_MAX     # float inputs beyond it (or NaN) a
 from lstmkit.boundary import printable
 from lstmkit.errors import ConfigError, LstmkitError
 from lstmkit.files import OutputError, output_name, publish, stage, sweep_temporaries
+from lstmkit.notices import quieted
 
 logger = logging.getLogger(__name__)
 MAX_BATCH = 65_536                  # the largest batch an exported graph is traced for
@@ -533,10 +534,10 @@ def export_run(run_dir: str | Path, fmt: str = "onnx", output: str | Path | None
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")                 # torch's notes on the RNN's flat weights: not the user's
                 program = torch.export.export(spec.module, spec.example, dynamic_shapes=_shapes_for(spec, shapes))
-            with _quiet("torch.export.pt2_archive._package"):   # "expect a file ending in .pt2": the staged name
+            with quieted("torch.export.pt2_archive._package"):   # "expect a file ending in .pt2": the staged name
                 staged.append(stage(target, lambda tmp: torch.export.save(program, str(tmp))))
         else:
-            with _quiet("torch.onnx._internal.exporter._registration"), warnings.catch_warnings():
+            with quieted("torch.onnx._internal.exporter._registration"), warnings.catch_warnings():
                 warnings.simplefilter("ignore")                 # "torchvision is not installed" x 4: not ours
                 onnx_program = torch.onnx.export(spec.module, spec.example, dynamo=True, verbose=False,
                                                  input_names=names, output_names=spec.outputs,
@@ -572,18 +573,6 @@ def export_run(run_dir: str | Path, fmt: str = "onnx", output: str | Path | None
     publish(staged[0], target)                # both staged whole: the graph and its sidecar replace
     publish(staged[1], sidecar_path)          # the old pair one right after the other
     return target
-
-
-@contextlib.contextmanager
-def _quiet(logger_name: str):
-    """A library's logger at ERROR while the block runs (its notes are not the user's business)."""
-    quieted = logging.getLogger(logger_name)
-    level = quieted.level
-    quieted.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        quieted.setLevel(level)
 
 
 def _shapes_for(spec: ExportSpec, shapes: dict) -> dict:

@@ -281,9 +281,9 @@ def load_exported(path: str | Path) -> ExportedModel:
     elif fmt == "pt2":
         import torch
 
-        from lstmkit.export import _quiet
+        from lstmkit.notices import quieted
 
-        with _quiet("torch._export.serde.serialize"):     # "Symbol u1 did not appear": torch's, not the user's
+        with quieted("torch._export.serde.serialize"):     # "Symbol u1 did not appear": torch's, not the user's
             module = torch.export.load(str(path)).module()
 
         def run(values: list[np.ndarray]) -> list[np.ndarray]:

@@ -59,6 +59,18 @@ def collected() -> Iterator[list[str]]:
         logger.removeHandler(handler)
 
 
+@contextmanager
+def quieted(logger_name: str) -> Iterator[None]:
+    """A library's logger at ERROR while the block runs (its notes are not the user's business)."""
+    quiet = logging.getLogger(logger_name)
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        quiet.setLevel(level)
+
+
 def noted(fn: Callable[..., T], *args: Any) -> tuple[T, list[str]]:
     """``fn(*args)`` and the warnings it logged: for calls run on another thread."""
     with collected() as notes:

@@ -131,7 +131,7 @@ def unfinished_run(run_dir: Path) -> str | None:
     (its lock) or one stopped before it saved its first epoch (a stale lock, its temporaries or
     in-memory data). None for any other folder."""
     from lstmkit.files import TMP_MARK
-    from lstmkit.training.rundir import LOCK
+    from lstmkit.training.manifest import LOCK
 
     lock = run_dir / LOCK
     try:

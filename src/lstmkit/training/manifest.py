@@ -28,6 +28,7 @@ from lstmkit.errors import RunDirError
 from lstmkit.files import publish, stage, sweep_temporaries, write_file
 
 MANIFEST = "manifest.json"
+LOCK = ".lock"                         # a training's claim on the folder (lstmkit.training.rundir), holding its pid
 FORMAT = 1
 ABSENT = ""                            # in a file's list of allowed checksums: the file may be missing
 

@@ -24,7 +24,7 @@ from lstmkit import files
 from lstmkit.files import TMP_MARK, OutputError, same_file
 from lstmkit.training import manifest
 
-LOCK = ".lock"
+LOCK = manifest.LOCK
 # What lstmkit writes into a run directory (besides the files its manifest lists).
 RECORDS = ("metrics.json", "eval.json", "eval.txt", "loss.png", "accuracy.png", "perplexity.png", "confusion.png",
            "forecast.png", "forecast.csv", "model.onnx", "model.onnx.json", "model.pt2", "model.pt2.json",

@@ -1,0 +1,75 @@
+"""The house's shape, checked (issue 19): imports flow one way through the layers in
+pyproject.toml's import-linter contract, and no module imports itself round a circle, except
+the known debt the contract lists (each task's Run class still lives in ``lstmkit.api``)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+grimp = pytest.importorskip("grimp")
+pytest.importorskip("importlinter")
+
+ROOT = Path(__file__).resolve().parents[1]
+KNOWN_CIRCLE = {"lstmkit.api", "lstmkit.tasks.classify", "lstmkit.tasks.forecast", "lstmkit.tasks.generate",
+                "lstmkit.tasks.image", "lstmkit.tasks.lm", "lstmkit.tasks.tag"}    # issue 19, step "a task is a folder"
+
+
+def test_the_layers_contract_holds():
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-c", "import sys; from importlinter.cli import lint_imports_command; "
+                           "sys.exit(lint_imports_command(['--no-cache']))"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert "1 kept, 0 broken" in done.stdout
+
+
+def _circles(graph) -> list[set[str]]:
+    """Strongly connected components of more than one module (Tarjan), imports inside
+    functions included."""
+    adjacent = {m: graph.find_modules_directly_imported_by(m) for m in graph.modules}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[set[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in adjacent[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = set()
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.add(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(component)
+
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 10_000))
+    try:
+        for module in sorted(adjacent):
+            if module not in index:
+                visit(module)
+    finally:
+        sys.setrecursionlimit(limit)
+    return found
+
+
+def test_no_module_imports_itself_round_a_circle():
+    circles = _circles(grimp.build_graph("lstmkit"))
+    unknown = [sorted(c) for c in circles if c != KNOWN_CIRCLE]
+    assert not unknown, f"import circles: {unknown}"
