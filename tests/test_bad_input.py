@@ -270,7 +270,7 @@ case("overwrite-locked-run", ["train", "lm", "--data", "{data:lm}", "--run-dir",
      damage=lambda r: (r / ".lock").write_text(str(os.getpid())))
 case("resume-other-task", ["train", "tag", "--resume", "--run-dir", "{run:lm}"], "lm")
 case("resume-other-settings", ["train", "lm", "--resume", "--run-dir", "{run:lm}", "--set", "train.lr=0.1"],
-     "only --epochs")
+     "train.lr differs")
 
 # 5. eval / predict / generate
 for _task in TASKS:

@@ -137,12 +137,27 @@ def test_overwrite_starts_clean(tiny_text_file, tmp_path, capsys):
     assert json.loads((run / "eval.json").read_text())["valid_ppl"] > 1.0
 
 
+def test_resume_takes_the_runs_own_command(tiny_text_file, tmp_path, capsys):
+    """Issue 19: re-running the training command with --resume (as with Keras or Lightning)
+    was refused ("only --epochs may change") although nothing else changed."""
+    run = tmp_path / "run"
+    command = ["train", "lm", "--data", str(tiny_text_file), "--run-dir", str(run), "-q", *SMALL]
+    assert main([*command, "--epochs", "1"]) == 0
+    assert main([*command, "--epochs", "2", "--resume", "--set", "train.max_minutes=30"]) == 0
+    assert [m["epoch"] for m in json.loads((run / "metrics.json").read_text())] == [1, 2]
+    assert json.loads((run / "config.json").read_text())["train"]["max_minutes"] == 30
+    capsys.readouterr()
+    assert main([*command, "--epochs", "3", "--resume", "--num-layers", "2"]) == 2
+    assert "model.num_layers differs: the run has 1, this command 2" in _error(capsys)
+
+
 def test_resume_refuses_other_settings(tiny_text_file, tmp_path, capsys):
     run = tmp_path / "run"
     assert main(["train", "lm", "--data", str(tiny_text_file), "--run-dir", str(run), "--epochs", "1", "-q", *SMALL]) == 0
     capsys.readouterr()
     assert main(["train", "lm", "--resume", "--run-dir", str(run), "--set", "train.lr=0.1"]) == 2
-    assert "only --epochs may change" in _error(capsys)
+    assert "train.lr differs: the run has 0.005, this command 0.1; only --epochs and train.max_minutes may change" \
+        in _error(capsys)
     assert main(["train", "tag", "--resume", "--run-dir", str(run), "--epochs", "2"]) == 2
     assert "holds a lm run" in _error(capsys)
     assert main(["train", "lm", "--resume", "--run-dir", str(run), "--epochs", "2", "-q"]) == 0

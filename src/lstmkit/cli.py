@@ -203,6 +203,47 @@ def _train_config(args: argparse.Namespace):
     return replace(cfg, data=data, vectors=replace(cfg.vectors, path=_absolute(cfg.vectors.path)))
 
 
+RESUMABLE = ("train.epochs", "train.max_minutes")     # what --resume may change: how long the run goes on
+
+
+def _resume_config(args: argparse.Namespace):
+    """The run's own config for ``--resume``, with the command's --epochs (and train.max_minutes).
+    The command may repeat the run's settings (re-running the same command, as with Keras or
+    Lightning, resumes); a setting that differs from the run's is refused by name."""
+    import tomllib
+    from dataclasses import asdict
+
+    from lstmkit.training import recipe
+
+    run_cfg = recipe.resume_config(args.run_dir)
+    keys = {f.split("=", 1)[0].strip() for f in args.overrides}
+    keys |= {dest[len("flag__"):].replace("__", ".") for dest, v in vars(args).items()
+             if dest.startswith("flag__") and v is not None}
+    if args.data is not None:
+        keys.add("data.path")
+    if args.config:
+        try:
+            table = tomllib.loads(Path(args.config).read_text(encoding="utf-8-sig"))
+        except (OSError, ValueError, RecursionError):
+            table = {}                                      # said by _train_config below
+        keys |= {f"{section}.{name}" for section, values in table.items() if isinstance(values, dict)
+                 for name in values}
+    if not keys:
+        return run_cfg
+    given = _train_config(args)                             # the command's values, checked as a new run's
+    ours = {f"{section}.{name}": value for section, values in asdict(given).items() if isinstance(values, dict)
+            for name, value in values.items()}
+    theirs = {f"{section}.{name}": value for section, values in asdict(run_cfg).items() if isinstance(values, dict)
+              for name, value in values.items()}
+    for key in sorted(keys - set(RESUMABLE)):
+        if key in theirs and ours.get(key) != theirs[key]:
+            raise LstmkitError(f"--resume goes on with the run's own config, and {key} differs: the run has "
+                               f"{theirs[key]!r}, this command {ours.get(key)!r}; only --epochs and "
+                               "train.max_minutes may change (drop the setting, or train a new run)")
+    train = {k.split(".", 1)[1]: ours[k] for k in RESUMABLE if k in keys}
+    return replace(run_cfg, train=replace(run_cfg.train, **train))
+
+
 def _absolute(value: str) -> str:
     """A path that exists, made absolute; names (imdb, ptb, word2vec) and empty values stay."""
     from lstmkit.config import dataset_name
@@ -231,11 +272,7 @@ def _train(args: argparse.Namespace) -> int:
             task_of_run = args.task                           # said below, by resume_config
         if task_of_run != args.task:                          # the wrong task first: it is the real mistake
             raise LstmkitError(f"{str(args.run_dir)!r} holds a {task_of_run} run; use `lstmkit train {task_of_run} --resume`")
-        given = [d for d, v in vars(args).items() if d.startswith("flag__") and v is not None and d != "flag__train__epochs"]
-        if given or args.overrides or args.config or args.data:
-            raise LstmkitError("--resume goes on with the run's own config; only --epochs may change (drop the other "
-                               "settings, or train a new run)")
-        cfg = recipe.resume_config(args.run_dir, int(args.flag__train__epochs) if args.flag__train__epochs else None)
+        cfg = _resume_config(args)
         if cfg.task != args.task:
             raise LstmkitError(f"{str(args.run_dir)!r} holds a {cfg.task} run; use `lstmkit train {cfg.task} --resume`")
         run_dir = args.run_dir
