@@ -1,6 +1,5 @@
 """The house's shape, checked (issue 19): imports flow one way through the layers in
-pyproject.toml's import-linter contract, and no module imports itself round a circle, except
-the known debt the contract lists (each task's Run class still lives in ``lstmkit.api``)."""
+pyproject.toml's import-linter contract, and no module imports itself round a circle."""
 
 from __future__ import annotations
 
@@ -13,8 +12,6 @@ grimp = pytest.importorskip("grimp")
 pytest.importorskip("importlinter")
 
 ROOT = Path(__file__).resolve().parents[1]
-KNOWN_CIRCLE = {"lstmkit.api", "lstmkit.tasks.classify", "lstmkit.tasks.forecast", "lstmkit.tasks.generate",
-                "lstmkit.tasks.image", "lstmkit.tasks.lm", "lstmkit.tasks.tag"}    # issue 19, step "a task is a folder"
 
 
 def test_the_layers_contract_holds():
@@ -71,5 +68,4 @@ def _circles(graph) -> list[set[str]]:
 
 def test_no_module_imports_itself_round_a_circle():
     circles = _circles(grimp.build_graph("lstmkit"))
-    unknown = [sorted(c) for c in circles if c != KNOWN_CIRCLE]
-    assert not unknown, f"import circles: {unknown}"
+    assert not circles, f"import circles: {[sorted(c) for c in circles]}"

@@ -7,7 +7,7 @@ Legend: B batch, T time, D features, V vocabulary, E embedding.
 
 from __future__ import annotations
 
-import torch
+import torch  # noqa: F401 - the doctests use it
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.func import functional_call

@@ -80,6 +80,7 @@ class Task:
     perplexity: bool = False          # report train_ppl (language models)
     needs_data: bool = True           # train refuses to start without data.path
     flags: tuple[Flag, ...] = ()      # task flags of ``lstmkit train TASK`` besides the common ones
+    run_class: str = ""               # "module:Class" of the loaded run (a lstmkit.tasks.run.Run)
 
     # --- data and model ------------------------------------------------------------------
     def prepare(self, cfg: RunConfig, download: bool) -> Any:
@@ -125,8 +126,19 @@ class Task:
         return None
 
     def load(self, run_dir: str | Path, device: str = "cpu") -> Any:
-        """The trained model with what it needs to predict (:mod:`lstmkit.api`)."""
-        raise NotImplementedError
+        """The trained run, ready to predict: the task's :class:`lstmkit.tasks.run.Run`
+        (``run_class``, named by path: the run's module imports the task's, not back)."""
+        import importlib
+
+        module, name = self.run_class.split(":")
+        return getattr(importlib.import_module(module), name)(run_dir, device)
+
+    def write_part(self, value: Any, folder: Path, name: str) -> Path:
+        """Data given in memory to ``lstmkit.train`` (checked at the boundary), as a file in
+        ``folder`` that the task's readers take; returns its path."""
+        from lstmkit.errors import DataError
+
+        raise DataError(f"task {self.name} takes its data as a name or a path, not {type(value).__name__}")
 
 
 def shard_rows(rank: Rank, *tensors: torch.Tensor) -> tuple[torch.Tensor, ...] | None:

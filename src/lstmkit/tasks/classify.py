@@ -22,7 +22,7 @@ from lstmkit.config import ClassifyConfig, DataConfig, ModelConfig, RunConfig, T
 from lstmkit.data.batching import BucketBatchSampler, pad_batch, padding_mask
 from lstmkit.data.text import check_inherited_encoding
 from lstmkit.data.tokenize import get_tokenizer
-from lstmkit.data.vectors import embedding_matrix, load_vectors, save_vectors, train_word2vec
+from lstmkit.data.vectors import embedding_matrix, load_vectors, train_word2vec
 from lstmkit.data.vocab import PAD, UNK, Vocab
 from lstmkit.errors import ConfigError, DataError, RunDirError, listing
 from lstmkit.files import write_file
@@ -165,6 +165,7 @@ class ClassifyTask(Task):
     """Text classification: length-bucketed batches on the layers' padded-plus-lengths path."""
 
     name = "classify"
+    run_class = "lstmkit.tasks.classify_run:ClassifierRun"   # what load() returns
     help = "text classification (IMDB sentiment or any labelled text)"
     data_help = "imdb|PATH"
     defaults = RunConfig(
@@ -249,10 +250,15 @@ class ClassifyTask(Task):
         write_file(run_dir / "eval.txt", rep.as_text() + "\n")
         return {**rep.to_dict(), "loss": nll}
 
-    def load(self, run_dir: str | Path, device: str = "cpu"):
-        from lstmkit.api import ClassifierRun
 
-        return ClassifierRun(run_dir, device)
+    def write_part(self, value: list[tuple[str, str]], folder: Path, name: str) -> Path:
+        """(text, label) rows given in memory, as JSON Lines."""
+        import json
+
+        from lstmkit.files import write_file
+
+        lines = [json.dumps({"text": t, "label": y}, ensure_ascii=False) for t, y in value]
+        return write_file(folder / f"{name}.jsonl", "\n".join(lines) + "\n")
 
 
 def load_classifier(run_dir: str | Path, device: str = "cpu") -> tuple[TextClassifier, Vocab, RunConfig]:

@@ -230,6 +230,7 @@ class ForecastTask(Task):
     """Windowed forecasting from CSV, or the stateful sin -> cos stream."""
 
     name = "forecast"
+    run_class = "lstmkit.tasks.forecast_run:ForecasterRun"   # what load() returns
     help = "time series: sin -> cos, or forecasting from CSV (ETTh1)"
     data_help = "ett-h1|sine|PATH"
     data_aliases = ("etth1",)
@@ -312,10 +313,19 @@ class ForecastTask(Task):
                     "steps": len(data.x) - cut}
         return score(model, data, run_dir, fc.plot_steps)
 
-    def load(self, run_dir: str | Path, device: str = "cpu"):
-        from lstmkit.api import ForecasterRun
 
-        return ForecasterRun(run_dir, device)
+    def write_part(self, value: dict[str, list], folder: Path, name: str) -> Path:
+        """Columns given in memory, as a CSV."""
+        import csv
+        import io
+
+        from lstmkit.files import write_file
+
+        buffer = io.StringIO(newline="")
+        writer = csv.writer(buffer)
+        writer.writerow(list(value))
+        writer.writerows(zip(*value.values()))
+        return write_file(folder / f"{name}.csv", buffer.getvalue())
 
 
 @torch.no_grad()

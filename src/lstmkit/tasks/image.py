@@ -107,6 +107,7 @@ class ImageTask(Task):
     """MNIST as sequences: rows, pixels, or permuted pixels."""
 
     name = "image"
+    run_class = "lstmkit.tasks.image_run:ImageRun"   # what load() returns
     help = "MNIST read by an LSTM row by row (or pixel by pixel)"
     data_help = "mnist|PATH"
     defaults = RunConfig(
@@ -167,10 +168,6 @@ class ImageTask(Task):
         plot_confusion(rep.confusion, rep.labels, run_dir / "confusion.png")
         return rep.to_dict()
 
-    def load(self, run_dir: str | Path, device: str = "cpu"):
-        from lstmkit.api import ImageRun
-
-        return ImageRun(run_dir, device)
 
 
 def load_image_model(run_dir: str | Path) -> tuple[SequenceClassifier, RunConfig]:

@@ -151,6 +151,7 @@ class LMTask(Task):
     """Language models: truncated BPTT with the state carried through the step contract."""
 
     name = "lm"
+    run_class = "lstmkit.tasks.lm_run:LanguageModelRun"   # what load() returns
     help = "character or word language model (default: The Time Machine, shipped)"
     data_help = "ptb|tinyshakespeare|zh-novel|timemachine|PATH"
     defaults = RunConfig(task="lm")
@@ -237,10 +238,12 @@ class LMTask(Task):
     def finish(self, model: LanguageModel, ctx: Context, data: Corpus, run_dir: Path) -> dict[str, float]:
         return score_run(model, data, run_dir)
 
-    def load(self, run_dir: str | Path, device: str = "cpu"):
-        from lstmkit.api import LanguageModelRun
 
-        return LanguageModelRun(run_dir, device)
+    def write_part(self, value: str, folder: Path, name: str) -> Path:
+        """Text given in memory, as ``name.txt``."""
+        from lstmkit.files import write_file
+
+        return write_file(folder / f"{name}.txt", value)
 
 
 def _same_vocab(run_dir: Path, vocab: Vocab) -> None:

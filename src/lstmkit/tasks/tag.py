@@ -23,7 +23,6 @@ from lstmkit.config import DataConfig, ModelConfig, RunConfig, TagConfig, TrainC
 from lstmkit.data.batching import padding_mask
 from lstmkit.data.datasets.treebank import TaggedSentence
 from lstmkit.data.vectors import embedding_matrix, load_vectors
-from lstmkit.data.vocab import Vocab
 from lstmkit.errors import ConfigError, DataError, RunDirError
 from lstmkit.nn import LSTM, make_rnn
 from lstmkit.nn.crf import CRF
@@ -216,6 +215,7 @@ class TagTask(Task):
     """Part-of-speech tagging: a BiLSTM(-CRF) over words and their characters."""
 
     name = "tag"
+    run_class = "lstmkit.tasks.tag_run:TaggerRun"   # what load() returns
     help = "part-of-speech tagging (UD treebanks, word/tag files, raw Chinese via jieba)"
     data_help = "ud-en-ewt|ud-zh|PATH"
     defaults = RunConfig(
@@ -298,10 +298,21 @@ class TagTask(Task):
             result["end_to_end_jieba"] = end_to_end_chinese(model, data.vocabs, data.splits.test).__dict__
         return result
 
-    def load(self, run_dir: str | Path, device: str = "cpu"):
-        from lstmkit.api import TaggerRun
 
-        return TaggerRun(run_dir, device)
+    def write_part(self, value: list[list[tuple[str, str]]], folder: Path, name: str) -> Path:
+        """Sentences of (word, tag) pairs given in memory, as word<TAB>tag lines."""
+        from lstmkit import boundary
+        from lstmkit.files import write_file
+
+        lines = []
+        for number, sentence in enumerate(value, 1):
+            for word, tag in sentence:
+                if not word.strip() or not tag.strip() or any(c in word + tag for c in "\t\n\r"):
+                    raise boundary.ArgumentError(f"{name} sentence {number}: the pair {(word, tag)!r} has an empty "
+                                                 "word or tag, or a tab or line break inside one; give one word and "
+                                                 "one tag per pair")
+            lines += [f"{w}\t{t}" for w, t in sentence] + [""]
+        return write_file(folder / f"{name}.tsv", "\n".join(lines))
 
 
 def save_vocabs(run_dir: Path, vocabs: TagVocabs) -> None:

@@ -1,0 +1,56 @@
+"""A trained classifier, loaded: ``predict`` texts, ``evaluate`` on IMDB or a table file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from lstmkit import boundary
+from lstmkit.tasks.run import Evaluation, Run, check_eval_data
+
+
+class ClassifierRun(Run):
+    def __init__(self, run_dir: str | Path, device: str = "cpu") -> None:
+        super().__init__(run_dir, device)
+        from lstmkit.tasks import classify
+
+        self.model, self.vocab, _ = classify.load_classifier(run_dir, device)
+        self.labels = classify.run_labels(run_dir)
+
+    def predict(self, texts: str | Iterable[str]) -> list[dict[str, Any]]:
+        """``{"text", "label", "probability", "probabilities": {label: p}}`` for each text."""
+        from lstmkit.tasks import classify
+
+        texts = boundary.texts("texts", texts)
+        probs = classify.predict_probabilities(self.model, self.vocab, self.labels, self.cfg, texts)
+        out = []
+        for text, row in zip(texts, probs.tolist()):
+            best = max(range(len(row)), key=row.__getitem__)
+            out.append({"text": text, "label": self.labels[best], "probability": row[best],
+                        "probabilities": dict(zip(self.labels, row))})
+        return out
+
+    predict_options = frozenset({"texts", "file"})
+    eval_options = frozenset({"data", "download", "encoding"})
+
+    def evaluate(self, data: str | Path, download: bool = False, encoding: str | None = None) -> Evaluation:
+        """Accuracy, per-class P/R/F1 and confusion on ``imdb`` (its test split) or a table file."""
+        boundary.switch("download", download)
+        check_eval_data(data, optional=False)
+        from lstmkit.tasks import classify
+        from lstmkit.training.plots import plot_confusion
+
+        rep, nll = classify.evaluate_run(self.run_dir, str(data), download, self.device, encoding)
+        png = plot_confusion(rep.confusion, rep.labels, self.run_dir / "confusion.png")
+        scores = {**rep.to_dict(), "loss": nll}
+        saved = self._save_eval(scores, data)
+        return Evaluation(scores, f"{rep.as_text()}\nloss {nll:.4f}; confusion matrix plot: {png}\n{saved}")
+
+    def predict_lines(self, inputs: list[str], **options: Any) -> list[str]:
+        show = boundary.printable                           # one record per line: a text's own \n or \t escaped
+        return [f"{show(p['label'])}\t{p['probability']:.4f}\t{show(p['text'] if len(p['text']) <= 60 else p['text'][:57] + '...')}"
+                for p in self.predict(inputs)]
+
+
+__all__ = ['ClassifierRun']

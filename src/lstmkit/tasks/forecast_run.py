@@ -1,0 +1,107 @@
+"""A trained forecaster, loaded: ``predict`` the horizon after recent rows, ``evaluate`` on a CSV's test part."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from lstmkit import boundary
+from lstmkit.errors import ConfigError
+from lstmkit.notices import in_caller_terms
+from lstmkit.tasks.run import Evaluation, Run, check_eval_data
+from lstmkit.training import checkpoint
+
+
+class ForecasterRun(Run):
+    def __init__(self, run_dir: str | Path, device: str = "cpu") -> None:
+        super().__init__(run_dir, device)
+        if self.cfg.forecast.stateful:
+            raise ConfigError(f"{str(run_dir)!r} is the stateful sine demo; it has no CSV forecaster to load")
+
+    def predict(self, data: Any) -> list[dict[str, Any]]:
+        """Forecast the ``horizon`` steps after the last rows of ``data`` (a CSV path, a
+        DataFrame or a dict of columns); one dict per step, original units."""
+        import csv
+        import tempfile
+
+        from lstmkit.tasks import forecast
+
+        source_data = (boundary.path("data", data) if isinstance(data, (str, os.PathLike, bytes, bytearray))
+                       else boundary.columns("data", data))
+        if not isinstance(source_data, Path):
+            from lstmkit.errors import listing
+
+            needed = forecast.read_scaler(checkpoint.run_file(self.run_dir, forecast.SCALER_FILE))["inputs"]
+            missing = [c for c in needed if c not in source_data]
+            if missing:
+                raise boundary.ArgumentError(f"data lacks the column(s) {listing(missing)} that the forecaster reads; "
+                                             f"it has {listing(source_data)}")
+        with tempfile.TemporaryDirectory() as tmp:
+            source = source_data if isinstance(source_data, Path) else forecast.ForecastTask().write_part(source_data, Path(tmp),
+                                                                                           "input")
+            # columns given in memory: named as the caller did, not by the scratch file
+            with in_caller_terms({} if isinstance(source_data, Path) else {str(source): "data"}):
+                out = forecast.forecast_csv(self.run_dir, source, Path(tmp) / "forecast.csv")
+            with out.open(encoding="utf-8") as f:
+                rows = list(csv.DictReader(f))
+        date = self.cfg.forecast.date_column
+        return [{k: int(v) if k == "step" else v if k == date else float(v) for k, v in r.items()} for r in rows]
+
+    predict_options = frozenset({"data", "output", "force"})
+
+    def evaluate(self, data: str | Path | None = None, download: bool = False) -> Evaluation:
+        """MSE/MAE (scaled and in original units) on the test part of ``data`` (default: the
+        run's own), with the forecast plot."""
+        boundary.switch("download", download)
+        check_eval_data(data, optional=True)
+        from lstmkit.tasks import forecast
+
+        model, cfg, _ = forecast.load_forecaster(self.run_dir)
+        prepared = forecast.prepare(str(data) if data is not None else cfg.data.path, cfg.forecast, download)
+        scores = forecast.score(model, prepared, self.run_dir, cfg.forecast.plot_steps)
+        saved = self._save_eval(scores, data)
+        return Evaluation(scores, "\n".join([*(f"{k}\t{v:.6g}" for k, v in scores.items()), saved]))
+
+    def predict_lines(self, inputs: list[str], data: str | Path | None = None, output: str | Path | None = None,
+                      force: bool = False, **options: Any) -> list[str]:
+        boundary.switch("force", force)
+        import os
+
+        from lstmkit.training.rundir import check_output
+        from lstmkit.files import output_name
+        from lstmkit.tasks import forecast
+        from lstmkit.training.rundir import own_files
+
+        if data is None:
+            raise ConfigError("a forecaster predicts from a CSV: pass --data new.csv (its last input_len rows are read)")
+        default = self.run_dir / "forecast.csv"
+        target = output_name(output, example=default.name) if output is not None else default
+        ours = os.path.realpath(target) == os.path.realpath(default)
+        if ours and not _written_by_forecast(default):
+            from lstmkit.files import OutputError
+
+            raise OutputError(f"{str(default)!r} already exists and is not a forecast that predict wrote (it does not "
+                              "start with 'step,'); move it, or write elsewhere with --output")
+        check_output(target, protected=own_files(self.run_dir, exclude=(default.name,)), inputs=[data], force=force,
+                     replaceable=ours)
+        try:
+            out = forecast.forecast_csv(self.run_dir, data, target)
+        except PermissionError as err:
+            raise ConfigError(f"cannot write {str(target)!r}: {err.strerror}; choose another --output") from None
+        return [f"forecast written to {out}"]
+
+
+def _written_by_forecast(path: Path) -> bool:
+    """Whether the run's default ``forecast.csv`` is absent or one that ``predict`` wrote (its
+    header starts with ``step``): a user's own file of that name is never replaced unasked."""
+    try:
+        with open(path, "rb") as f:
+            return f.readline(200).startswith(b"step,")
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+
+
+__all__ = ['ForecasterRun']
