@@ -69,31 +69,27 @@ _ARG_NAMES = {"path": "data", "valid_path": "valid", "test_path": "test"}      #
 
 def _check_parts(task: str, data: Any, valid: Any, test: Any) -> dict[str, tuple[str, Any]]:
     """Each of data/valid/test as ("path", text) for a name or a path, or ("memory", value)
-    for in-memory data, checked at the boundary (nothing is written yet)."""
+    for in-memory data (the task says what it takes), checked at the boundary (nothing is
+    written yet)."""
+    spec = get_task(task)
     parts = {"path": data, "valid_path": valid, "test_path": test}
     out: dict[str, tuple[str, Any]] = {}
     for key, value in parts.items():
         if value is None:
             continue
         arg = _ARG_NAMES[key]
-        if task == "lm" and isinstance(value, str) and _looks_like_text(value):
-            out[key] = ("memory", boundary.text(arg, value))
+        if isinstance(value, (list, tuple, dict)) and not value:
+            raise boundary.ArgumentError(f"{arg} is empty ({boundary.shown(value)}); give some rows, or leave {arg} out")
+        memory = spec.memory_part(arg, value)
+        if memory is not None:
+            out[key] = ("memory", memory)
         elif isinstance(value, (str, os.PathLike, bytes, bytearray)):
             out[key] = ("path", str(boundary.path(arg, value)))
             if isinstance(value, str):
                 dataset_name(value)                            # warns when a local folder has that name too
-        elif isinstance(value, (list, tuple, dict)) and not value:
-            raise boundary.ArgumentError(f"{arg} is empty ({boundary.shown(value)}); give some rows, or leave {arg} out")
-        elif task == "classify":
-            out[key] = ("memory", boundary.labelled_rows(arg, value))
-        elif task == "tag":
-            out[key] = ("memory", boundary.tagged_sentences(arg, value))
-        elif task == "forecast":
-            out[key] = ("memory", boundary.columns(arg, value))
         else:
-            what = {"lm": "a string of text", "image": "a folder of MNIST's IDX files"}.get(task, "a path")
-            raise boundary.ArgumentError(f"{arg} must be a dataset name or a path (or, for task {task}, {what}), "
-                                         f"got {boundary.shown(value)}")
+            raise boundary.ArgumentError(f"{arg} must be a dataset name or a path (or, for task {task}, "
+                                         f"{spec.memory_help}), got {boundary.shown(value)}")
     return out
 
 
@@ -111,12 +107,6 @@ def _write_memory_data(task: str, parts: dict[str, tuple[str, Any]], folder: Pat
     elif task == "lm":
         out = {k: v for k, v in out.items() if k == "path"}
     return out
-
-
-def _looks_like_text(value: str) -> bool:
-    """An lm string that is text to learn, not a name or a path: it has a line break, or is
-    longer than any file name."""
-    return "\n" in value or len(value) > 255
 
 
 def _write_part(task: str, value: Any, folder: Path, name: str) -> Path:

@@ -133,6 +133,17 @@ class Task:
         module, name = self.run_class.split(":")
         return getattr(importlib.import_module(module), name)(run_dir, device)
 
+    memory_help: str = "a path"       # what else lstmkit.train(data=...) takes for the task, for messages
+
+    def memory_part(self, arg: str, value: Any) -> Any | None:
+        """``value`` of ``lstmkit.train``'s argument ``arg`` checked as data in memory (rows,
+        sentences, columns, text), or None where it is a name or a path.
+
+        Raises:
+            ArgumentError: naming ``arg``, for data in memory the task cannot read.
+        """
+        return None
+
     def write_part(self, value: Any, folder: Path, name: str) -> Path:
         """Data given in memory to ``lstmkit.train`` (checked at the boundary), as a file in
         ``folder`` that the task's readers take; returns its path."""

@@ -12,6 +12,7 @@ import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -166,6 +167,7 @@ class ClassifyTask(Task):
 
     name = "classify"
     run_class = "lstmkit.tasks.classify_run:ClassifierRun"   # what load() returns
+    memory_help = '(text, label) rows'
     help = "text classification (IMDB sentiment or any labelled text)"
     data_help = "imdb|PATH"
     defaults = RunConfig(
@@ -250,6 +252,16 @@ class ClassifyTask(Task):
         write_file(run_dir / "eval.txt", rep.as_text() + "\n")
         return {**rep.to_dict(), "loss": nll}
 
+
+    def memory_part(self, arg: str, value: Any) -> Any | None:
+        """(text, label) pairs or {"text", "label"} rows."""
+        import os
+
+        from lstmkit import boundary
+
+        if isinstance(value, (str, os.PathLike, bytes, bytearray)):
+            return None
+        return boundary.labelled_rows(arg, value)
 
     def write_part(self, value: list[tuple[str, str]], folder: Path, name: str) -> Path:
         """(text, label) rows given in memory, as JSON Lines."""

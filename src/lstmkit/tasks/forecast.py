@@ -10,6 +10,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -231,6 +232,7 @@ class ForecastTask(Task):
 
     name = "forecast"
     run_class = "lstmkit.tasks.forecast_run:ForecasterRun"   # what load() returns
+    memory_help = 'a DataFrame or a dict of columns'
     help = "time series: sin -> cos, or forecasting from CSV (ETTh1)"
     data_help = "ett-h1|sine|PATH"
     data_aliases = ("etth1",)
@@ -313,6 +315,16 @@ class ForecastTask(Task):
                     "steps": len(data.x) - cut}
         return score(model, data, run_dir, fc.plot_steps)
 
+
+    def memory_part(self, arg: str, value: Any) -> Any | None:
+        """A pandas DataFrame or a dict of columns."""
+        import os
+
+        from lstmkit import boundary
+
+        if isinstance(value, (str, os.PathLike, bytes, bytearray)):
+            return None
+        return boundary.columns(arg, value)
 
     def write_part(self, value: dict[str, list], folder: Path, name: str) -> Path:
         """Columns given in memory, as a CSV."""

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import nullcontext
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -152,6 +153,7 @@ class LMTask(Task):
 
     name = "lm"
     run_class = "lstmkit.tasks.lm_run:LanguageModelRun"   # what load() returns
+    memory_help = 'a string of text'
     help = "character or word language model (default: The Time Machine, shipped)"
     data_help = "ptb|tinyshakespeare|zh-novel|timemachine|PATH"
     defaults = RunConfig(task="lm")
@@ -238,6 +240,14 @@ class LMTask(Task):
     def finish(self, model: LanguageModel, ctx: Context, data: Corpus, run_dir: Path) -> dict[str, float]:
         return score_run(model, data, run_dir)
 
+
+    def memory_part(self, arg: str, value: Any) -> Any | None:
+        """A string with a line break, or longer than any file name, is text to learn."""
+        from lstmkit import boundary
+
+        if isinstance(value, str) and ("\n" in value or len(value) > 255):
+            return boundary.text(arg, value)
+        return None
 
     def write_part(self, value: str, folder: Path, name: str) -> Path:
         """Text given in memory, as ``name.txt``."""

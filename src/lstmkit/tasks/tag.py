@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -216,6 +217,7 @@ class TagTask(Task):
 
     name = "tag"
     run_class = "lstmkit.tasks.tag_run:TaggerRun"   # what load() returns
+    memory_help = 'sentences of (word, tag) pairs'
     help = "part-of-speech tagging (UD treebanks, word/tag files, raw Chinese via jieba)"
     data_help = "ud-en-ewt|ud-zh|PATH"
     defaults = RunConfig(
@@ -298,6 +300,16 @@ class TagTask(Task):
             result["end_to_end_jieba"] = end_to_end_chinese(model, data.vocabs, data.splits.test).__dict__
         return result
 
+
+    def memory_part(self, arg: str, value: Any) -> Any | None:
+        """Sentences as lists of (word, tag) pairs."""
+        import os
+
+        from lstmkit import boundary
+
+        if isinstance(value, (str, os.PathLike, bytes, bytearray)):
+            return None
+        return boundary.tagged_sentences(arg, value)
 
     def write_part(self, value: list[list[tuple[str, str]]], folder: Path, name: str) -> Path:
         """Sentences of (word, tag) pairs given in memory, as word<TAB>tag lines."""
