@@ -67,5 +67,5 @@ def _circles(graph) -> list[set[str]]:
 
 
 def test_no_module_imports_itself_round_a_circle():
-    circles = _circles(grimp.build_graph("lstmkit"))
+    circles = _circles(grimp.build_graph("lstmkit", exclude_type_checking_imports=True))   # types only: no circle at run time
     assert not circles, f"import circles: {[sorted(c) for c in circles]}"

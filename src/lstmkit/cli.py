@@ -23,7 +23,6 @@ from dataclasses import replace
 import gc
 import logging
 import os
-import shlex
 import sys
 from pathlib import Path
 
@@ -92,13 +91,11 @@ def _add_train_parser(tasks: argparse._SubParsersAction, name: str) -> None:
                         "--epochs may extend it")
     p.add_argument("--download", action="store_true", help="download a named dataset (checksum verified) if missing")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (off anyway when stderr is not a terminal)")
-    if name == "lm":
-        p.add_argument("--prefix", help="text to continue after training (default: 'time traveller' for the "
-                                        "Time Machine, else the start of the validation text)")
-        p.add_argument("--gen-length", type=int, default=100, help="tokens to generate after training (default 100)")
-    if name == "classify":
-        p.add_argument("--save-vectors", action="store_true",
-                       help="save the fine-tuned vectors (.npy + vocabulary, word2vec text) in RUN_DIR/vectors")
+    for option in spec.options:                               # the task's own: what to do after training
+        if option.type is None:
+            p.add_argument(option.flag, action="store_true", help=option.help)
+        else:
+            p.add_argument(option.flag, type=option.type, default=option.default, help=option.help)
     _quiet(p)
 
 
@@ -279,8 +276,7 @@ def _train(args: argparse.Namespace) -> int:
     else:
         cfg = _train_config(args)
         run_dir = args.run_dir or _default_run_dir(args.task)
-    if args.task == "classify" and getattr(args, "save_vectors", False):
-        _check_save_vectors(Path(run_dir), cfg.vectors.path)
+    spec.check_options(Path(run_dir), cfg, _task_options(spec, args))
     logger.info("training %s on %s -> %s", args.task, printable(cfg.data.path or "the shipped Time Machine"),
                 printable(run_dir))                           # paths escaped whole: a newline in one is no new line
     progress = not args.no_progress and sys.stderr.isatty()
@@ -291,82 +287,15 @@ def _train(args: argparse.Namespace) -> int:
     if int(os.environ.get("RANK", "0")) != 0:
         return 0                                              # under torchrun, rank 0 reports for all
     _say(fitted.summary())
-    for line in _task_report(spec.name, fitted, args):
+    for line in spec.report(fitted, _task_options(spec, args)):
         _say(line)
     _say(f"run directory: {printable(run_dir)}")
     return 0
 
 
-def _check_save_vectors(run_dir: Path, vectors_path: str) -> None:
-    """Before training: --save-vectors writes RUN/vectors/; refuse now, not after the training,
-    a user's file in its place, or a --vectors input it would replace."""
-    from lstmkit.files import same_file
-    from lstmkit.training.rundir import SUBFOLDERS
-
-    folder = run_dir / "vectors"
-    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
-        raise LstmkitError(f"--save-vectors writes into {str(folder)!r}, which is a file or a link that lstmkit did not "
-                           "make; move it, or leave out --save-vectors")
-    for name in SUBFOLDERS["vectors"]:                        # the files save_vectors writes
-        if vectors_path and same_file(Path(vectors_path), folder / name):
-            raise LstmkitError(f"--vectors {vectors_path!r} is the file {name} that --save-vectors writes; copy it "
-                               "elsewhere first (it would be replaced by the vectors trained from it)")
-
-
-def _task_report(task: str, fitted, args: argparse.Namespace) -> list[str]:
-    """The lines a task prints after training (test scores, a sample)."""
-    test = fitted.test or {}
-    lines: list[str] = []
-    if task == "lm":
-        lines += _lm_report(fitted, args)
-    elif task in ("classify", "tag", "image") and "accuracy" in test:
-        lines.append(f"test accuracy {100 * test['accuracy']:.2f}% (report: lstmkit eval {printable(shlex.quote(str(fitted.run_dir)))})")
-        if "end_to_end_jieba" in test:
-            e2e = test["end_to_end_jieba"]
-            lines.append(f"end to end from raw text segmented by jieba: segmentation F1 "
-                         f"{100 * e2e['segmentation_f1']:.2f}%, tagging F1 {100 * e2e['tagging_f1']:.2f}%")
-    elif task == "forecast" and "mse" in test:
-        line = f"test MSE {test['mse']:.4g}, MAE {test['mae']:.4g}"
-        if "mse_original" in test:
-            line += f" (original units: MSE {test['mse_original']:.4g}, MAE {test['mae_original']:.4g})"
-        lines += [line, f"plot: {fitted.run_dir / 'forecast.png'}"]
-    if task == "classify" and args.save_vectors:
-        from lstmkit.data.vectors import save_vectors
-
-        save_vectors(fitted.run_dir / "vectors", fitted.data.vocab, fitted.model.embed.weight)
-        lines.append(f"vectors saved in {fitted.run_dir / 'vectors'}")
-    return lines
-
-
-def _lm_report(fitted, args: argparse.Namespace) -> list[str]:
-    from lstmkit.api import load
-    from lstmkit.tasks import generate
-
-    cfg, corpus, scores = load(fitted.run_dir).cfg, fitted.data, fitted.test or {}
-    lines = []
-    unit = "bits/char" if cfg.lm.level == "char" else "bits/word"
-    last = fitted.history[-1]
-    lines.append(f"last epoch: train perplexity {last['train_ppl']:.2f}, {last['tokens_per_s']:,.0f} tokens/s")
-    for split in ("valid", "test"):
-        if f"{split}_ppl" in scores:
-            lines.append(f"best model, {split}: perplexity {scores[f'{split}_ppl']:.2f}, loss "
-                         f"{scores[f'{split}_loss']:.4f} nats, {scores[f'{split}_bpt']:.3f} {unit}")
-    if args.gen_length < 1:
-        return lines
-    prefix = args.prefix
-    if prefix is None:
-        if cfg.data.path in ("", "timemachine"):
-            prefix = "time traveller"
-        else:
-            opening = corpus.valid_ids if corpus.valid_ids.numel() else corpus.train_ids
-            prefix = generate.detokenize(corpus.vocab.decode(opening[: 3 if cfg.lm.level == "word" else 12].tolist()),
-                                         corpus.tokenizer)
-    # Sampled, not greedy: greedy decoding of a small model loops ("the time traveller and the time ...").
-    text = load(fitted.run_dir).generate(prefix, args.gen_length, temperature=0.8, top_k=5, seed=0)
-    lines.append(f"generated (temperature 0.8, top-k 5, seed 0): {text}")
-    lines.append(f"more: lstmkit generate {printable(shlex.quote(str(fitted.run_dir)))} --prefix \"...\" --length 200 "
-                 "--temperature 0.8")
-    return lines
+def _task_options(spec, args: argparse.Namespace) -> dict[str, object]:
+    """The values of the task's own train flags (``Task.options``), by dest."""
+    return {option.dest: getattr(args, option.dest, option.default) for option in spec.options}
 
 
 # --- eval, predict, generate, config ----------------------------------------------------------
@@ -404,10 +333,7 @@ def _say(text: str, file=None) -> None:
 def _eval(args: argparse.Namespace) -> int:
     run = _load_run(args)
     options = {"data": args.data, "download": args.download, "encoding": args.encoding, "jieba": args.jieba}
-    if run.task == "classify" and args.data is None:
-        raise LstmkitError("a classifier needs --data: imdb (its test split) or a labelled table")
-    if run.task == "lm" and args.data is not None:
-        raise LstmkitError("a language model is scored on the corpus it was trained on; drop --data")
+    run.check_eval_data(args.data)                          # the run's own words: needed, or not taken
     _refuse_unused(args, run.eval_options | {"download"}, options, "eval")
     kwargs = {k: v for k, v in options.items() if k in run.eval_options}
     _say(run.evaluate(**kwargs).text)
@@ -418,8 +344,8 @@ def _predict(args: argparse.Namespace) -> int:
     from lstmkit.data.text import read_text
 
     run = _load_run(args)
-    if run.task == "lm":
-        run.predict_lines([])                                 # a language model: points to `generate`
+    if not run.predict_options:
+        run.predict_lines([])                                 # a run that predicts nothing says what it does
     options = {"texts": args.texts, "file": args.file, "data": args.data, "output": args.output,
                "force": args.force, "invert": args.invert, "tokenizer": args.tokenizer}
     _refuse_unused(args, run.predict_options, options, "predict")
@@ -440,7 +366,7 @@ def _generate(args: argparse.Namespace) -> int:
 
     generate.check_sampling(args.length, args.temperature, args.top_k, args.top_p)
     run = _load_run(args)
-    if run.task != "lm":
+    if not run.generates:
         raise LstmkitError(f"{str(args.run_dir)!r} holds a {run.task} run; generate needs a language model "
                            "(use `lstmkit predict` for it)")
     for piece in run.stream(args.prefix, args.length, args.temperature, args.top_k, args.top_p, args.seed):

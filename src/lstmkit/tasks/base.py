@@ -40,6 +40,21 @@ class Flag:
     choices: tuple[str, ...] | None = None
 
 
+@dataclass(frozen=True)
+class Option:
+    """A flag of ``lstmkit train TASK`` that sets no config field: what the command does after
+    training (``--save-vectors``, ``--gen-length``). Its value reaches :meth:`Task.report`."""
+
+    flag: str                          # e.g. --gen-length
+    help: str
+    type: type | None = None           # None: a switch (present or not)
+    default: Any = None
+
+    @property
+    def dest(self) -> str:
+        return self.flag.lstrip("-").replace("-", "_")
+
+
 @dataclass
 class Context:
     """What a task's step and evaluation need from the recipe."""
@@ -81,6 +96,7 @@ class Task:
     needs_data: bool = True           # train refuses to start without data.path
     flags: tuple[Flag, ...] = ()      # task flags of ``lstmkit train TASK`` besides the common ones
     run_class: str = ""               # "module:Class" of the loaded run (a lstmkit.tasks.run.Run)
+    options: tuple[Option, ...] = ()  # flags of ``lstmkit train TASK`` for after training
 
     # --- data and model ------------------------------------------------------------------
     def prepare(self, cfg: RunConfig, download: bool) -> Any:
@@ -132,6 +148,23 @@ class Task:
 
         module, name = self.run_class.split(":")
         return getattr(importlib.import_module(module), name)(run_dir, device)
+
+    # --- the command line ------------------------------------------------------------------
+    def check_options(self, run_dir: Path, cfg: RunConfig, options: dict[str, Any]) -> None:
+        """Refuse, before training, options (:attr:`options`, by dest) that could not be carried out."""
+
+    def report(self, fitted: Any, options: dict[str, Any]) -> list[str]:
+        """The lines ``lstmkit train`` prints after the summary: the test score and a pointer
+        to the full report (a task adds its own: perplexity and a sample, forecast errors)."""
+        import shlex
+
+        from lstmkit.boundary import printable
+
+        test = fitted.test or {}
+        if "accuracy" not in test:
+            return []
+        return [f"test accuracy {100 * test['accuracy']:.2f}% "
+                f"(report: lstmkit eval {printable(shlex.quote(str(fitted.run_dir)))})"]
 
     memory_help: str = "a path"       # what else lstmkit.train(data=...) takes for the task, for messages
 

@@ -23,12 +23,12 @@ from lstmkit.config import ClassifyConfig, DataConfig, ModelConfig, RunConfig, T
 from lstmkit.data.batching import BucketBatchSampler, pad_batch, padding_mask
 from lstmkit.data.text import check_inherited_encoding
 from lstmkit.data.tokenize import get_tokenizer
-from lstmkit.data.vectors import embedding_matrix, load_vectors, train_word2vec
+from lstmkit.data.vectors import embedding_matrix, load_vectors, save_vectors, train_word2vec
 from lstmkit.data.vocab import PAD, UNK, Vocab
 from lstmkit.errors import ConfigError, DataError, RunDirError, listing
 from lstmkit.files import write_file
 from lstmkit.nn import make_rnn
-from lstmkit.tasks.base import COMMON_USES, Context, Flag, Headline, Task, shard_rows
+from lstmkit.tasks.base import COMMON_USES, Context, Flag, Headline, Option, Task, shard_rows
 from lstmkit.tasks.classify_data import EncodedSplit, Prepared, batches, encode, load_examples, prepare
 from lstmkit.training import checkpoint
 from lstmkit.training.build import device_of
@@ -168,6 +168,8 @@ class ClassifyTask(Task):
     name = "classify"
     run_class = "lstmkit.tasks.classify_run:ClassifierRun"   # what load() returns
     memory_help = '(text, label) rows'
+    options = (Option("--save-vectors", "save the fine-tuned vectors (.npy + vocabulary, word2vec text) in "
+                                        "RUN_DIR/vectors"),)
     help = "text classification (IMDB sentiment or any labelled text)"
     data_help = "imdb|PATH"
     defaults = RunConfig(
@@ -252,6 +254,30 @@ class ClassifyTask(Task):
         write_file(run_dir / "eval.txt", rep.as_text() + "\n")
         return {**rep.to_dict(), "loss": nll}
 
+
+    def check_options(self, run_dir: Path, cfg: RunConfig, options: dict[str, Any]) -> None:
+        """--save-vectors writes RUN/vectors/: refused now, not after the training, where a
+        user's file is in its place or a --vectors input would be replaced."""
+        if not options.get("save_vectors"):
+            return
+        from lstmkit.files import same_file
+        from lstmkit.training.rundir import SUBFOLDERS
+
+        folder = run_dir / "vectors"
+        if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+            raise ConfigError(f"--save-vectors writes into {str(folder)!r}, which is a file or a link that lstmkit did "
+                              "not make; move it, or leave out --save-vectors")
+        for name in SUBFOLDERS["vectors"]:                    # the files save_vectors writes
+            if cfg.vectors.path and same_file(Path(cfg.vectors.path), folder / name):
+                raise ConfigError(f"--vectors {cfg.vectors.path!r} is the file {name} that --save-vectors writes; "
+                                  "copy it elsewhere first (it would be replaced by the vectors trained from it)")
+
+    def report(self, fitted: Any, options: dict[str, Any]) -> list[str]:
+        lines = super().report(fitted, options)
+        if options.get("save_vectors"):
+            save_vectors(fitted.run_dir / "vectors", fitted.data.vocab, fitted.model.embed.weight)
+            lines.append(f"vectors saved in {fitted.run_dir / 'vectors'}")
+        return lines
 
     def memory_part(self, arg: str, value: Any) -> Any | None:
         """(text, label) pairs or {"text", "label"} rows."""

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from lstmkit import boundary
+from lstmkit.errors import ConfigError
 from lstmkit.tasks.run import Evaluation, Run, check_eval_data
 
 
@@ -32,6 +33,10 @@ class ClassifierRun(Run):
         return out
 
     predict_options = frozenset({"texts", "file"})
+
+    def check_eval_data(self, data: Any) -> None:
+        if data is None:
+            raise ConfigError("a classifier needs --data: imdb (its test split) or a labelled table")
     eval_options = frozenset({"data", "download", "encoding"})
 
     def evaluate(self, data: str | Path, download: bool = False, encoding: str | None = None) -> Evaluation:

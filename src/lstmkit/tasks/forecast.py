@@ -316,6 +316,15 @@ class ForecastTask(Task):
         return score(model, data, run_dir, fc.plot_steps)
 
 
+    def report(self, fitted: Any, options: dict[str, Any]) -> list[str]:
+        test = fitted.test or {}
+        if "mse" not in test:
+            return []
+        line = f"test MSE {test['mse']:.4g}, MAE {test['mae']:.4g}"
+        if "mse_original" in test:
+            line += f" (original units: MSE {test['mse_original']:.4g}, MAE {test['mae_original']:.4g})"
+        return [line, f"plot: {fitted.run_dir / 'forecast.png'}"]
+
     def memory_part(self, arg: str, value: Any) -> Any | None:
         """A pandas DataFrame or a dict of columns."""
         import os

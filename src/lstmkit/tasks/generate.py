@@ -6,6 +6,7 @@ Legend: T time, V vocabulary.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import logging
 import math
@@ -16,7 +17,9 @@ from torch import Tensor
 from lstmkit.data.tokenize import get_tokenizer
 from lstmkit.data.vocab import EOS, UNK, Vocab
 from lstmkit.errors import DataError
-from lstmkit.tasks.lm import LanguageModel
+
+if TYPE_CHECKING:                                   # the model's type only: lm's report imports this module
+    from lstmkit.tasks.lm import LanguageModel
 
 logger = logging.getLogger(__name__)
 

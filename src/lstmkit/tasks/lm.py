@@ -31,7 +31,7 @@ from lstmkit.nn.regularize import (
     embedding_dropout,
     weight_dropped_call,
 )
-from lstmkit.tasks.base import COMMON_USES, Context, Flag, Headline, Task, shard_rows
+from lstmkit.tasks.base import COMMON_USES, Context, Flag, Headline, Option, Task, shard_rows
 from lstmkit.tasks.lm_data import Corpus, load_corpus, resolve_normalize
 from lstmkit.training import checkpoint
 from lstmkit.training.averaging import WeightAverager
@@ -154,6 +154,9 @@ class LMTask(Task):
     name = "lm"
     run_class = "lstmkit.tasks.lm_run:LanguageModelRun"   # what load() returns
     memory_help = 'a string of text'
+    options = (Option("--prefix", "text to continue after training (default: 'time traveller' for the Time Machine, "
+                                  "else the start of the validation text)", str),
+               Option("--gen-length", "tokens to generate after training (default 100)", int, 100))
     help = "character or word language model (default: The Time Machine, shipped)"
     data_help = "ptb|tinyshakespeare|zh-novel|timemachine|PATH"
     defaults = RunConfig(task="lm")
@@ -240,6 +243,40 @@ class LMTask(Task):
     def finish(self, model: LanguageModel, ctx: Context, data: Corpus, run_dir: Path) -> dict[str, float]:
         return score_run(model, data, run_dir)
 
+
+    def report(self, fitted: Any, options: dict[str, Any]) -> list[str]:
+        """Perplexity of the last epoch and the best model, and a sample from ``--prefix``."""
+        import shlex
+
+        from lstmkit.boundary import printable
+        from lstmkit.tasks import generate
+
+        run = self.load(fitted.run_dir)
+        cfg, corpus, scores = run.cfg, fitted.data, fitted.test or {}
+        unit = "bits/char" if cfg.lm.level == "char" else "bits/word"
+        last = fitted.history[-1]
+        lines = [f"last epoch: train perplexity {last['train_ppl']:.2f}, {last['tokens_per_s']:,.0f} tokens/s"]
+        for split in ("valid", "test"):
+            if f"{split}_ppl" in scores:
+                lines.append(f"best model, {split}: perplexity {scores[f'{split}_ppl']:.2f}, loss "
+                             f"{scores[f'{split}_loss']:.4f} nats, {scores[f'{split}_bpt']:.3f} {unit}")
+        length = options.get("gen_length", 100)
+        if length < 1:
+            return lines
+        prefix = options.get("prefix")
+        if prefix is None:
+            if cfg.data.path in ("", "timemachine"):
+                prefix = "time traveller"
+            else:
+                opening = corpus.valid_ids if corpus.valid_ids.numel() else corpus.train_ids
+                prefix = generate.detokenize(corpus.vocab.decode(opening[: 3 if cfg.lm.level == "word" else 12].tolist()),
+                                             corpus.tokenizer)
+        # Sampled, not greedy: greedy decoding of a small model loops ("the time traveller and the time ...").
+        text = run.generate(prefix, length, temperature=0.8, top_k=5, seed=0)
+        lines.append(f"generated (temperature 0.8, top-k 5, seed 0): {text}")
+        lines.append(f"more: lstmkit generate {printable(shlex.quote(str(fitted.run_dir)))} --prefix \"...\" "
+                     "--length 200 --temperature 0.8")
+        return lines
 
     def memory_part(self, arg: str, value: Any) -> Any | None:
         """A string with a line break, or longer than any file name, is text to learn."""

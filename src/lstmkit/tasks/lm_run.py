@@ -12,6 +12,12 @@ from lstmkit.tasks.run import Evaluation, Run
 
 
 class LanguageModelRun(Run):
+    generates = True
+
+    def check_eval_data(self, data: Any) -> None:
+        if data is not None:
+            raise ConfigError("a language model is scored on the corpus it was trained on; drop --data")
+
     def __init__(self, run_dir: str | Path, device: str = "cpu") -> None:
         super().__init__(run_dir, device)
         from lstmkit.tasks import lm

@@ -51,6 +51,10 @@ class Run:
 
     predict_options: frozenset[str] = frozenset()
     eval_options: frozenset[str] = frozenset({"data", "download"})
+    generates: bool = False                 # a language model: generate and stream
+
+    def check_eval_data(self, data: Any) -> None:
+        """Refuse, in the command line's words, evaluation data the run needs but lacks, or takes not."""
 
     def __init__(self, run_dir: str | Path, device: str = "cpu") -> None:
         self.run_dir = Path(run_dir)

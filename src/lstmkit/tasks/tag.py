@@ -301,6 +301,14 @@ class TagTask(Task):
         return result
 
 
+    def report(self, fitted: Any, options: dict[str, Any]) -> list[str]:
+        lines = super().report(fitted, options)
+        e2e = (fitted.test or {}).get("end_to_end_jieba")
+        if lines and e2e:
+            lines.append(f"end to end from raw text segmented by jieba: segmentation F1 "
+                         f"{100 * e2e['segmentation_f1']:.2f}%, tagging F1 {100 * e2e['tagging_f1']:.2f}%")
+        return lines
+
     def memory_part(self, arg: str, value: Any) -> Any | None:
         """Sentences as lists of (word, tag) pairs."""
         import os
