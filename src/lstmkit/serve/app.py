@@ -309,7 +309,8 @@ def _load(run_dirs: list[str | Path]) -> dict[str, Served]:
     for run_dir, folder in zip(run_dirs, folders):
         run = lstmkit.load(run_dir)
         name = _model_name(folder, folders)
-        batcher = MicroBatcher(run.predict) if run.task in ("classify", "tag") else None   # list in, list out
+        batched = run.serve_input is not None and run.serve_input.batched         # list in, list out
+        batcher = MicroBatcher(run.predict) if batched else None
         served[name] = Served(name, run, batcher)
     return served
 
@@ -471,7 +472,7 @@ def create_app(run_dirs: list[str | Path], max_body_bytes: int = 1_000_000, time
     app.add_middleware(Limits, max_body_bytes=max_body_bytes, timeout_s=timeout_s, hosts=hosts)
     add_pages(app)
 
-    def pick(name: str | None, tasks: tuple[str, ...]) -> Served:
+    def pick(name: str | None, endpoint: str) -> Served:
         if name is None:
             if len(served) != 1:
                 raise LstmkitError(f"several models are served; name one with \"model\": {sorted(served)}")
@@ -480,9 +481,13 @@ def create_app(run_dirs: list[str | Path], max_body_bytes: int = 1_000_000, time
             raise UnknownModel(f"no model named {shown(name, typed=False)}; served: {', '.join(sorted(served))}")
         else:
             chosen = served[name]
-        if chosen.run.task not in tasks:
-            raise LstmkitError(f"model {chosen.name!r} is a {chosen.run.task} run; this endpoint serves "
-                               f"{', '.join(tasks)} runs" + (" (use /generate)" if chosen.run.task == "lm" else ""))
+        run = chosen.run
+        if endpoint == "/predict" and run.serve_input is None:
+            raise LstmkitError(f"model {chosen.name!r} is a {run.task} run, which {endpoint} does not serve"
+                               + (" (use /generate)" if run.generates else ""))
+        if endpoint == "/generate" and not run.generates:
+            raise LstmkitError(f"model {chosen.name!r} is a {run.task} run, which labels its input and does not "
+                               "generate text (use /predict)")
         return chosen
 
     @app.get("/health")
@@ -493,11 +498,8 @@ def create_app(run_dirs: list[str | Path], max_body_bytes: int = 1_000_000, time
     async def models() -> list[dict]:
         out = []
         for s in served.values():
-            info: dict[str, Any] = {"name": s.name, "task": s.run.task, "run_dir": str(s.run.run_dir)}
-            if s.run.task == "classify":
-                info["labels"] = s.run.labels
-            if s.run.task == "forecast":
-                info["inputs"] = s.run.cfg.forecast.input_len
+            info: dict[str, Any] = {"name": s.name, "task": s.run.task, "run_dir": str(s.run.run_dir),
+                                    **s.run.serve_info()}
             if s.batcher is not None:
                 info["batched_calls"], info["batched_items"] = s.batcher.calls, s.batcher.items
             out.append(info)
@@ -505,36 +507,30 @@ def create_app(run_dirs: list[str | Path], max_body_bytes: int = 1_000_000, time
 
     @app.post("/predict")
     async def predict(body: PredictRequest) -> dict:
-        s = pick(body.model, ("classify", "tag", "forecast", "image"))
-        task = s.run.task
-        reads = {"classify": "texts", "tag": "texts", "forecast": "data", "image": "images"}[task]
+        s = pick(body.model, "/predict")
+        task, wanted = s.run.task, s.run.serve_input
+        reads = wanted.field
         extra = [f for f in ("texts", "data", "images", "invert") if f != reads and getattr(body, f) is not None
-                 and not (f == "invert" and task == "image")]
+                 and f not in wanted.options]
         if extra:                                         # never ignored: the client meant something by them
             raise LstmkitError(f"model {s.name!r} is a {task} run and reads \"{reads}\", not "
                                f"{', '.join(repr(f) for f in extra)}; send only \"{reads}\"")
-        if task in ("classify", "tag"):
-            texts = _checked_texts(body.texts)
-            results, notes = await s.batcher.submit(texts)
-            if task == "tag":
-                results = [[{"word": w, "tag": t} for w, t in pairs] for pairs in results]
-            return {"model": s.name, "task": task, "results": results, **_warnings(notes)}
-        if task == "forecast":
-            if not body.data:
-                raise LstmkitError("a forecaster needs \"data\": {column: [values]} of recent rows")
-            rows, notes = await calls.run(noted, s.run.predict, body.data)
-            return {"model": s.name, "task": task, "results": rows, **_warnings(notes)}
-        if not body.images:
-            raise LstmkitError("an image model needs \"images\": a list of 28x28 grey-value arrays")
-        if len(body.images) > MAX_TEXTS:
-            raise LstmkitError(f"{len(body.images)} images in one request; send at most {MAX_TEXTS}")
-        results, notes = await calls.run(noted, s.run.predict, body.images, bool(body.invert))
-        return {"model": s.name, "task": task, "results": results, **_warnings(notes)}
+        value = getattr(body, reads)
+        if wanted.batched:
+            results, notes = await s.batcher.submit(_checked_texts(value))
+        else:
+            if not value:
+                raise LstmkitError(wanted.need)
+            if isinstance(value, list) and len(value) > MAX_TEXTS:
+                raise LstmkitError(f"{len(value)} {reads} in one request; send at most {MAX_TEXTS}")
+            options = [bool(getattr(body, f)) for f in wanted.options]
+            results, notes = await calls.run(noted, s.run.predict, value, *options)
+        return {"model": s.name, "task": task, "results": s.run.served(results), **_warnings(notes)}
 
     @app.post("/generate", response_class=PlainTextResponse,
               responses={200: {"description": "the prefix and the generated text, streamed as it is produced"}})
     async def generate(body: GenerateRequest, request: Request):
-        s = pick(body.model, ("lm",))
+        s = pick(body.model, "/generate")
         _check_generate(body.length, body.top_k, body.seed)
         # run.stream checks the prefix and the sampling options now, before the first byte is sent
         pieces = s.run.stream(body.prefix, body.length, body.temperature, body.top_k, body.top_p, body.seed)
@@ -547,8 +543,8 @@ def create_app(run_dirs: list[str | Path], max_body_bytes: int = 1_000_000, time
     async def inspect(body: InspectRequest) -> dict:
         from lstmkit.serve.inspect import inspect_input
 
-        s = pick(body.model, ("classify", "tag", "lm", "forecast", "image"))
-        reads = {"forecast": "data", "image": "images"}.get(s.run.task, "text")
+        s = pick(body.model, "/inspect")
+        reads = s.run.inspect_input
         extra = [f for f in ("text", "data", "images") if f != reads and getattr(body, f) is not None]
         if extra:                                         # never ignored, as /predict does
             raise LstmkitError(f"model {s.name!r} is a {s.run.task} run and is inspected on \"{reads}\", not "

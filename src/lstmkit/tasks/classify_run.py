@@ -8,7 +8,7 @@ from typing import Any
 
 from lstmkit import boundary
 from lstmkit.errors import ConfigError
-from lstmkit.tasks.run import Evaluation, Run, check_eval_data
+from lstmkit.tasks.run import Evaluation, Run, ServeInput, check_eval_data
 
 
 class ClassifierRun(Run):
@@ -33,6 +33,10 @@ class ClassifierRun(Run):
         return out
 
     predict_options = frozenset({"texts", "file"})
+    serve_input = ServeInput("texts", "a classifier needs \"texts\": a list of texts", batched=True)
+
+    def serve_info(self) -> dict[str, Any]:
+        return {"labels": self.labels}
 
     def check_eval_data(self, data: Any) -> None:
         if data is None:
@@ -56,6 +60,18 @@ class ClassifierRun(Run):
         show = boundary.printable                           # one record per line: a text's own \n or \t escaped
         return [f"{show(p['label'])}\t{p['probability']:.4f}\t{show(p['text'] if len(p['text']) <= 60 else p['text'][:57] + '...')}"
                 for p in self.predict(inputs)]
+
+    def inspect_stack(self, value: str, invert: bool, max_steps: int):
+        import torch
+
+        from lstmkit.data.tokenize import get_tokenizer
+
+        tokens = get_tokenizer(self.cfg.data.tokenizer)(value)[:max_steps]
+        if not tokens:
+            raise ValueError("the text has no tokens to inspect")
+        ids = torch.tensor([self.vocab.encode(tokens)])
+        return tokens, self.model.embed(ids), [self.model.rnn], {"prediction": self.predict([value])[0]}
+
 
 
 __all__ = ['ClassifierRun']

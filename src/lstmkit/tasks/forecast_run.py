@@ -9,7 +9,7 @@ from typing import Any
 from lstmkit import boundary
 from lstmkit.errors import ConfigError
 from lstmkit.notices import in_caller_terms
-from lstmkit.tasks.run import Evaluation, Run, check_eval_data
+from lstmkit.tasks.run import Evaluation, Run, ServeInput, check_eval_data
 from lstmkit.training import checkpoint
 
 
@@ -49,6 +49,11 @@ class ForecasterRun(Run):
         return [{k: int(v) if k == "step" else v if k == date else float(v) for k, v in r.items()} for r in rows]
 
     predict_options = frozenset({"data", "output", "force"})
+    serve_input = ServeInput("data", "a forecaster needs \"data\": {column: [values]} of recent rows")
+    inspect_input = "data"
+
+    def serve_info(self) -> dict[str, Any]:
+        return {"inputs": self.cfg.forecast.input_len}
 
     def evaluate(self, data: str | Path | None = None, download: bool = False) -> Evaluation:
         """MSE/MAE (scaled and in original units) on the test part of ``data`` (default: the
@@ -90,6 +95,28 @@ class ForecasterRun(Run):
         except PermissionError as err:
             raise ConfigError(f"cannot write {str(target)!r}: {err.strerror}; choose another --output") from None
         return [f"forecast written to {out}"]
+
+    def inspect_stack(self, value: Any, invert: bool, max_steps: int):
+        import tempfile
+
+        from lstmkit.tasks import forecast
+
+        if not value:
+            raise ValueError("a forecaster is inspected on \"data\": {column: [values]} of recent rows")
+        model, cfg, meta = forecast.load_forecaster(self.run_dir)
+        data = boundary.columns("data", value)
+        missing = [c for c in meta["inputs"] if c not in data]
+        if missing:                  # said here: the reader below would name its temporary file instead
+            raise ValueError(f"\"data\" has no column(s) {', '.join(map(repr, missing))}; the model reads "
+                             f"{', '.join(map(repr, meta['inputs']))}, got "
+                             f"{boundary.shown(sorted(data), 120, typed=False)}")
+        with tempfile.TemporaryDirectory() as tmp:
+            scratch = forecast.ForecastTask().write_part(data, Path(tmp), "input")
+            with in_caller_terms({str(scratch): "data"}):     # 'data row 3', not the scratch file
+                _, x = forecast.read_window(scratch, meta, cfg.forecast)   # warns as predict does
+        n = cfg.forecast.input_len
+        return [f"t-{n - t}" for t in range(n)], x.float(), [model.rnn], {}
+
 
 
 def _written_by_forecast(path: Path) -> bool:

@@ -10,7 +10,7 @@ import torch
 
 from lstmkit import boundary
 from lstmkit.errors import ConfigError
-from lstmkit.tasks.run import Evaluation, Run, check_eval_data
+from lstmkit.tasks.run import Evaluation, Run, ServeInput, check_eval_data
 
 
 class ImageRun(Run):
@@ -54,6 +54,9 @@ class ImageRun(Run):
         return out
 
     predict_options = frozenset({"texts", "invert"})
+    serve_input = ServeInput("images", "an image model needs \"images\": a list of 28x28 grey-value arrays",
+                             options=("invert",))
+    inspect_input = "images"
 
     def evaluate(self, data: str | Path | None = None, download: bool = False) -> Evaluation:
         """Accuracy, per-class P/R/F1 and the confusion plot on MNIST's test set."""
@@ -77,6 +80,20 @@ class ImageRun(Run):
             raise ConfigError("pass one or more image files (28x28 PNG, .npy or .txt)")
         return [f"{p['label']}\t{p['probability']:.4f}\t{boundary.printable(path)}"
                 for path, p in zip(inputs, self.predict(inputs, invert))]
+
+    def inspect_stack(self, value: Any, invert: bool, max_steps: int):
+        from lstmkit.tasks.image import check_array, to_sequences
+
+        if not value:
+            raise ValueError("an image model is inspected on \"images\": one 28x28 array")
+        if len(value) > 1:
+            raise ValueError(f"\"images\" holds {len(value)} images; /inspect looks inside one at a time "
+                             "(send one 28x28 array; /predict takes many)")
+        pixels = check_array(torch.as_tensor(value[0], dtype=torch.float64).numpy(), "the image", invert)
+        x = to_sequences(pixels[None], self.cfg.image)[:, :max_steps * 8]                  # (1, T, F)
+        names = [f"row {t}" if self.cfg.image.mode == "rows" else f"px {t}" for t in range(x.shape[1])]
+        return names, x, [self.model.rnn], {"prediction": self.predict([value[0]], invert)[0]}
+
 
 
 def _image_items(images: Any) -> list[Any]:

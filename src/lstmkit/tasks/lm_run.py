@@ -77,5 +77,14 @@ class LanguageModelRun(Run):
         raise ConfigError(f"{str(self.run_dir)!r} is a language model: it continues text, it does not label it; "
                           "use run.generate(prefix, length=...) or run.stream(...)")
 
+    def inspect_stack(self, value: str, invert: bool, max_steps: int):
+        import torch
+
+        from lstmkit.tasks.generate import prepare_prefix
+
+        ids = prepare_prefix(value, self.vocab, self.normalize, self.tokenizer, what="text")[:max_steps]
+        return self.vocab.decode(ids), self.model.embed(torch.tensor([ids])), list(self.model.layers), {}
+
+
 
 __all__ = ['LanguageModelRun']

@@ -36,6 +36,16 @@ def read_record(path: Path, kind: type) -> Any:
     return value
 
 
+@dataclass(frozen=True)
+class ServeInput:
+    """What ``lstmkit serve``'s ``/predict`` reads for a kind of run (:attr:`Run.serve_input`)."""
+
+    field: str                       # the request's field: "texts", "data" or "images"
+    need: str                        # said when it is missing or empty
+    batched: bool = False            # a list in, a list out: concurrent requests share one model call
+    options: tuple[str, ...] = ()    # other fields it reads ("invert")
+
+
 @dataclass
 class Evaluation:
     scores: dict[str, Any]     # what eval.json holds
@@ -52,6 +62,26 @@ class Run:
     predict_options: frozenset[str] = frozenset()
     eval_options: frozenset[str] = frozenset({"data", "download"})
     generates: bool = False                 # a language model: generate and stream
+    serve_input: ServeInput | None = None   # what /predict reads; None: not served by /predict
+    inspect_input: str = "text"             # the field /inspect reads: text, data or images
+
+    def serve_info(self) -> dict[str, Any]:
+        """What ``GET /models`` says of the run besides its name and task (labels, input rows)."""
+        return {}
+
+    def served(self, results: list[Any]) -> list[Any]:
+        """``predict``'s results as ``/predict`` answers them (JSON objects)."""
+        return results
+
+    def inspect_stack(self, value: Any, invert: bool, max_steps: int) -> tuple[list[str], Any, list, dict[str, Any]]:
+        """For the inspector (:mod:`lstmkit.serve.inspect`): the step names of ``value`` (what
+        :attr:`inspect_input` names), the input of the recurrent stack (1, T, I) for its first
+        ``max_steps`` steps, the stack's layers, and facts to show beside them (a prediction).
+
+        Raises:
+            ValueError: for a value the model cannot read.
+        """
+        raise ValueError(f"a {self.task} run cannot be inspected")
 
     def check_eval_data(self, data: Any) -> None:
         """Refuse, in the command line's words, evaluation data the run needs but lacks, or takes not."""
@@ -128,4 +158,4 @@ def check_eval_data(data: Any, optional: bool) -> None:
     boundary.path("data", data)
 
 
-__all__ = ["Evaluation", "Run", "check_eval_data", "data_identity", "read_record"]
+__all__ = ["Evaluation", "Run", "ServeInput", "check_eval_data", "data_identity", "read_record"]

@@ -8,7 +8,7 @@ from typing import Any
 
 from lstmkit import boundary
 from lstmkit.errors import DataError
-from lstmkit.tasks.run import Evaluation, Run, check_eval_data
+from lstmkit.tasks.run import Evaluation, Run, ServeInput, check_eval_data
 
 
 class TaggerRun(Run):
@@ -39,6 +39,10 @@ class TaggerRun(Run):
         return tagged[0] if single else tagged
 
     predict_options = frozenset({"texts", "file", "tokenizer"})
+    serve_input = ServeInput("texts", "a tagger needs \"texts\": a list of texts", batched=True)
+
+    def served(self, results: list[Any]) -> list[Any]:
+        return [[{"word": w, "tag": t} for w, t in pairs] for pairs in results]
     eval_options = frozenset({"data", "download", "encoding", "jieba"})
 
     def evaluate(self, data: str | Path | None = None, download: bool = False, encoding: str | None = None,
@@ -75,6 +79,23 @@ class TaggerRun(Run):
     def predict_lines(self, inputs: list[str], tokenizer: str | None = None, **options: Any) -> list[str]:
         show = boundary.printable
         return [" ".join(f"{show(w)}/{show(t)}" for w, t in pairs) for pairs in self.predict(inputs, tokenizer)]
+
+    def inspect_stack(self, value: str, invert: bool, max_steps: int):
+        import torch
+
+        from lstmkit.tasks.tag import TaggedSentence
+        from lstmkit.tasks.tag_data import encode_batch
+
+        pairs = self.predict(value)[:max_steps]
+        words = tuple(w for w, _ in pairs)
+        batch = encode_batch([TaggedSentence(words, ("X",) * len(words))], self.vocabs)
+        model = self.model
+        mask = torch.ones(1, len(words), dtype=torch.bool)
+        x = model.embed(batch.words)
+        if model.char_embed is not None:
+            x = torch.cat([x, model._char_features(batch, mask)], dim=-1)
+        return list(words), x, [model.rnn], {"tags": [t for _, t in pairs]}
+
 
 
 __all__ = ['TaggerRun']
