@@ -102,11 +102,7 @@ def _write_memory_data(task: str, parts: dict[str, tuple[str, Any]], folder: Pat
             continue
         folder.mkdir(parents=True, exist_ok=True)
         out[key] = str(_write_part(task, value, folder, _PART_NAMES[key]))
-    if task == "lm" and "path" in out and Path(out["path"]).parent == folder and "valid_path" in out:
-        out = {"path": str(folder)}                    # a folder of *train* / *valid* / *test* files
-    elif task == "lm":
-        out = {k: v for k, v in out.items() if k == "path"}
-    return out
+    return get_task(task).data_keys(out, folder)
 
 
 def _write_part(task: str, value: Any, folder: Path, name: str) -> Path:

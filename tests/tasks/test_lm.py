@@ -139,5 +139,5 @@ def test_load_lm_rejects_a_classifier_run(tmp_path):
     from lstmkit.training.checkpoint import save_run
 
     save_run(tmp_path, nn.Linear(1, 1), RunConfig(task="classify"))
-    with pytest.raises(RunDirError, match="holds a classifier, not a language model"):
+    with pytest.raises(RunDirError, match="holds a run of task 'classify', not of task 'lm'"):
         lm.load_lm(tmp_path)

@@ -31,5 +31,5 @@ def test_a_run_of_another_task_is_refused(tmp_path):
 
     save_run(tmp_path, nn.Linear(1, 1), RunConfig(task="forecast"))
     assert read_run_config(tmp_path, task="forecast").task == "forecast"
-    with pytest.raises(RunDirError, match="holds a forecaster, not an image classifier"):
+    with pytest.raises(RunDirError, match="holds a run of task 'forecast', not of task 'image'"):
         read_run_config(tmp_path, task="image")

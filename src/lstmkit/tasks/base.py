@@ -177,6 +177,13 @@ class Task:
         """
         return None
 
+    def data_keys(self, paths: dict[str, str], folder: Path) -> dict[str, str]:
+        """The ``data.*`` settings for the parts of ``lstmkit.train`` (``path``, ``valid_path``,
+        ``test_path``: names, paths, or files written in ``folder``)."""
+        return paths
+
+    text_hint: str = ""               # said after "--data X is neither a file nor a dataset" when X has a space
+
     def write_part(self, value: Any, folder: Path, name: str) -> Path:
         """Data given in memory to ``lstmkit.train`` (checked at the boundary), as a file in
         ``folder`` that the task's readers take; returns its path."""

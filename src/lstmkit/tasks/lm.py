@@ -286,6 +286,15 @@ class LMTask(Task):
             return boundary.text(arg, value)
         return None
 
+    text_hint = ("; a short text is read as a name: to train on text in memory (lstmkit.train), give it with a line "
+                 "break or longer than 255 characters")
+
+    def data_keys(self, paths: dict[str, str], folder: Path) -> dict[str, str]:
+        """A language model reads its parts from one folder of *train* / *valid* / *test* files."""
+        if "path" in paths and Path(paths["path"]).parent == folder and "valid_path" in paths:
+            return {"path": str(folder)}
+        return {k: v for k, v in paths.items() if k == "path"}
+
     def write_part(self, value: str, folder: Path, name: str) -> Path:
         """Text given in memory, as ``name.txt``."""
         from lstmkit.files import write_file

@@ -122,10 +122,6 @@ def save_scores(run_dir: str | Path, scores: dict) -> None:
     _write_text(Path(run_dir) / SCORES, _strict_json(scores))
 
 
-_MODEL_NAMES = {"classify": "a classifier", "forecast": "a forecaster", "image": "an image classifier",
-                "lm": "a language model", "tag": "a tagger"}
-
-
 def unfinished_run(run_dir: Path) -> str | None:
     """Why a folder that lstmkit trains into holds no run yet, when it says so: a live training
     (its lock) or one stopped before it saved its first epoch (a stale lock, its temporaries or
@@ -202,7 +198,8 @@ def read_run_config(run_dir: str | Path, task: str | None = None) -> RunConfig:
     except ConfigError as err:
         raise RunDirError(f"{str(run_dir / CONFIG)!r} is damaged: {err}") from None
     if task is not None and cfg.task != task:
-        raise RunDirError(f"{str(run_dir)!r} holds {_MODEL_NAMES[cfg.task]}, not {_MODEL_NAMES[task]}")
+        raise RunDirError(f"{str(run_dir)!r} holds a run of task {cfg.task!r}, not of task {task!r}; lstmkit.load "
+                          "(or any lstmkit command) reads the task from the run itself")
     return cfg
 
 

@@ -76,8 +76,7 @@ def check_data_name(spec: Task, path: str) -> None:
         return
     close = difflib.get_close_matches(path.lower(), names, n=1, cutoff=0.6)
     hint = f"did you mean {close[0]!r}? " if close else ""
-    text_hint = ("; a short text is read as a name: to train on text in memory (lstmkit.train), give it with a line "
-                 "break or longer than 255 characters") if spec.name == "lm" and " " in path.strip() else ""
+    text_hint = spec.text_hint if " " in path.strip() else ""
     raise DataError(f"--data {path!r} is neither a file nor a dataset of task {spec.name}; {hint}"
                     f"the names are {', '.join(names)}, or pass the path of a file{text_hint}")
 
