@@ -119,7 +119,8 @@ def test_export_command_and_its_errors(runs, tmp_path, capsys):
 @pytest.mark.parametrize("crf", [False, True])
 def test_tagger_exports_with_its_character_encoder_and_decoding(runs, tmp_path, crf):
     import lstmkit
-    from lstmkit.export import dense_tag_inputs, export_run, export_spec
+    from lstmkit.export import export_run, export_spec
+    from lstmkit.tasks.tag_export import dense_tag_inputs
     from lstmkit.tasks.tag_data import TaggedSentence, encode_batch
 
     run_dir = runs["tag"]

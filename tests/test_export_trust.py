@@ -30,7 +30,8 @@ def _train(argv: list[str]) -> None:
 @pytest.fixture(scope="module")
 def uncapped(tmp_path_factory):
     """A classifier trained with classify.max_len=0, exported to both formats with its warnings."""
-    import lstmkit.export as export
+    import lstmkit.tasks.classify_export as classify_export
+    from lstmkit.export import export_run
 
     root = tmp_path_factory.mktemp("export-trust")
     data = root / "t.csv"
@@ -46,8 +47,8 @@ def uncapped(tmp_path_factory):
     logger.addHandler(handler)
     try:
         with pytest.MonkeyPatch.context() as mp:
-            mp.setattr(export, "UNCAPPED_LEN", T)
-            paths = {fmt: export.export_run(run, fmt, root / f"c.{fmt}") for fmt in ("onnx", "pt2")}
+            mp.setattr(classify_export, "UNCAPPED_LEN", T)
+            paths = {fmt: export_run(run, fmt, root / f"c.{fmt}") for fmt in ("onnx", "pt2")}
     finally:
         logger.removeHandler(handler)
     return run, paths, [r.getMessage() for r in records if r.levelno == logging.WARNING]
@@ -118,7 +119,8 @@ def test_the_eager_export_module_refuses_bad_lengths(uncapped):
 def test_an_exported_tagger_refuses_a_word_of_no_characters(tmp_path):
     """Not in the issue: the tagger's second length input, ``char_lengths``, is checked too."""
     import lstmkit
-    from lstmkit.export import dense_tag_inputs, export_run, export_spec
+    from lstmkit.export import export_run, export_spec
+    from lstmkit.tasks.tag_export import dense_tag_inputs
 
     data = tmp_path / "tags.txt"
     data.write_text("\n".join(["the/DET cat/NOUN runs/VERB", "a/DET dog/NOUN sees/VERB the/DET bird/NOUN"] * 20) + "\n")
@@ -158,16 +160,16 @@ def test_length_sets_the_exported_time_and_is_refused_where_it_does_not_apply(un
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
         assert main(["export", str(forecast), "--length", "8", "--output", str(tmp_path / "f.onnx")]) == 2
-    assert "--length applies to classify, tag and (pt2) lm runs" in err.getvalue()
+    assert "--length does not apply to a forecast run" in err.getvalue()
 
 
 def test_the_cap_is_the_last_thing_the_export_command_says(uncapped, tmp_path, capsys, monkeypatch):
     """Found by a tester: the warning was printed first, then buried under the ONNX exporter's
     hundred lines of "Replaced initializer ..."."""
-    from lstmkit import export
+    from lstmkit.tasks import classify_export
 
     run, _, _ = uncapped
-    monkeypatch.setattr(export, "UNCAPPED_LEN", T)
+    monkeypatch.setattr(classify_export, "UNCAPPED_LEN", T)
     assert main(["export", str(run), "--output", str(tmp_path / "c.onnx")]) == 0
     out, err = capsys.readouterr()
     assert out.strip().splitlines()[-1].startswith(f"note: trained with classify.max_len=0 (no cap), exported for {T}")
@@ -205,7 +207,7 @@ def test_exported_graphs_refuse_floats_that_are_not_numbers(tmp_path, task, name
 ])
 def test_dense_tag_inputs_refuse_what_is_not_sentences_of_words(words, message):
     from lstmkit.boundary import ArgumentError
-    from lstmkit.export import dense_tag_inputs
+    from lstmkit.tasks.tag_export import dense_tag_inputs
 
     with pytest.raises(ArgumentError, match=message):
         dense_tag_inputs(words, None, 8)

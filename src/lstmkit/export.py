@@ -25,7 +25,7 @@ What each task's exported graph takes and gives (B batch, T time; names as in th
   (B, 10).
 - ``tag``: ``words`` (B, T) (T = ``--length``, else 64) and ``lengths`` (B,) int64, ``chars`` (B*T, L) and
   ``char_lengths`` (B*T,) int64 (every position's characters, padded to 30, >= 1 also at padding; see
-  :func:`dense_tag_inputs`) -> ``tags`` (B, T) (Viterbi in the graph with a CRF, else argmax)
+  :func:`lstmkit.tasks.tag_export.dense_tag_inputs`) -> ``tags`` (B, T) (Viterbi in the graph with a CRF, else argmax)
   and ``emissions`` (B, T, K).
 
 Lengths and token ids are checked inside the graphs: every ``lengths`` (and the tagger's
@@ -55,99 +55,20 @@ import json
 import logging
 import os
 import warnings
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from torch import Tensor, nn
 
-from lstmkit.boundary import FLOAT32_MAX     # float inputs beyond it (or NaN) are refused inside the graphs
 from lstmkit.boundary import printable
 from lstmkit.errors import ConfigError, LstmkitError
 from lstmkit.files import OutputError, output_name, publish, stage, sweep_temporaries
+from lstmkit.nn.exportable import MAX_EXPORT_LEN, ExportSpec, rule
 from lstmkit.notices import quieted
 
 logger = logging.getLogger(__name__)
 MAX_BATCH = 65_536                  # the largest batch an exported graph is traced for
 
 FORMATS = ("onnx", "pt2")
-UNCAPPED_LEN = 256          # the T a classifier trained without classify.max_len is exported for
-TAG_LEN = 64                # the words per sentence a tagger is exported for, unless --length says
-MAX_EXPORT_LEN = 65_536     # the exporters unroll the time loop: a longer T would not finish
-
-
-@dataclass
-class ExportSpec:
-    """A task's exportable module with its example inputs and the names of its tensors."""
-
-    module: nn.Module
-    example: tuple[Tensor, ...]
-    inputs: list[str]
-    outputs: list[str]
-    batch_axes: dict[str, int]          # input name -> its batch axis
-    time_axes: dict[str, int]           # input/output name -> its time axis (ONNX: any length)
-    batch_times: dict[str, int] = field(default_factory=dict)   # input -> axis of size batch x T
-    notes: dict[str, object] = field(default_factory=dict)       # more for the sidecar (caps, checks)
-    ranges: dict[str, tuple[int, int]] = field(default_factory=dict)  # input -> [low, high] checked in the graph
-
-
-class RangeCheck(nn.Module):
-    """Refuses, inside an exported graph, integer inputs outside [low, high]: lengths outside
-    [1, T] (a length of 0 gave NaN, a negative or too large one garbage) and token ids outside
-    the vocabulary (ONNX's Gather reads a negative id from the end of the table: a wrong
-    embedding, silently). The values pass on unchanged.
-
-    ``torch._assert_async`` raises with the message in PyTorch and in a ``.pt2`` program, but
-    the ONNX exporter drops it; so the values also go through an index that is out of range when
-    one is bad (``guard[1]`` of a one-element buffer), which onnxruntime refuses to run.
-    :func:`_name_range_checks` gives that Gather node a name that says what is wrong.
-
-    Shapes: values (any) -> (same)
-    """
-
-    def __init__(self, name: str, low: int, fix: str) -> None:
-        super().__init__()
-        self.name, self.low, self.fix = name, low, fix
-        self.register_buffer("guard", torch.zeros(1, dtype=torch.long), persistent=False)
-
-    def forward(self, values: Tensor, high: float) -> Tensor:
-        bad = (values < self.low) | (values > high)                      # NaN compares False: caught below
-        if values.is_floating_point():
-            bad = bad | torch.isnan(values)
-        empty = torch.ones_like(values, dtype=torch.int32).sum() == 0   # a batch of 0: counted, not a shape
-        bad = bad.any() | empty                                          # () bool (the shape would be folded)
-        torch._assert_async(~bad, f"{self.name} must be {_rule(self.low, high)} {self.fix}, with a batch of at least 1")
-        return values + self.guard[bad.long()].to(values.dtype)          # index 1: out of range when bad
-
-
-def _rule(low: float, high: float, sep: str = " ") -> str:
-    """What a :class:`RangeCheck` enforces, in words: "finite" for float inputs (the check of
-    :func:`FiniteCheck`, whose low end is -FLOAT32_MAX), else "between 0 and 99"; ``sep`` "_"
-    for a node name."""
-    def number(v: float) -> str:                                     # 1000000, not 1e+06
-        return str(int(v)) if float(v).is_integer() else f"{v:g}"
-
-    words = "finite" if low == -FLOAT32_MAX else f"between {number(low)} and {number(high)}"
-    return words.replace(" ", sep)
-
-
-def LengthCheck(name: str) -> RangeCheck:                                # noqa: N802 - the old class's name
-    """Lengths in [1, T], T the exported length."""
-    return RangeCheck(name, 1, "(the exported length): pad shorter inputs, cut longer ones, and give every row "
-                               "at least one step")
-
-
-def IdCheck(name: str) -> RangeCheck:                                    # noqa: N802 - reads like a class
-    """Token ids in [0, V - 1], V the vocabulary's size."""
-    return RangeCheck(name, 0, "(the vocabulary's ids): map words the vocabulary lacks to <unk>")
-
-
-
-
-def FiniteCheck(name: str) -> RangeCheck:                                # noqa: N802 - reads like a class
-    """Float inputs that are numbers: no NaN, no infinity (a NaN series gave a believable forecast)."""
-    return RangeCheck(name, -FLOAT32_MAX, "(no NaN or inf): fill or drop missing values")
 
 
 def _name_range_checks(model, ranges: dict[str, tuple[int, int]]) -> None:
@@ -172,149 +93,12 @@ def _name_range_checks(model, ranges: dict[str, tuple[int, int]]) -> None:
             name = source(node.input[1])
             if name is not None:
                 low, high = ranges[name]
-                node.name = f"check_{name}_{_rule(low, high, '_')}_batch_at_least_1"
-
-
-class LMStep(nn.Module):
-    """An LSTM language model with its state as tensors: (tokens, h, c) -> (logits, h, c).
-
-    Shapes: tokens (B, T), h and c (L, B, H) -> logits (B, T, V), h and c (L, B, H)
-    """
-
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self.model = model
-        self.check_tokens = IdCheck("tokens")
-        self.check_h, self.check_c = FiniteCheck("state_in_h"), FiniteCheck("state_in_c")
-
-    def forward(self, tokens: Tensor, state_in_h: Tensor, state_in_c: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        tokens = self.check_tokens(tokens, self.model.embed.num_embeddings - 1)
-        state_in_h, state_in_c = self.check_h(state_in_h, FLOAT32_MAX), self.check_c(state_in_c, FLOAT32_MAX)
-        given = [(state_in_h[i : i + 1], state_in_c[i : i + 1]) for i in range(len(self.model.layers))]
-        logits, new = self.model(tokens, given)
-        return logits, torch.cat([h for h, _ in new]), torch.cat([c for _, c in new])
-
-
-class GRULMStep(nn.Module):
-    """A GRU language model with its state as a tensor: (tokens, h) -> (logits, h)."""
-
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self.model = model
-        self.check_tokens = IdCheck("tokens")
-        self.check_h = FiniteCheck("state_in_h")
-
-    def forward(self, tokens: Tensor, state_in_h: Tensor) -> tuple[Tensor, Tensor]:
-        tokens = self.check_tokens(tokens, self.model.embed.num_embeddings - 1)
-        state_in_h = self.check_h(state_in_h, FLOAT32_MAX)
-        logits, new = self.model(tokens, [state_in_h[i : i + 1] for i in range(len(self.model.layers))])
-        return logits, torch.cat(list(new))
-
-
-class Probabilities(nn.Module):
-    """softmax over a classifier's logits. Shapes: tokens (B, T), lengths (B,) -> (B, C)"""
-
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self.model = model
-        self.check_lengths = LengthCheck("lengths")
-        self.check_tokens = IdCheck("tokens")
-
-    def forward(self, tokens: Tensor, lengths: Tensor) -> Tensor:
-        lengths = self.check_lengths(lengths, tokens.size(1))
-        tokens = self.check_tokens(tokens, self.model.embed.num_embeddings - 1)
-        return torch.softmax(self.model(tokens, lengths).float(), dim=-1)
-
-
-class ScaledForecaster(nn.Module):
-    """The forecaster between the training scaler's ``scale`` and ``inverse``: original units."""
-
-    def __init__(self, model: nn.Module, mean: Sequence[float], std: Sequence[float],
-                 target_mean: Sequence[float], target_std: Sequence[float]) -> None:
-        super().__init__()
-        self.model = model
-        self.check_series = FiniteCheck("series")
-        for name, values in (("mean", mean), ("std", std), ("target_mean", target_mean), ("target_std", target_std)):
-            self.register_buffer(name, torch.tensor(values, dtype=torch.float32))
-
-    def forward(self, series: Tensor) -> Tensor:
-        series = self.check_series(series, FLOAT32_MAX)
-        y = self.model((series - self.mean) / self.std)                     # (B, horizon, F_out)
-        return y * self.target_std + self.target_mean
-
-
-class ImagePixels(nn.Module):
-    """Raw 28x28 grey pixels in [0, 255] -> class probabilities, with the run's reading order."""
-
-    def __init__(self, model: nn.Module, image_cfg) -> None:
-        super().__init__()
-        self.model, self.image_cfg = model, image_cfg
-        self.check_pixels = RangeCheck("pixels", 0, "(grey values 0-255: scale values in [0, 1] by 255 first)")
-
-    def forward(self, pixels: Tensor) -> Tensor:
-        from lstmkit.tasks.image import to_sequences
-
-        pixels = self.check_pixels(pixels, 255)
-        return torch.softmax(self.model(to_sequences(pixels, self.image_cfg)), dim=-1)
-
-
-class TaggerTags(nn.Module):
-    """A tagger on dense inputs: every position's characters, not only the real words'.
-
-    Shapes: words (B, T), lengths (B,), chars (B*T, L), char_lengths (B*T,) (>= 1, also at
-        padding) -> tags (B, T) int64 (Viterbi with a CRF, else argmax), emissions (B, T, K)
-    """
-
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self.model = model
-        self.check_lengths = LengthCheck("lengths")
-        self.check_char_lengths = LengthCheck("char_lengths")
-        self.check_words, self.check_chars = IdCheck("words"), IdCheck("chars")
-
-    def forward(self, words: Tensor, lengths: Tensor, chars: Tensor, char_lengths: Tensor) -> tuple[Tensor, Tensor]:
-        from lstmkit.data.batching import padding_mask
-
-        lengths = self.check_lengths(lengths, words.size(1))
-        char_lengths = self.check_char_lengths(char_lengths, chars.size(1))
-        m = self.model
-        words = self.check_words(words, m.embed.num_embeddings - 1)
-        if m.char_embed is not None:
-            chars = self.check_chars(chars, m.char_embed.num_embeddings - 1)
-        mask = padding_mask(lengths, words.size(1))                           # (B, T)
-        x = m.embed(words)                                                    # (B, T, E)
-        if m.char_embed is not None:
-            _, (h, _) = m.char_rnn(m.char_embed(chars), lengths=char_lengths, need_cell_state=False)
-            per_word = torch.cat([h[0], h[1]], dim=-1).view(words.size(0), words.size(1), -1)  # (B, T, 2C)
-            x = torch.cat([x, per_word * mask.unsqueeze(-1)], dim=-1)
-        out, _ = m.rnn(x, lengths=lengths, need_cell_state=False)            # (B, T, 2H)
-        emissions = m.head(out)                                              # (B, T, K)
-        tags = m.crf.viterbi(emissions.float(), mask) if m.crf is not None else emissions.argmax(-1)
-        return tags, emissions
-
-
-def dense_tag_inputs(words: Sequence[Sequence[str]], vocabs, length: int) -> tuple[Tensor, ...]:
-    """The inputs of :class:`TaggerTags` for sentences of words, padded to ``length`` words."""
-    from lstmkit.boundary import integer, word_sentences
-    from lstmkit.tasks.tag_data import MAX_WORD_CHARS, fold_forms, word_key
-
-    length = integer("length", length, low=1, high=MAX_EXPORT_LEN)
-    words = word_sentences("words", words, max_words=length)
-    batch = len(words)
-    word_ids = torch.zeros(batch, length, dtype=torch.long)
-    chars = torch.zeros(batch * length, MAX_WORD_CHARS, dtype=torch.long)          # always 30 wide
-    char_lengths = torch.ones(batch * length, dtype=torch.long)
-    for b, sentence in enumerate(words):
-        word_ids[b, : len(sentence)] = torch.tensor(vocabs.words.encode(word_key(w) for w in sentence))
-        for t, word in enumerate(sentence):
-            ids = vocabs.chars.encode(fold_forms(word)[:MAX_WORD_CHARS])
-            chars[b * length + t, : len(ids)] = torch.tensor(ids)
-            char_lengths[b * length + t] = len(ids)
-    return word_ids, torch.tensor([len(s) for s in words]), chars, char_lengths
+                node.name = f"check_{name}_{rule(low, high, '_')}_batch_at_least_1"
 
 
 def export_spec(run_dir: str | Path, length: int | None = None, fmt: str = "onnx") -> ExportSpec:
-    """The exportable module of a run, in eval mode on the CPU.
+    """The exportable module of a run, in eval mode on the CPU, as its task builds it
+    (``Task.export_spec``).
 
     ``length`` is the time length T of a classifier's tokens (default ``classify.max_len``, else
     256), a tagger's words (default 64), or a language model's tokens in a ``pt2`` graph (default
@@ -323,96 +107,13 @@ def export_spec(run_dir: str | Path, length: int | None = None, fmt: str = "onnx
     for, and refuse it.
     """
     from lstmkit.boundary import integer
+    from lstmkit.tasks import get_task
     from lstmkit.training.checkpoint import read_run_config
 
     cfg = read_run_config(run_dir)
     if length is not None:
         length = integer("length", length, low=1, high=MAX_EXPORT_LEN)
-        if cfg.task == "lm" and fmt != "pt2":
-            raise ConfigError("--length applies to a language model's pt2 graph (it takes exactly that many tokens); "
-                              "its ONNX graph takes any number of tokens: leave --length out")
-        if cfg.task not in ("classify", "tag", "lm"):
-            raise ConfigError(f"--length applies to classify, tag and (pt2) lm runs; a {cfg.task} run's graph takes "
-                              "the length its model was built for: leave --length out")
-    if cfg.task == "lm":
-        from lstmkit.tasks.lm import load_lm
-
-        model, vocab, _ = load_lm(run_dir)
-        from lstmkit.nn.cells import REGISTRY, spec as cell_spec
-
-        cell = cell_spec(cfg.model.cell)
-        if not cell.native_kernel:
-            raise ConfigError(f"a {cfg.model.cell} language model has no fused kernel to export; export a model of "
-                              f"a cell that has one ({', '.join(c for c, e in REGISTRY.items() if e.native_kernel)})")
-        layers, hidden, batch = cfg.model.num_layers, cfg.model.hidden_size, 2
-        names = list(cell.state)                                  # ["h", "c"] or ["h"]
-        step = (LMStep(model) if len(names) == 2 else GRULMStep(model)).eval()
-        steps = length or cfg.lm.num_steps
-        example = (torch.randint(0, len(vocab), (batch, steps)),
-                   *(torch.zeros(layers, batch, hidden) for _ in names))
-        inputs = ["tokens", *(f"state_in_{n}" for n in names)]
-        outputs = ["logits", *(f"state_out_{n}" for n in names)]
-        ranges = {"tokens": (0, len(vocab) - 1), **{f"state_in_{n}": (-FLOAT32_MAX, FLOAT32_MAX) for n in names}}
-        notes = {"checks": _checks_note(ranges)}
-        if fmt == "pt2":
-            one = ("it feeds one token at a time, carrying the state" if steps == 1 else
-                   f"feed longer text in pieces of {steps}, carrying the state; export with --length 1 to feed one "
-                   "token at a time")
-            notes["tokens_note"] = (f"this pt2 graph takes exactly {steps} token{'s' if steps != 1 else ''} per call "
-                                    f"(torch.export unrolls the LSTM): {one}, or use --format onnx for any length")
-        return ExportSpec(step, example, inputs, outputs, {"tokens": 0, **{f"state_in_{n}": 1 for n in names}},
-                          {"tokens": 1, "logits": 1}, notes=notes, ranges=ranges)
-    if cfg.task == "classify":
-        from lstmkit.tasks.classify import load_classifier
-
-        model, vocab, _ = load_classifier(run_dir)
-        uncapped = length is None and not cfg.classify.max_len
-        length = length or cfg.classify.max_len or UNCAPPED_LEN         # texts are padded (or cut) to it
-        ranges = {"lengths": (1, length), "tokens": (0, model.embed.num_embeddings - 1)}
-        notes: dict[str, object] = {"max_len": length, "checks": _checks_note(ranges)}
-        if uncapped:
-            notes["max_len_note"] = (f"trained with classify.max_len=0 (no cap), exported for {length} tokens: "
-                                     f"texts longer than {length} tokens must be cut to their first {length}; "
-                                     "export with --length N (or train with --set classify.max_len=N) for another length")
-            logger.warning("%s: %s", run_dir, notes["max_len_note"])
-        tokens = torch.randint(1, len(vocab), (3, length))
-        lengths = torch.tensor([length, max(1, length // 2), max(1, length // 3)])
-        return ExportSpec(Probabilities(model).eval(), (tokens, lengths), ["tokens", "lengths"], ["probabilities"],
-                          {"tokens": 0, "lengths": 0}, {}, notes=notes, ranges=ranges)
-    if cfg.task == "forecast":
-        from lstmkit.tasks.forecast import load_forecaster
-
-        model, cfg, meta = load_forecaster(run_dir)
-        wrapped = ScaledForecaster(model, meta["mean"], meta["std"], meta["target_mean"], meta["target_std"]).eval()
-        example = (torch.randn(2, cfg.forecast.input_len, len(meta["inputs"])),)
-        ranges = {"series": (-FLOAT32_MAX, FLOAT32_MAX)}
-        return ExportSpec(wrapped, example, ["series"], ["forecast"], {"series": 0}, {},
-                          notes={"checks": "series must be finite (no NaN or inf)"}, ranges=ranges)
-    if cfg.task == "image":
-        from lstmkit.tasks.image import load_image_model
-
-        model, _ = load_image_model(run_dir)
-        example = (torch.rand(2, 28, 28) * 255,)
-        ranges = {"pixels": (0, 255)}
-        return ExportSpec(ImagePixels(model, cfg.image).eval(), example, ["pixels"], ["probabilities"],
-                          {"pixels": 0}, {}, notes={"checks": _checks_note(ranges) + " (grey values 0-255, not 0-1)"},
-                          ranges=ranges)
-    if cfg.task == "tag":
-        from lstmkit.tasks.tag import load_tagger
-
-        model, vocabs, _ = load_tagger(run_dir)
-        words = length or TAG_LEN
-        example = dense_tag_inputs([["the"] * words, ["a"] * max(1, words // 3), ["x"] * max(1, words // 12)],
-                                   vocabs, words)
-        ranges = {"lengths": (1, int(example[0].shape[1])), "char_lengths": (1, int(example[2].shape[1])),
-                  "words": (0, model.embed.num_embeddings - 1)}
-        if model.char_embed is not None:
-            ranges["chars"] = (0, model.char_embed.num_embeddings - 1)
-        notes = {"checks": _checks_note(ranges) + " (char_lengths also at padding)"}
-        return ExportSpec(TaggerTags(model).eval(), example, ["words", "lengths", "chars", "char_lengths"],
-                          ["tags", "emissions"], {"words": 0, "lengths": 0}, {}, {"chars": 0, "char_lengths": 0},
-                          notes, ranges)
-    raise ConfigError(f"export of {cfg.task} runs is not supported")
+    return get_task(cfg.task).export_spec(Path(run_dir), cfg, length, fmt)
 
 
 def input_description(spec: ExportSpec, fmt: str) -> dict[str, object]:
@@ -434,13 +135,6 @@ def input_description(spec: ExportSpec, fmt: str) -> dict[str, object]:
             "input_dtypes": {n: str(t.dtype).removeprefix("torch.") for n, t in zip(spec.inputs, spec.example)},
             "input_ranges": {n: [low, high] for n, (low, high) in spec.ranges.items()},
             "max_batch": MAX_BATCH, "batch_note": "every input holds the same examples: the batch dimensions agree"}
-
-
-def _checks_note(ranges: dict[str, tuple[int, int]]) -> str:
-    """The sidecar's words for the checks inside the graph: "lengths must be between 1 and 8,
-    tokens between 0 and 99"."""
-    parts = [f"{name} {'must be ' if i == 0 else ''}{_rule(low, high)}" for i, (name, (low, high)) in enumerate(ranges.items())]
-    return ", ".join(parts)
 
 
 def _relax_onnx_axes(path: Path, spec: ExportSpec) -> None:
@@ -605,4 +299,4 @@ def _task_of(run_dir: Path) -> str:
     return read_run_config(run_dir).task
 
 
-__all__ = ["FORMATS", "ExportSpec", "GRULMStep", "LMStep", "export_run", "export_spec", "input_description"]
+__all__ = ["FORMATS", "ExportSpec", "export_run", "export_spec", "input_description", "written_by_export"]

@@ -182,6 +182,23 @@ class Task:
         ``test_path``: names, paths, or files written in ``folder``)."""
         return paths
 
+    export_module: str = ""           # the module whose export_spec builds the task's graph (lstmkit export)
+
+    def export_spec(self, run_dir: Path, cfg: RunConfig, length: int | None, fmt: str) -> Any:
+        """The run's exportable module (an :class:`lstmkit.nn.exportable.ExportSpec`) for ``fmt``,
+        with ``length`` steps where the task's graph takes one.
+
+        Raises:
+            ConfigError: for a task without export, or a length it does not take.
+        """
+        if not self.export_module:
+            from lstmkit.errors import ConfigError
+
+            raise ConfigError(f"export of {self.name} runs is not supported")
+        import importlib
+
+        return importlib.import_module(self.export_module).export_spec(run_dir, cfg, length, fmt)
+
     text_hint: str = ""               # said after "--data X is neither a file nor a dataset" when X has a space
 
     def write_part(self, value: Any, folder: Path, name: str) -> Path:

@@ -167,6 +167,7 @@ class ClassifyTask(Task):
 
     name = "classify"
     run_class = "lstmkit.tasks.classify_run:ClassifierRun"   # what load() returns
+    export_module = "lstmkit.tasks.classify_export"
     memory_help = '(text, label) rows'
     options = (Option("--save-vectors", "save the fine-tuned vectors (.npy + vocabulary, word2vec text) in "
                                         "RUN_DIR/vectors"),)

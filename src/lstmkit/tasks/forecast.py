@@ -232,6 +232,7 @@ class ForecastTask(Task):
 
     name = "forecast"
     run_class = "lstmkit.tasks.forecast_run:ForecasterRun"   # what load() returns
+    export_module = "lstmkit.tasks.forecast_export"
     memory_help = 'a DataFrame or a dict of columns'
     help = "time series: sin -> cos, or forecasting from CSV (ETTh1)"
     data_help = "ett-h1|sine|PATH"

@@ -217,6 +217,7 @@ class TagTask(Task):
 
     name = "tag"
     run_class = "lstmkit.tasks.tag_run:TaggerRun"   # what load() returns
+    export_module = "lstmkit.tasks.tag_export"
     memory_help = 'sentences of (word, tag) pairs'
     help = "part-of-speech tagging (UD treebanks, word/tag files, raw Chinese via jieba)"
     data_help = "ud-en-ewt|ud-zh|PATH"
