@@ -4,6 +4,7 @@ import csv
 import datetime as dt
 import json
 import math
+from pathlib import Path
 
 import pytest
 
@@ -105,3 +106,35 @@ def test_forecast_dates_step_by_months_and_stop_at_year_9999(caplog):
                          (dt.datetime(9999, 12, 1), dt.datetime(9999, 11, 1))):
         with pytest.raises(OverflowError):
             _next_dates(last, before, 3)
+
+
+def test_a_loaded_forecaster_predicts_in_memory_without_files_or_reloading(monkeypatch, tmp_path):
+    """Issue 19: predict wrote a temporary CSV, reloaded and checksummed the model on every
+    call, wrote the forecast as a CSV and read it back. Now the model is loaded once and
+    columns given in memory never touch the disk; the numbers are those of the CSV path."""
+    import csv
+    import shutil
+    import tempfile
+
+    import lstmkit
+    from lstmkit.tasks import forecast
+
+    fixtures = Path(__file__).parents[1] / "fixtures" / "runs_format2"
+    run_dir = tmp_path / "forecast"
+    shutil.copytree(fixtures / "forecast", run_dir)
+    run = lstmkit.load(run_dir)
+    with open(fixtures / "recent.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    columns = {name: [r[name] if name == "date" else float(r[name]) for r in rows] for name in rows[0]}
+    from_file = run.predict(fixtures / "recent.csv")
+
+    def refused(*args, **kwargs):
+        raise AssertionError("no temporary files and no reload in predict")
+
+    monkeypatch.setattr(tempfile, "TemporaryDirectory", refused)
+    monkeypatch.setattr(forecast, "load_forecaster", refused)
+    before = sorted(p.name for p in run_dir.iterdir())
+    assert run.predict(columns) == from_file and run.predict(columns) == from_file
+    assert sorted(p.name for p in run_dir.iterdir()) == before
+    with pytest.raises(Exception, match="data row 2: column"):
+        run.predict({**columns, "OT": [columns["OT"][0], "x", *columns["OT"][2:]]})

@@ -430,13 +430,32 @@ def read_window(csv_path: str | Path, meta: dict, fc: ForecastConfig):
     Raises:
         DataError: for missing columns, non-numeric cells, or fewer rows than ``input_len``.
     """
-    series = read_csv_series(csv_path, meta["inputs"], fc.date_column)
+    return window(read_csv_series(csv_path, meta["inputs"], fc.date_column), meta, fc)
+
+
+def columns_series(columns: dict[str, list], meta: dict, fc: ForecastConfig, name: str) -> Series:
+    """Columns given in memory as a series, read by the CSV reader's rules (numbers, float32,
+    time order) from CSV text, with no file; messages call them ``name``."""
+    import csv
+    import io
+
+    from lstmkit.data.datasets.timeseries import series_from_lines
+
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(list(columns))
+    writer.writerows(zip(*columns.values()))
+    return series_from_lines(text.getvalue().splitlines(), name, meta["inputs"], fc.date_column)
+
+
+def window(series: Series, meta: dict, fc: ForecastConfig):
+    """``series`` and its last ``input_len`` rows scaled as in training, (1, L, F_in)."""
     if len(series.values) < fc.input_len:
-        raise DataError(f"{str(csv_path)!r} has {len(series.values)} rows; the model reads the last "
+        raise DataError(f"{series.source!r} has {len(series.values)} rows; the model reads the last "
                         f"{fc.input_len}, so give at least that many")
     scaler = Scaler(torch.tensor(meta["mean"]), torch.tensor(meta["std"]))
     recent = series.values[-fc.input_len :]                                          # (L, F_in)
-    scaler.warn_far_outside(recent, meta["inputs"], f"the last {fc.input_len} rows of {str(csv_path)!r}")
+    scaler.warn_far_outside(recent, meta["inputs"], f"the last {fc.input_len} rows of {series.source!r}")
     return series, scaler.transform(recent)[None]                                   # (1, L, F_in)
 
 
@@ -460,19 +479,11 @@ def _next_dates(last, before, horizon: int) -> list[str]:
     return [str(last + (last - before) * (i + 1)) for i in range(horizon)]
 
 
-def forecast_csv(run_dir: str | Path, csv_path: str | Path, out_path: str | Path) -> Path:
-    """Forecast the ``horizon`` steps after the last ``input_len`` rows of a new CSV and write
-    them (original units, one row per step, dates continued when the file has a date column).
-
-    Raises:
-        DataError: for missing columns, non-numeric cells, or fewer rows than ``input_len``.
-    """
-    import csv
+def forecast_rows(model: nn.Module, meta: dict, fc: ForecastConfig, series: Series, x: Tensor) -> tuple[list[str], list[list]]:
+    """The header and rows of a forecast of the ``horizon`` steps after ``x`` (original units,
+    6 significant digits, one row per step, dates continued when ``series`` has them)."""
     import datetime as dt
 
-    model, cfg, meta = load_forecaster(run_dir)
-    fc = cfg.forecast
-    series, x = read_window(csv_path, meta, fc)
     y_scaler = Scaler(torch.tensor(meta["target_mean"]), torch.tensor(meta["target_std"]))
     with torch.no_grad():
         y = y_scaler.inverse(model(x)[0])                                           # (H, F_out)
@@ -487,15 +498,33 @@ def forecast_csv(run_dir: str | Path, csv_path: str | Path, out_path: str | Path
             logger.warning("the dates after %s run past the year 9999, which Python's dates cannot hold; the forecast "
                            "is written without its %s column", series.dates[-1], fc.date_column)
             dates = []
+    header = ["step", *([fc.date_column] if dates else []), *meta["targets"]]
+    rows = [[i + 1, *([dates[i]] if dates else []), *(float(f"{v:.6g}") for v in row)] for i, row in enumerate(y.tolist())]
+    return header, rows
+
+
+def forecast_csv(run_dir: str | Path, csv_path: str | Path, out_path: str | Path) -> Path:
+    """Forecast the ``horizon`` steps after the last ``input_len`` rows of a new CSV and write
+    them (original units, one row per step, dates continued when the file has a date column).
+
+    Raises:
+        DataError: for missing columns, non-numeric cells, or fewer rows than ``input_len``.
+    """
+    model, cfg, meta = load_forecaster(run_dir)
+    series, x = read_window(csv_path, meta, cfg.forecast)
+    return write_forecast(out_path, *forecast_rows(model, meta, cfg.forecast, series, x))
+
+
+def write_forecast(out_path: str | Path, header: list[str], rows: list[list]) -> Path:
+    """A forecast's rows as CSV (numbers to 6 significant digits), written atomically."""
+    import csv
     import io
 
     from lstmkit.files import write_file
 
-    out_path = Path(out_path)
     text = io.StringIO(newline="")
     writer = csv.writer(text)
-    writer.writerow(["step", *([fc.date_column] if dates else []), *meta["targets"]])
-    for i, row in enumerate(y.tolist()):
-        writer.writerow([i + 1, *([dates[i]] if dates else []), *(f"{v:.6g}" for v in row)])
-    write_file(out_path, text.getvalue())
-    return out_path
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([f"{v:.6g}" if isinstance(v, float) else v for v in row])
+    return write_file(Path(out_path), text.getvalue())

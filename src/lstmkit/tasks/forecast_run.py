@@ -10,7 +10,9 @@ from lstmkit import boundary
 from lstmkit.errors import ConfigError
 from lstmkit.notices import in_caller_terms
 from lstmkit.tasks.run import Evaluation, Run, ServeInput, check_eval_data
-from lstmkit.training import checkpoint
+
+
+IN_MEMORY = "lstmkit-columns-in-memory"        # the name that columns given in memory have in messages, then renamed
 
 
 class ForecasterRun(Run):
@@ -18,35 +20,36 @@ class ForecasterRun(Run):
         super().__init__(run_dir, device)
         if self.cfg.forecast.stateful:
             raise ConfigError(f"{str(run_dir)!r} is the stateful sine demo; it has no CSV forecaster to load")
+        from lstmkit.tasks import forecast
+
+        self.model, _, self.meta = forecast.load_forecaster(self.run_dir)     # once: every predict uses it
+
+    def series(self, data: Any):
+        """``data`` (a CSV path, a DataFrame or a dict of columns) as the series the model reads,
+        and its last ``input_len`` rows scaled as in training, (1, L, F_in); in memory, no file."""
+        from lstmkit.tasks import forecast
+
+        fc = self.cfg.forecast
+        if isinstance(data, (str, os.PathLike, bytes, bytearray)):
+            return forecast.read_window(boundary.path("data", data), self.meta, fc)
+        columns = boundary.columns("data", data)
+        missing = [c for c in self.meta["inputs"] if c not in columns]
+        if missing:
+            from lstmkit.errors import listing
+
+            raise boundary.ArgumentError(f"data lacks the column(s) {listing(missing)} that the forecaster reads; "
+                                         f"it has {listing(columns)}")
+        with in_caller_terms({IN_MEMORY: "data"}):          # 'data row 3', as the caller gave them
+            return forecast.window(forecast.columns_series(columns, self.meta, fc, IN_MEMORY), self.meta, fc)
 
     def predict(self, data: Any) -> list[dict[str, Any]]:
         """Forecast the ``horizon`` steps after the last rows of ``data`` (a CSV path, a
         DataFrame or a dict of columns); one dict per step, original units."""
-        import csv
-        import tempfile
-
         from lstmkit.tasks import forecast
 
-        source_data = (boundary.path("data", data) if isinstance(data, (str, os.PathLike, bytes, bytearray))
-                       else boundary.columns("data", data))
-        if not isinstance(source_data, Path):
-            from lstmkit.errors import listing
-
-            needed = forecast.read_scaler(checkpoint.run_file(self.run_dir, forecast.SCALER_FILE))["inputs"]
-            missing = [c for c in needed if c not in source_data]
-            if missing:
-                raise boundary.ArgumentError(f"data lacks the column(s) {listing(missing)} that the forecaster reads; "
-                                             f"it has {listing(source_data)}")
-        with tempfile.TemporaryDirectory() as tmp:
-            source = source_data if isinstance(source_data, Path) else forecast.ForecastTask().write_part(source_data, Path(tmp),
-                                                                                           "input")
-            # columns given in memory: named as the caller did, not by the scratch file
-            with in_caller_terms({} if isinstance(source_data, Path) else {str(source): "data"}):
-                out = forecast.forecast_csv(self.run_dir, source, Path(tmp) / "forecast.csv")
-            with out.open(encoding="utf-8") as f:
-                rows = list(csv.DictReader(f))
-        date = self.cfg.forecast.date_column
-        return [{k: int(v) if k == "step" else v if k == date else float(v) for k, v in r.items()} for r in rows]
+        series, x = self.series(data)
+        header, rows = forecast.forecast_rows(self.model, self.meta, self.cfg.forecast, series, x)
+        return [dict(zip(header, row)) for row in rows]
 
     predict_options = frozenset({"data", "output", "force"})
     serve_input = ServeInput("data", "a forecaster needs \"data\": {column: [values]} of recent rows")
@@ -62,7 +65,7 @@ class ForecasterRun(Run):
         check_eval_data(data, optional=True)
         from lstmkit.tasks import forecast
 
-        model, cfg, _ = forecast.load_forecaster(self.run_dir)
+        model, cfg = self.model, self.cfg
         prepared = forecast.prepare(str(data) if data is not None else cfg.data.path, cfg.forecast, download)
         scores = forecast.score(model, prepared, self.run_dir, cfg.forecast.plot_steps)
         saved = self._save_eval(scores, data)
@@ -91,32 +94,25 @@ class ForecasterRun(Run):
         check_output(target, protected=own_files(self.run_dir, exclude=(default.name,)), inputs=[data], force=force,
                      replaceable=ours)
         try:
-            out = forecast.forecast_csv(self.run_dir, data, target)
+            series, x = self.series(data)
+            out = forecast.write_forecast(target, *forecast.forecast_rows(self.model, self.meta, self.cfg.forecast,
+                                                                          series, x))
         except PermissionError as err:
             raise ConfigError(f"cannot write {str(target)!r}: {err.strerror}; choose another --output") from None
         return [f"forecast written to {out}"]
 
     def inspect_stack(self, value: Any, invert: bool, max_steps: int):
-        import tempfile
-
-        from lstmkit.tasks import forecast
-
         if not value:
             raise ValueError("a forecaster is inspected on \"data\": {column: [values]} of recent rows")
-        model, cfg, meta = forecast.load_forecaster(self.run_dir)
         data = boundary.columns("data", value)
-        missing = [c for c in meta["inputs"] if c not in data]
-        if missing:                  # said here: the reader below would name its temporary file instead
+        missing = [c for c in self.meta["inputs"] if c not in data]
+        if missing:                  # said in the inspector's words: its field is "data"
             raise ValueError(f"\"data\" has no column(s) {', '.join(map(repr, missing))}; the model reads "
-                             f"{', '.join(map(repr, meta['inputs']))}, got "
+                             f"{', '.join(map(repr, self.meta['inputs']))}, got "
                              f"{boundary.shown(sorted(data), 120, typed=False)}")
-        with tempfile.TemporaryDirectory() as tmp:
-            scratch = forecast.ForecastTask().write_part(data, Path(tmp), "input")
-            with in_caller_terms({str(scratch): "data"}):     # 'data row 3', not the scratch file
-                _, x = forecast.read_window(scratch, meta, cfg.forecast)   # warns as predict does
-        n = cfg.forecast.input_len
-        return [f"t-{n - t}" for t in range(n)], x.float(), [model.rnn], {}
-
+        _, x = self.series(data)                              # warns as predict does
+        n = self.cfg.forecast.input_len
+        return [f"t-{n - t}" for t in range(n)], x.float(), [self.model.rnn], {}
 
 
 def _written_by_forecast(path: Path) -> bool:

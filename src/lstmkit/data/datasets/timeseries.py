@@ -47,8 +47,15 @@ def read_csv_series(path: str | Path, columns: list[str] | None = None, date_col
     """
     path = check_path(path, "CSV file")
     lines = decode(read_bytes(path), str(path), encoding, "save it as UTF-8 (CSV series are read as UTF-8)").splitlines()
-    csv.field_size_limit(MAX_FIELD)
     delimiter = sniff_delimiter(path, lines[0] if lines else "", "\t" if path.suffix.lower() == ".tsv" else ",")
+    return series_from_lines(lines, path, columns, date_column, delimiter)
+
+
+def series_from_lines(lines: list[str], path: str | Path, columns: list[str] | None = None, date_column: str = "date",
+                      delimiter: str = ",") -> Series:
+    """:func:`read_csv_series` of a CSV's lines (``path`` names them in messages): for columns
+    given in memory, written as CSV text and read by the same rules, without a file."""
+    csv.field_size_limit(MAX_FIELD)
     try:
         rows = list(csv.reader(lines, delimiter=delimiter))
     except csv.Error as err:
