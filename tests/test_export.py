@@ -17,7 +17,7 @@ pytest.importorskip("onnxscript")
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    from test_bad_input import build_workspace
+    from workspace import build_workspace
 
     return build_workspace(tmp_path_factory.mktemp("export")).runs
 

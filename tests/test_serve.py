@@ -26,7 +26,7 @@ _TRAINED: dict[str, dict[str, Path]] = {}
 def runs(tmp_path_factory):
     """One tiny run per task, trained once per session: the other test_serve_*.py files import
     this fixture (runs are never modified)."""
-    from test_bad_input import build_workspace
+    from workspace import build_workspace
 
     if "runs" not in _TRAINED:
         _TRAINED["runs"] = build_workspace(tmp_path_factory.mktemp("serve")).runs

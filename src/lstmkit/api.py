@@ -17,7 +17,6 @@ when it names one field of the task's config, else ``section__field`` (``data__m
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import os
 from pathlib import Path
@@ -31,6 +30,7 @@ from lstmkit.notices import in_caller_terms
 from lstmkit.tasks import REGISTRY, get_task
 from lstmkit.tasks.run import Evaluation, Run
 from lstmkit.training import checkpoint
+from lstmkit.training.rundir import default_run_dir
 
 logger = logging.getLogger(__name__)
 
@@ -146,7 +146,7 @@ def train(task: str, data: Any = None, *, valid: Any = None, test: Any = None, r
         from lstmkit.config import load_config
         from lstmkit.training.rundir import RunDirectory
 
-        run_dir = boundary.path("run_dir", run_dir) if run_dir is not None else _default_run_dir(task)
+        run_dir = boundary.path("run_dir", run_dir) if run_dir is not None else default_run_dir(task)
         overrides = [_setting(task, spec.defaults, k, v) for k, v in settings.items()]
         load_config(config, overrides, base=spec.defaults)          # settings checked before anything is written
         parts = _check_parts(task, data, valid, test)
@@ -168,10 +168,6 @@ def train(task: str, data: Any = None, *, valid: Any = None, test: Any = None, r
     run = load(fitted.run_dir)
     run.history, run.test, run.best = fitted.history, fitted.test, fitted.best
     return run
-
-
-def _default_run_dir(task: str) -> Path:
-    return Path("runs") / f"{task}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S-%f')}"
 
 
 # --- loading and predicting -----------------------------------------------------------------

@@ -18,7 +18,6 @@ their defaults and the training itself (:mod:`lstmkit.training.recipe`) are the 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 from dataclasses import replace
 import gc
 import logging
@@ -40,10 +39,6 @@ COMMON_FLAGS = (("--epochs", "train.epochs", None), ("--lr", "train.lr", None),
                 ("--backend", "model.backend", ("native", "reference")), ("--device", "train.device", None),
                 ("--bf16", "train.bf16", None), ("--seed", "train.seed", None),
                 ("--max-minutes", "train.max_minutes", None))
-
-
-def _default_run_dir(task: str) -> Path:
-    return Path("runs") / f"{task}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
 
 
 def _quiet(p: argparse.ArgumentParser) -> None:
@@ -275,7 +270,9 @@ def _train(args: argparse.Namespace) -> int:
         run_dir = args.run_dir
     else:
         cfg = _train_config(args)
-        run_dir = args.run_dir or _default_run_dir(args.task)
+        from lstmkit.training.rundir import default_run_dir
+
+        run_dir = args.run_dir or default_run_dir(args.task)
     spec.check_options(Path(run_dir), cfg, _task_options(spec, args))
     logger.info("training %s on %s -> %s", args.task, printable(cfg.data.path or "the shipped Time Machine"),
                 printable(run_dir))                           # paths escaped whole: a newline in one is no new line

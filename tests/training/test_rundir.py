@@ -231,3 +231,18 @@ def test_a_dash_for_a_file_is_said_to_be_no_standard_input() -> None:
 
     with pytest.raises(DataError, match="text file '-' would be a file named '-', not the standard input"):
         check_path("-", "text file")
+
+
+def test_one_default_run_dir_name_for_the_cli_and_the_api(tmp_path) -> None:
+    """Issue 19: the CLI named runs by the second and the API by the microsecond, in two
+    functions; one now, readable, and a second run in the same second gets -2."""
+    import re
+
+    from lstmkit.training.rundir import default_run_dir
+
+    first = default_run_dir("tag", tmp_path)
+    assert re.fullmatch(r"tag-\d{8}-\d{6}", first.name), first
+    first.mkdir()
+    (tmp_path / f"{first.name}-2").mkdir()
+    second = default_run_dir("tag", tmp_path)
+    assert second != first and not second.exists()           # -3 in the same second, else the next second's

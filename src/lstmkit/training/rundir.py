@@ -35,6 +35,18 @@ SUBFOLDERS = {"data": ("train.txt", "valid.txt", "test.txt", "train.jsonl", "val
               "vectors": ("vectors.npy", "vectors.vocab.json", "vectors.txt")}
 
 
+def default_run_dir(task: str, root: str | Path = "runs") -> Path:
+    """Where a training goes without ``--run-dir`` (``run_dir=``): ``runs/TASK-YYYYmmdd-HHMMSS``,
+    with ``-2``, ``-3``, ... when a run started in the same second has that name."""
+    import datetime as dt
+
+    base = Path(root) / f"{task}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    path, number = base, 2
+    while path.exists():
+        path, number = base.with_name(f"{base.name}-{number}"), number + 1
+    return path
+
+
 class DirectoryLock:
     """One training at a time per run directory (``.lock`` created exclusively, holding the
     pid); a lock whose process is gone (killed with -9) is removed first."""
@@ -266,4 +278,4 @@ class RunDirectory:
         self._release(failed=kind is not None)
 
 
-__all__ = ["DirectoryLock", "RECORDS", "RunDirectory", "holds_run", "own_files"]
+__all__ = ["DirectoryLock", "default_run_dir", "RECORDS", "RunDirectory", "holds_run", "own_files"]
