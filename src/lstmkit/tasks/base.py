@@ -97,6 +97,9 @@ class Task:
     flags: tuple[Flag, ...] = ()      # task flags of ``lstmkit train TASK`` besides the common ones
     run_class: str = ""               # "module:Class" of the loaded run (a lstmkit.tasks.run.Run)
     options: tuple[Option, ...] = ()  # flags of ``lstmkit train TASK`` for after training
+    export_module: str = ""           # the module whose export_spec builds the task's graph (lstmkit export)
+    memory_help: str = "a path"       # what else lstmkit.train(data=...) takes for the task, for messages
+    text_hint: str = ""               # said after "--data X is neither a file nor a dataset" when X has a space
 
     # --- data and model ------------------------------------------------------------------
     def prepare(self, cfg: RunConfig, download: bool) -> Any:
@@ -166,8 +169,6 @@ class Task:
         return [f"test accuracy {100 * test['accuracy']:.2f}% "
                 f"(report: lstmkit eval {printable(shlex.quote(str(fitted.run_dir)))})"]
 
-    memory_help: str = "a path"       # what else lstmkit.train(data=...) takes for the task, for messages
-
     def memory_part(self, arg: str, value: Any) -> Any | None:
         """``value`` of ``lstmkit.train``'s argument ``arg`` checked as data in memory (rows,
         sentences, columns, text), or None where it is a name or a path.
@@ -181,8 +182,6 @@ class Task:
         """The ``data.*`` settings for the parts of ``lstmkit.train`` (``path``, ``valid_path``,
         ``test_path``: names, paths, or files written in ``folder``)."""
         return paths
-
-    export_module: str = ""           # the module whose export_spec builds the task's graph (lstmkit export)
 
     def export_spec(self, run_dir: Path, cfg: RunConfig, length: int | None, fmt: str) -> Any:
         """The run's exportable module (an :class:`lstmkit.nn.exportable.ExportSpec`) for ``fmt``,
@@ -198,8 +197,6 @@ class Task:
         import importlib
 
         return importlib.import_module(self.export_module).export_spec(run_dir, cfg, length, fmt)
-
-    text_hint: str = ""               # said after "--data X is neither a file nor a dataset" when X has a space
 
     def write_part(self, value: Any, folder: Path, name: str) -> Path:
         """Data given in memory to ``lstmkit.train`` (checked at the boundary), as a file in

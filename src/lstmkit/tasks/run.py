@@ -65,6 +65,14 @@ class Run:
     serve_input: ServeInput | None = None   # what /predict reads; None: not served by /predict
     inspect_input: str = "text"             # the field /inspect reads: text, data or images
 
+    def __init__(self, run_dir: str | Path, device: str = "cpu") -> None:
+        self.run_dir = Path(run_dir)
+        self.device = device
+        self.cfg: RunConfig = checkpoint.read_run_config(self.run_dir)
+        self.history: list[dict] = read_record(self.run_dir / checkpoint.METRICS, list) or []
+        self.test: dict | None = read_record(self.run_dir / checkpoint.SCORES, dict)
+        self.best: dict | None = None
+
     def serve_info(self) -> dict[str, Any]:
         """What ``GET /models`` says of the run besides its name and task (labels, input rows)."""
         return {}
@@ -85,14 +93,6 @@ class Run:
 
     def check_eval_data(self, data: Any) -> None:
         """Refuse, in the command line's words, evaluation data the run needs but lacks, or takes not."""
-
-    def __init__(self, run_dir: str | Path, device: str = "cpu") -> None:
-        self.run_dir = Path(run_dir)
-        self.device = device
-        self.cfg: RunConfig = checkpoint.read_run_config(self.run_dir)
-        self.history: list[dict] = read_record(self.run_dir / checkpoint.METRICS, list) or []
-        self.test: dict | None = read_record(self.run_dir / checkpoint.SCORES, dict)
-        self.best: dict | None = None
 
     @property
     def task(self) -> str:
