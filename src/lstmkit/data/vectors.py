@@ -247,6 +247,26 @@ def embedding_matrix(
     return weight, coverage
 
 
+def pretrained_matrix(vocab: Vocab, vectors: WordVectors, embedding_dim: int, *, lowercase_fallback: bool = True,
+                      unknown_init: str = "normal", seed: int = 0) -> Tensor:
+    """The (V, E) embedding matrix of ``vocab`` from pretrained ``vectors``, for a model whose
+    embeddings are ``embedding_dim`` wide: the one way every task starts from GloVe, word2vec or
+    vectors it trained (unknown words drawn with ``seed``), its coverage logged.
+
+    Raises:
+        ConfigError: when the vectors' dimension is not ``embedding_dim``, with the flag to pass.
+    """
+    from lstmkit.errors import ConfigError
+
+    if vectors.dim != embedding_dim:
+        raise ConfigError(f"the vectors have dimension {vectors.dim} but model.embedding_dim is {embedding_dim}; "
+                          f"pass --embedding-dim {vectors.dim}")
+    weight, coverage = embedding_matrix(vocab, vectors, lowercase_fallback, unknown_init,
+                                        generator=torch.Generator().manual_seed(seed))
+    logger.info("pretrained vectors: %d x %d, %.1f%% of the vocabulary covered", *weight.shape, 100 * coverage.fraction)
+    return weight
+
+
 def train_word2vec(sentences: Iterable[list[str]], dim: int = 100, window: int = 5, min_count: int = 2,
                    epochs: int = 5, workers: int = 2, seed: int = 0) -> WordVectors:
     """Train skip-gram word2vec with gensim (e.g. on IMDB's 50,000 unlabelled reviews)."""

@@ -23,7 +23,7 @@ from lstmkit.config import ClassifyConfig, DataConfig, ModelConfig, RunConfig, T
 from lstmkit.data.batching import BucketBatchSampler, pad_batch, padding_mask
 from lstmkit.data.text import check_inherited_encoding
 from lstmkit.data.tokenize import get_tokenizer
-from lstmkit.data.vectors import embedding_matrix, load_vectors, save_vectors, train_word2vec
+from lstmkit.data.vectors import load_vectors, pretrained_matrix, save_vectors, train_word2vec
 from lstmkit.data.vocab import PAD, UNK, Vocab
 from lstmkit.errors import ConfigError, DataError, RunDirError, listing
 from lstmkit.files import write_file
@@ -152,14 +152,8 @@ def pretrained_embedding(cfg: RunConfig, data: Prepared) -> Tensor | None:
         vectors = train_word2vec(corpus, dim=v.word2vec_dim, epochs=v.word2vec_epochs, seed=cfg.train.seed)
     else:
         vectors = load_vectors(v.path)
-    if vectors.dim != cfg.model.embedding_dim:
-        raise ConfigError(f"the vectors have dimension {vectors.dim} but model.embedding_dim is "
-                          f"{cfg.model.embedding_dim}; pass --embedding-dim {vectors.dim}")
-    generator = torch.Generator().manual_seed(cfg.train.seed)
-    weight, coverage = embedding_matrix(data.vocab, vectors, v.lowercase_fallback, v.unknown_init,
-                                        generator=generator)
-    logger.info("pretrained vectors: %d x %d, %.1f%% of the vocabulary covered", *weight.shape, 100 * coverage.fraction)
-    return weight
+    return pretrained_matrix(data.vocab, vectors, cfg.model.embedding_dim, lowercase_fallback=v.lowercase_fallback,
+                             unknown_init=v.unknown_init, seed=cfg.train.seed)
 
 
 class ClassifyTask(Task):

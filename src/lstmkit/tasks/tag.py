@@ -23,8 +23,8 @@ from torch import Tensor, nn
 from lstmkit.config import DataConfig, ModelConfig, RunConfig, TagConfig, TrainConfig
 from lstmkit.data.batching import padding_mask
 from lstmkit.data.datasets.treebank import TaggedSentence
-from lstmkit.data.vectors import embedding_matrix, load_vectors
-from lstmkit.errors import ConfigError, DataError, RunDirError
+from lstmkit.data.vectors import load_vectors, pretrained_matrix
+from lstmkit.errors import DataError, RunDirError
 from lstmkit.nn import LSTM, make_rnn
 from lstmkit.nn.crf import CRF
 from lstmkit.tasks.base import COMMON_USES, Context, Flag, Headline, Task
@@ -195,14 +195,8 @@ def evaluate(model: Tagger, sentences: Sequence[TaggedSentence], vocabs: TagVoca
 def pretrained(cfg: RunConfig, vocabs: TagVocabs) -> Tensor | None:
     if not cfg.vectors.path:
         return None
-    vectors = load_vectors(cfg.vectors.path)
-    if vectors.dim != cfg.model.embedding_dim:
-        raise ConfigError(f"the vectors have dimension {vectors.dim} but model.embedding_dim is "
-                          f"{cfg.model.embedding_dim}; pass --embedding-dim {vectors.dim}")
-    weight, coverage = embedding_matrix(vocabs.words, vectors, True, cfg.vectors.unknown_init,
-                                        generator=torch.Generator().manual_seed(cfg.train.seed))
-    logger.info("pretrained vectors cover %.1f%% of the word vocabulary", 100 * coverage.fraction)
-    return weight
+    return pretrained_matrix(vocabs.words, load_vectors(cfg.vectors.path), cfg.model.embedding_dim,
+                             unknown_init=cfg.vectors.unknown_init, seed=cfg.train.seed)
 
 
 @dataclass
