@@ -18,7 +18,6 @@ when it names one field of the task's config, else ``section__field`` (``data__m
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +82,7 @@ def _check_parts(task: str, data: Any, valid: Any, test: Any) -> dict[str, tuple
         memory = spec.memory_part(arg, value)
         if memory is not None:
             out[key] = ("memory", memory)
-        elif isinstance(value, (str, os.PathLike, bytes, bytearray)):
+        elif isinstance(value, boundary.PATH_TYPES):
             out[key] = ("path", str(boundary.path(arg, value)))
             if isinstance(value, str):
                 dataset_name(value)                            # warns when a local folder has that name too
@@ -94,20 +93,17 @@ def _check_parts(task: str, data: Any, valid: Any, test: Any) -> dict[str, tuple
 
 
 def _write_memory_data(task: str, parts: dict[str, tuple[str, Any]], folder: Path) -> dict[str, str]:
-    """Write the in-memory parts to files the task's readers take; returns data.* overrides."""
+    """Write the in-memory parts to files the task's readers take (the task writes them);
+    returns data.* overrides."""
+    spec = get_task(task)
     out: dict[str, str] = {}
     for key, (kind, value) in parts.items():
         if kind == "path":
             out[key] = str(Path(value).resolve()) if Path(value).exists() else value
             continue
         folder.mkdir(parents=True, exist_ok=True)
-        out[key] = str(_write_part(task, value, folder, _PART_NAMES[key]))
-    return get_task(task).data_keys(out, folder)
-
-
-def _write_part(task: str, value: Any, folder: Path, name: str) -> Path:
-    """One checked in-memory part (see :func:`_check_parts`) as a file, written by its task."""
-    return get_task(task).write_part(value, folder, name)
+        out[key] = str(spec.write_part(value, folder, _PART_NAMES[key]))
+    return spec.data_keys(out, folder)
 
 
 def train(task: str, data: Any = None, *, valid: Any = None, test: Any = None, run_dir: str | Path | None = None,

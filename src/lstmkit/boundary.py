@@ -28,6 +28,7 @@ MAX_PATH_CHARS = 4096
 MAX_NAME_BYTES = 255
 FLOAT32_MAX = 3.4028234663852886e38
 MAX_SEED = 2**63 - 1
+PATH_TYPES = (str, os.PathLike, bytes, bytearray)    # what names a file (bytes: refused by path(), said so)
 MISSING_LABELS = frozenset({"nan", "na", "n/a", "null", "none", "#n/a"})     # casefolded, stripped
 
 

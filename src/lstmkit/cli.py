@@ -222,11 +222,11 @@ def _resume_config(args: argparse.Namespace):
                  for name in values}
     if not keys:
         return run_cfg
-    given = _train_config(args)                             # the command's values, checked as a new run's
-    ours = {f"{section}.{name}": value for section, values in asdict(given).items() if isinstance(values, dict)
-            for name, value in values.items()}
-    theirs = {f"{section}.{name}": value for section, values in asdict(run_cfg).items() if isinstance(values, dict)
-              for name, value in values.items()}
+    def flat(cfg) -> dict[str, object]:                     # section.field -> value
+        return {f"{section}.{name}": value for section, values in asdict(cfg).items() if isinstance(values, dict)
+                for name, value in values.items()}
+
+    ours, theirs = flat(_train_config(args)), flat(run_cfg)  # the command's values checked as a new run's
     for key in sorted(keys - set(RESUMABLE)):
         if key in theirs and ours.get(key) != theirs[key]:
             raise LstmkitError(f"--resume goes on with the run's own config, and {key} differs: the run has "

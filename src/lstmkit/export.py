@@ -106,14 +106,19 @@ def export_spec(run_dir: str | Path, length: int | None = None, fmt: str = "onnx
     ONNX graph takes any number). Forecasters and image models have the length they were built
     for, and refuse it.
     """
-    from lstmkit.boundary import integer
-    from lstmkit.tasks import get_task
     from lstmkit.training.checkpoint import read_run_config
 
-    cfg = read_run_config(run_dir)
+    return _spec_of(Path(run_dir), read_run_config(run_dir), length, fmt)
+
+
+def _spec_of(run_dir: Path, cfg, length: int | None, fmt: str) -> ExportSpec:
+    """:func:`export_spec` of a run whose config is read already."""
+    from lstmkit.boundary import integer
+    from lstmkit.tasks import get_task
+
     if length is not None:
         length = integer("length", length, low=1, high=MAX_EXPORT_LEN)
-    return get_task(cfg.task).export_spec(Path(run_dir), cfg, length, fmt)
+    return get_task(cfg.task).export_spec(run_dir, cfg, length, fmt)
 
 
 def input_description(spec: ExportSpec, fmt: str) -> dict[str, object]:
@@ -182,7 +187,9 @@ def export_run(run_dir: str | Path, fmt: str = "onnx", output: str | Path | None
     if fmt not in FORMATS:
         raise ConfigError(f"unknown export format {fmt!r}; choose onnx or pt2")
     run_dir = Path(run_dir)
-    _task_of(run_dir)                           # a run to export first: its folder's output checks come after
+    from lstmkit.training.checkpoint import read_run_config
+
+    cfg = read_run_config(run_dir)              # a run to export first: its folder's output checks come after
     default = run_dir / f"model.{fmt}"
     target = output_name(output, example=default.name) if output is not None else default
     other = {"onnx": "pt2", "pt2": "onnx"}[fmt]
@@ -215,7 +222,7 @@ def export_run(run_dir: str | Path, fmt: str = "onnx", output: str | Path | None
         except ImportError:
             raise ConfigError("ONNX export needs the onnx and onnxscript packages: pip install 'lstmkit[export]' "
                               "(or --format pt2, which needs only torch)") from None
-    spec = export_spec(run_dir, length, fmt)
+    spec = _spec_of(run_dir, cfg, length, fmt)
     names = spec.inputs
     batch = torch.export.Dim("batch", min=1, max=MAX_BATCH)
     shapes = {n: {a: batch} for n, a in spec.batch_axes.items()}
@@ -245,7 +252,7 @@ def export_run(run_dir: str | Path, fmt: str = "onnx", output: str | Path | None
         from lstmkit.exported import checks_digest
         from lstmkit.training.manifest import sha256_file
 
-        sidecar = {"task": _task_of(run_dir), "format": fmt, "inputs": spec.inputs, "outputs": spec.outputs,
+        sidecar = {"task": cfg.task, "format": fmt, "inputs": spec.inputs, "outputs": spec.outputs,
                    "example_shapes": {n: list(t.shape) for n, t in zip(spec.inputs, spec.example)},
                    **input_description(spec, fmt), "sha256": sha256_file(staged[0]),
                    "run_dir": str(run_dir.resolve()), **spec.notes}
@@ -291,12 +298,6 @@ def written_by_export(path: Path) -> bool:
         return not path.exists() or "sha256" not in sidecar or sidecar["sha256"] == sha256_file(path)
     except (OSError, ValueError):
         return False
-
-
-def _task_of(run_dir: Path) -> str:
-    from lstmkit.training.checkpoint import read_run_config
-
-    return read_run_config(run_dir).task
 
 
 __all__ = ["FORMATS", "ExportSpec", "export_run", "export_spec", "input_description", "written_by_export"]

@@ -21,10 +21,6 @@ from torch import Tensor
 
 from lstmkit.nn.loop import check_lengths
 
-LSTM_GATES = ("i", "f", "g", "o")        # input, forget, cell candidate, output
-GRU_GATES = ("r", "z", "n")              # reset, update, candidate
-
-
 @dataclass
 class GateTrace:
     """What one layer did at every step. Keys of ``steps``: ``(layer, direction)``; values:
@@ -81,4 +77,4 @@ def trace_gates(layer, x: Tensor, hx=None, lengths=None) -> tuple[Tensor, tuple[
     return output, final, trace
 
 
-__all__ = ["GRU_GATES", "GateTrace", "LSTM_GATES", "trace_gates"]
+__all__ = ["GateTrace", "trace_gates"]

@@ -49,11 +49,6 @@ def inspect_input(run: Any, text: str | None = None, images: Any = None, data: A
     return _trace(run, tokens, x, stack, extra)
 
 
-def inspect_text(run: Any, text: str) -> dict[str, Any]:
-    """:func:`inspect_input` of a text."""
-    return inspect_input(run, text=text)
-
-
 def _trace(run: Any, tokens: list[str], x: Tensor, stack: list, extra: dict) -> dict[str, Any]:
     layers: list[dict[str, Any]] = []
     depth, cell = 0, ""
@@ -72,4 +67,4 @@ def _trace(run: Any, tokens: list[str], x: Tensor, stack: list, extra: dict) -> 
             "cut": len(tokens) >= MAX_TOKENS, **extra}
 
 
-__all__ = ["MAX_TOKENS", "inspect_input", "inspect_text"]
+__all__ = ["MAX_TOKENS", "inspect_input"]

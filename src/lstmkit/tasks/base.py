@@ -98,6 +98,7 @@ class Task:
     run_class: str = ""               # "module:Class" of the loaded run (a lstmkit.tasks.run.Run)
     options: tuple[Option, ...] = ()  # flags of ``lstmkit train TASK`` for after training
     export_module: str = ""           # the module whose export_spec builds the task's graph (lstmkit export)
+    export_length: bool = True        # the graph's time length is chosen at export (--length)
     memory_help: str = "a path"       # what else lstmkit.train(data=...) takes for the task, for messages
     text_hint: str = ""               # said after "--data X is neither a file nor a dataset" when X has a space
 
@@ -190,10 +191,13 @@ class Task:
         Raises:
             ConfigError: for a task without export, or a length it does not take.
         """
-        if not self.export_module:
-            from lstmkit.errors import ConfigError
+        from lstmkit.errors import ConfigError
 
+        if not self.export_module:
             raise ConfigError(f"export of {self.name} runs is not supported")
+        if length is not None and not self.export_length:
+            raise ConfigError(f"--length does not apply to a {self.name} run: its graph takes the length its model "
+                              "was built for; leave --length out")
         import importlib
 
         return importlib.import_module(self.export_module).export_spec(run_dir, cfg, length, fmt)

@@ -276,11 +276,9 @@ class ClassifyTask(Task):
 
     def memory_part(self, arg: str, value: Any) -> Any | None:
         """(text, label) pairs or {"text", "label"} rows."""
-        import os
-
         from lstmkit import boundary
 
-        if isinstance(value, (str, os.PathLike, bytes, bytearray)):
+        if isinstance(value, boundary.PATH_TYPES):
             return None
         return boundary.labelled_rows(arg, value)
 

@@ -233,6 +233,7 @@ class ForecastTask(Task):
     name = "forecast"
     run_class = "lstmkit.tasks.forecast_run:ForecasterRun"   # what load() returns
     export_module = "lstmkit.tasks.forecast_export"
+    export_length = False             # its graph takes the length its model was built for
     memory_help = 'a DataFrame or a dict of columns'
     help = "time series: sin -> cos, or forecasting from CSV (ETTh1)"
     data_help = "ett-h1|sine|PATH"
@@ -328,11 +329,9 @@ class ForecastTask(Task):
 
     def memory_part(self, arg: str, value: Any) -> Any | None:
         """A pandas DataFrame or a dict of columns."""
-        import os
-
         from lstmkit import boundary
 
-        if isinstance(value, (str, os.PathLike, bytes, bytearray)):
+        if isinstance(value, boundary.PATH_TYPES):
             return None
         return boundary.columns(arg, value)
 

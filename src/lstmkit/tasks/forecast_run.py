@@ -30,7 +30,7 @@ class ForecasterRun(Run):
         from lstmkit.tasks import forecast
 
         fc = self.cfg.forecast
-        if isinstance(data, (str, os.PathLike, bytes, bytearray)):
+        if isinstance(data, boundary.PATH_TYPES):
             return forecast.read_window(boundary.path("data", data), self.meta, fc)
         columns = boundary.columns("data", data)
         missing = [c for c in self.meta["inputs"] if c not in columns]
@@ -39,6 +39,13 @@ class ForecasterRun(Run):
 
             raise boundary.ArgumentError(f"data lacks the column(s) {listing(missing)} that the forecaster reads; "
                                          f"it has {listing(columns)}")
+        return self._window_of(columns)
+
+    def _window_of(self, columns: dict[str, list]):
+        """:meth:`series` of columns checked already (boundary.columns, the model's columns present)."""
+        from lstmkit.tasks import forecast
+
+        fc = self.cfg.forecast
         with in_caller_terms({IN_MEMORY: "data"}):          # 'data row 3', as the caller gave them
             return forecast.window(forecast.columns_series(columns, self.meta, fc, IN_MEMORY), self.meta, fc)
 
@@ -74,12 +81,9 @@ class ForecasterRun(Run):
     def predict_lines(self, inputs: list[str], data: str | Path | None = None, output: str | Path | None = None,
                       force: bool = False, **options: Any) -> list[str]:
         boundary.switch("force", force)
-        import os
-
-        from lstmkit.training.rundir import check_output
         from lstmkit.files import output_name
         from lstmkit.tasks import forecast
-        from lstmkit.training.rundir import own_files
+        from lstmkit.training.rundir import check_output, own_files
 
         if data is None:
             raise ConfigError("a forecaster predicts from a CSV: pass --data new.csv (its last input_len rows are read)")
@@ -110,7 +114,7 @@ class ForecasterRun(Run):
             raise ValueError(f"\"data\" has no column(s) {', '.join(map(repr, missing))}; the model reads "
                              f"{', '.join(map(repr, self.meta['inputs']))}, got "
                              f"{boundary.shown(sorted(data), 120, typed=False)}")
-        _, x = self.series(data)                              # warns as predict does
+        _, x = self._window_of(data)                          # warns as predict does
         n = self.cfg.forecast.input_len
         return [f"t-{n - t}" for t in range(n)], x.float(), [self.model.rnn], {}
 

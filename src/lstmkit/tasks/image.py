@@ -109,6 +109,7 @@ class ImageTask(Task):
     name = "image"
     run_class = "lstmkit.tasks.image_run:ImageRun"   # what load() returns
     export_module = "lstmkit.tasks.image_export"
+    export_length = False             # its graph takes the length its model was built for
     memory_help = "a folder of MNIST's IDX files"
     help = "MNIST read by an LSTM row by row (or pixel by pixel)"
     data_help = "mnist|PATH"

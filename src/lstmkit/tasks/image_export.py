@@ -8,7 +8,6 @@ import torch
 from torch import Tensor, nn
 
 from lstmkit.config import RunConfig
-from lstmkit.errors import ConfigError
 from lstmkit.nn.exportable import ExportSpec, RangeCheck, checks_note
 
 
@@ -30,9 +29,6 @@ class ImagePixels(nn.Module):
 
 def export_spec(run_dir: Path, cfg: RunConfig, length: int | None, fmt: str) -> ExportSpec:
     """The exportable module of an image run (see :func:`lstmkit.export.export_spec`)."""
-    if length is not None:
-        raise ConfigError(f"--length does not apply to a {cfg.task} run: its graph takes the length its model was "
-                          "built for; leave --length out")
     from lstmkit.tasks.image import load_image_model
 
     model, _ = load_image_model(run_dir)

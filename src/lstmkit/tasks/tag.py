@@ -306,11 +306,9 @@ class TagTask(Task):
 
     def memory_part(self, arg: str, value: Any) -> Any | None:
         """Sentences as lists of (word, tag) pairs."""
-        import os
-
         from lstmkit import boundary
 
-        if isinstance(value, (str, os.PathLike, bytes, bytearray)):
+        if isinstance(value, boundary.PATH_TYPES):
             return None
         return boundary.tagged_sentences(arg, value)
 
