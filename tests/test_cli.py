@@ -239,15 +239,9 @@ def test_tag_malformed_conllu_names_the_line(tmp_path, capsys):
 
 
 def test_forecast_train_eval_predict_and_bad_csv(tmp_path, capsys):
-    import csv
-    import math
+    from workspace import write_sine_series
 
-    path = tmp_path / "s.csv"
-    with path.open("w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["date", "OT", "x"])
-        for i in range(400):
-            w.writerow([f"2020-01-{1 + i // 24:02d} {i % 24:02d}:00:00", math.sin(i / 4), math.cos(i / 4)])
+    path = write_sine_series(tmp_path / "s.csv", 400)
     run = tmp_path / "fc"
     assert main(["train", "forecast", "--data", str(path), "--target", "OT", "--input-len", "16", "--horizon", "4",
                  "--epochs", "2", "--run-dir", str(run), "--no-progress"]) == 0

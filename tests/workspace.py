@@ -22,6 +22,16 @@ class Workspace:
     runs: dict[str, Path]              # task -> a trained run directory (never modified by a case)
 
 
+def write_sine_series(path: Path, rows: int) -> Path:
+    """An hourly CSV of date, OT = sin(i/4) and x = cos(i/4): a forecaster's small real-looking data."""
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["date", "OT", "x"])
+        for i in range(rows):
+            w.writerow([f"2020-01-{1 + i // 24:02d} {i % 24:02d}:00:00", math.sin(i / 4), math.cos(i / 4)])
+    return path
+
+
 def _write_data(root: Path) -> dict[str, Path]:
     import sys
 
@@ -37,12 +47,7 @@ def _write_data(root: Path) -> dict[str, Path]:
     table.write_text("\n".join(rows) + "\n", encoding="utf-8")
     tags = root / "tags.txt"
     tags.write_text("\n".join(["the/DET cat/NOUN runs/VERB", "a/DET dog/NOUN sees/VERB the/DET bird/NOUN"] * 20) + "\n")
-    series = root / "series.csv"
-    with series.open("w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["date", "OT", "x"])
-        for i in range(200):
-            w.writerow([f"2020-01-{1 + i // 24:02d} {i % 24:02d}:00:00", math.sin(i / 4), math.cos(i / 4)])
+    series = write_sine_series(root / "series.csv", 200)
     mnist = fake_mnist(root / "mnist", n_train=60, n_test=20)
     return {"lm": lm, "classify": table, "tag": tags, "forecast": series, "image": mnist}
 
