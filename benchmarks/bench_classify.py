@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         "best_epoch": result.best["epoch"],
         "vocab_size": len(result.data.vocab),
         "history": result.history,
-        "config": dataclasses.asdict(cfg),
+        "config": cfg.to_dict(),
     }
     path = write_result(args.name or f"classify_imdb_{args.setup}", payload)
     print(f"{args.setup}: test accuracy {100 * test['accuracy']:.2f}% in {result.train_seconds / 60:.1f} min "

@@ -26,10 +26,11 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import write_result  # noqa: E402
 
-from lstmkit.config import ClassifyConfig, DataConfig, ModelConfig  # noqa: E402
+from lstmkit.config import DataConfig, ModelConfig  # noqa: E402
+from lstmkit.tasks.classify.options import ClassifyOptions
 from lstmkit.data.batching import BucketBatchSampler, pad_batch  # noqa: E402
-from lstmkit.tasks.classify import TextClassifier  # noqa: E402
-from lstmkit.tasks.classify_data import prepare  # noqa: E402
+from lstmkit.tasks.classify.task import TextClassifier  # noqa: E402
+from lstmkit.tasks.classify.data import prepare  # noqa: E402
 
 
 class PackedTutorialModel(nn.Module):
@@ -60,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--max-len", type=int, default=800)
     args = parser.parse_args(argv)
-    data = prepare(DataConfig(path=args.data, min_freq=2), ClassifyConfig(max_len=args.max_len), seed=0)
+    data = prepare(DataConfig(path=args.data, min_freq=2), ClassifyOptions(max_len=args.max_len), seed=0)
     cfg = ModelConfig(embedding_dim=50, hidden_size=256, bidirectional=True, dropout=0.5)
     torch.manual_seed(0)
     ours = TextClassifier(len(data.vocab), len(data.labels), cfg, pooling="max")

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import write_result  # noqa: E402
 
 from lstmkit.config import RunConfig, load_config  # noqa: E402
-from lstmkit.tasks import generate  # noqa: E402
+from lstmkit.tasks.lm import generate  # noqa: E402
 from lstmkit.training.recipe import fit  # noqa: E402
 
 

@@ -18,10 +18,12 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import median, write_result  # noqa: E402
 
-from lstmkit.config import ModelConfig, TagConfig  # noqa: E402
+from lstmkit.config import ModelConfig  # noqa: E402
+from lstmkit.tasks.tag.options import TagOptions  # noqa: E402
+
 from lstmkit.data.datasets.treebank import locate_treebank, read_conllu  # noqa: E402
-from lstmkit.tasks.tag import Tagger  # noqa: E402
-from lstmkit.tasks.tag_data import TagVocabs, batches  # noqa: E402
+from lstmkit.tasks.tag.task import Tagger  # noqa: E402
+from lstmkit.tasks.tag.data import TagVocabs, batches  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     models = {}
     for crf in (False, True):
         torch.manual_seed(0)
-        model = Tagger(vocabs, cfg, TagConfig(crf=crf))
+        model = Tagger(vocabs, cfg, TagOptions(crf=crf))
         models["crf" if crf else "softmax"] = (model, torch.optim.Adam(model.parameters(), 2e-3))
     data = list(batches(train, vocabs, args.batch_size, True, torch.Generator().manual_seed(0)))[: args.batches]
     train_times: dict[str, list[float]] = {k: [] for k in models}

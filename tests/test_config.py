@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from lstmkit.config import RunConfig, apply_overrides, load_config
+
 from lstmkit.errors import ConfigError
 
 
@@ -90,7 +93,9 @@ def test_format_1_run_directories_are_still_read(tmp_path):
     (tmp_path / "model.safetensors").write_bytes(b"")
     cfg = read_run_config(tmp_path)
     assert (cfg.lm.level, cfg.lm.num_steps, cfg.lm.tie_weights, cfg.model.hidden_size) == ("word", 20, True, 64)
-    assert json.loads(cfg.to_json())["format_version"] == 3
+    saved = json.loads(cfg.to_json())
+    assert saved["format_version"] == 4
+    assert set(saved) == {"format_version", "task", "model", "data", "vectors", "train", "lm"}   # its own section only
 
 
 def test_describe_lists_each_task_s_settings_with_defaults_and_meanings():
@@ -108,11 +113,11 @@ def test_describe_lists_each_task_s_settings_with_defaults_and_meanings():
                                                 ("target", "OT, OT", "names 'OT' twice")])
 def test_forecast_columns_named_twice_or_empty_are_refused(field, value, words):
     """Found by a tester: --inputs OT,OT,HUFL fed OT twice, and HUFL,,OT passed silently."""
-    from lstmkit.config import ForecastConfig
+    from lstmkit.tasks.forecast.options import ForecastOptions
     from lstmkit.errors import ConfigError
 
     with pytest.raises(ConfigError, match=words):
-        ForecastConfig(**{"target": "OT", field: value})
+        ForecastOptions(**{"target": "OT", field: value})
 
 
 def test_a_config_reads_its_data_beside_it_and_takes_a_bom(tmp_path, monkeypatch):
@@ -139,3 +144,25 @@ def test_a_local_folder_named_like_a_dataset_is_mentioned(tmp_path, monkeypatch,
     (tmp_path / "ptb").mkdir()
     assert dataset_name("ptb") and "not as the folder 'ptb' here; to read that, pass ./ptb" in caplog.text
     assert not dataset_name("./ptb")
+
+
+def test_every_setting_of_every_task_says_what_it_means():
+    """Help texts are field metadata (config.setting), for the shared sections and each task's own."""
+    from lstmkit import registry
+    from lstmkit.config import SHARED, field_help
+
+    for kind in (*SHARED.values(), *(registry.section_type(t) for t in registry.names())):
+        empty = [name for name, text in field_help(kind).items() if not text.strip()]
+        assert not empty, f"{kind.__name__}: fields without help: {empty}"
+
+
+def test_a_config_holds_its_own_task_section_only_and_refuses_another():
+    cfg = RunConfig(task="tag")
+    assert set(json.loads(cfg.to_json())) == {"format_version", "task", "model", "data", "vectors", "train", "tag"}
+    assert cfg.tag is cfg.options and RunConfig.from_dict(json.loads(cfg.to_json())) == cfg
+    with pytest.raises(ConfigError, match=r"lm\.num_steps=5 is not used by task tag"):
+        apply_overrides(cfg, ["lm.num_steps=5"])
+    with pytest.raises(ConfigError, match=r"is not used by task tag"):
+        RunConfig.from_dict({"task": "tag", "image": {"mode": "pixels"}})
+    with pytest.raises(AttributeError):
+        cfg.lm                                               # another task's section is not there at all

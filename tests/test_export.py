@@ -120,8 +120,8 @@ def test_export_command_and_its_errors(runs, tmp_path, capsys):
 def test_tagger_exports_with_its_character_encoder_and_decoding(runs, tmp_path, crf):
     import lstmkit
     from lstmkit.export import export_run, export_spec
-    from lstmkit.tasks.tag_export import dense_tag_inputs
-    from lstmkit.tasks.tag_data import TaggedSentence, encode_batch
+    from lstmkit.tasks.tag.export import dense_tag_inputs
+    from lstmkit.tasks.tag.data import TaggedSentence, encode_batch
 
     run_dir = runs["tag"]
     if crf:

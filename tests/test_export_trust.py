@@ -30,7 +30,7 @@ def _train(argv: list[str]) -> None:
 @pytest.fixture(scope="module")
 def uncapped(tmp_path_factory):
     """A classifier trained with classify.max_len=0, exported to both formats with its warnings."""
-    import lstmkit.tasks.classify_export as classify_export
+    import lstmkit.tasks.classify.export as classify_export
     from lstmkit.export import export_run
 
     root = tmp_path_factory.mktemp("export-trust")
@@ -120,7 +120,7 @@ def test_an_exported_tagger_refuses_a_word_of_no_characters(tmp_path):
     """Not in the issue: the tagger's second length input, ``char_lengths``, is checked too."""
     import lstmkit
     from lstmkit.export import export_run, export_spec
-    from lstmkit.tasks.tag_export import dense_tag_inputs
+    from lstmkit.tasks.tag.export import dense_tag_inputs
 
     data = tmp_path / "tags.txt"
     data.write_text("\n".join(["the/DET cat/NOUN runs/VERB", "a/DET dog/NOUN sees/VERB the/DET bird/NOUN"] * 20) + "\n")
@@ -166,7 +166,7 @@ def test_length_sets_the_exported_time_and_is_refused_where_it_does_not_apply(un
 def test_the_cap_is_the_last_thing_the_export_command_says(uncapped, tmp_path, capsys, monkeypatch):
     """Found by a tester: the warning was printed first, then buried under the ONNX exporter's
     hundred lines of "Replaced initializer ..."."""
-    from lstmkit.tasks import classify_export
+    import lstmkit.tasks.classify.export as classify_export
 
     run, _, _ = uncapped
     monkeypatch.setattr(classify_export, "UNCAPPED_LEN", T)
@@ -207,7 +207,7 @@ def test_exported_graphs_refuse_floats_that_are_not_numbers(tmp_path, task, name
 ])
 def test_dense_tag_inputs_refuse_what_is_not_sentences_of_words(words, message):
     from lstmkit.boundary import ArgumentError
-    from lstmkit.tasks.tag_export import dense_tag_inputs
+    from lstmkit.tasks.tag.export import dense_tag_inputs
 
     with pytest.raises(ArgumentError, match=message):
         dense_tag_inputs(words, None, 8)

@@ -26,7 +26,7 @@ from lstmkit import boundary
 from lstmkit.config import check_value, dataset_name, describe, field_kind
 from lstmkit.errors import ConfigError
 from lstmkit.notices import in_caller_terms
-from lstmkit.tasks import REGISTRY, get_task
+from lstmkit.tasks import get_task, names as task_names
 from lstmkit.tasks.run import Evaluation, Run
 from lstmkit.training import checkpoint
 from lstmkit.training.rundir import default_run_dir
@@ -54,7 +54,7 @@ def _setting(task: str, defaults: Any, name: str, value: Any) -> str:
     default, so that the error names the keyword (``epochs=True``), not a ``--set`` flag."""
     key = _override_key(task, name)
     if value is not None:
-        check_value(name, value, field_kind(key), boundary.ArgumentError)
+        check_value(name, value, field_kind(key, task), boundary.ArgumentError)
     return f"{key}={_value_text(value)}"
 
 
@@ -182,7 +182,7 @@ def load(run_dir: str | Path, device: str = "cpu") -> Run:
 
 def tasks() -> list[str]:
     """The task names :func:`train` takes."""
-    return list(REGISTRY)
+    return list(task_names())
 
 
 def settings(task: str) -> dict[str, Any]:

@@ -47,14 +47,12 @@ def _quiet(p: argparse.ArgumentParser) -> None:
 
 
 def _add_train_parser(tasks: argparse._SubParsersAction, name: str) -> None:
-    from dataclasses import asdict
-
     from lstmkit.config import describe
     from lstmkit.tasks import get_task
 
     spec = get_task(name)
     meaning = {key: (default, text) for key, default, text in describe(name)}
-    defaults = asdict(spec.defaults)
+    defaults = spec.defaults.to_dict()
     p = tasks.add_parser(name, help=spec.help, description=f"{spec.help}. Every setting: `lstmkit config {name}`.",
                          formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", metavar=spec.data_help.upper().replace("|", "|"),
@@ -95,7 +93,7 @@ def _add_train_parser(tasks: argparse._SubParsersAction, name: str) -> None:
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    from lstmkit.tasks import REGISTRY
+    from lstmkit.tasks import names as task_names
 
     parser = argparse.ArgumentParser(prog="lstmkit", description="LSTM and GRU sequence learning on PyTorch.")
     parser.add_argument("--version", action="version", version=f"lstmkit {__version__}")
@@ -104,7 +102,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train a model")
     tasks = train.add_subparsers(dest="task", required=True)
-    for name in REGISTRY:
+    for name in task_names():
         _add_train_parser(tasks, name)
 
     ev = commands.add_parser("eval", help="evaluate a trained model (any task)")
@@ -170,7 +168,7 @@ def _build_parser() -> argparse.ArgumentParser:
     _quiet(sv)
 
     cf = commands.add_parser("config", help="every setting of a task: section.field, default, meaning")
-    cf.add_argument("task", choices=list(REGISTRY))
+    cf.add_argument("task", choices=list(task_names()))
     _quiet(cf)
     return parser
 
@@ -203,7 +201,6 @@ def _resume_config(args: argparse.Namespace):
     The command may repeat the run's settings (re-running the same command, as with Keras or
     Lightning, resumes); a setting that differs from the run's is refused by name."""
     import tomllib
-    from dataclasses import asdict
 
     from lstmkit.training import recipe
 
@@ -223,7 +220,7 @@ def _resume_config(args: argparse.Namespace):
     if not keys:
         return run_cfg
     def flat(cfg) -> dict[str, object]:                     # section.field -> value
-        return {f"{section}.{name}": value for section, values in asdict(cfg).items() if isinstance(values, dict)
+        return {f"{section}.{name}": value for section, values in cfg.to_dict().items() if isinstance(values, dict)
                 for name, value in values.items()}
 
     ours, theirs = flat(_train_config(args)), flat(run_cfg)  # the command's values checked as a new run's
@@ -359,7 +356,7 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from lstmkit.tasks import generate
+    from lstmkit.tasks.lm import generate
 
     generate.check_sampling(args.length, args.temperature, args.top_k, args.top_p)
     run = _load_run(args)

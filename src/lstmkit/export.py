@@ -25,7 +25,7 @@ What each task's exported graph takes and gives (B batch, T time; names as in th
   (B, 10).
 - ``tag``: ``words`` (B, T) (T = ``--length``, else 64) and ``lengths`` (B,) int64, ``chars`` (B*T, L) and
   ``char_lengths`` (B*T,) int64 (every position's characters, padded to 30, >= 1 also at padding; see
-  :func:`lstmkit.tasks.tag_export.dense_tag_inputs`) -> ``tags`` (B, T) (Viterbi in the graph with a CRF, else argmax)
+  :func:`lstmkit.tasks.tag.export.dense_tag_inputs`) -> ``tags`` (B, T) (Viterbi in the graph with a CRF, else argmax)
   and ``emissions`` (B, T, K).
 
 Lengths and token ids are checked inside the graphs: every ``lengths`` (and the tagger's

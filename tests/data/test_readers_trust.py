@@ -76,7 +76,7 @@ READERS = {
     "corpus": lambda p: corpora.read_corpus(str(p)),
     "ptb": lambda p: corpora.read_ptb(p),
     "zh-novel": lambda p: corpora.read_zh_novel(p),
-    "image": lambda p: __import__("lstmkit.tasks.image", fromlist=["read_image"]).read_image(p),
+    "image": lambda p: __import__("lstmkit.tasks.image.task", fromlist=["read_image"]).read_image(p),
 }
 
 
@@ -448,13 +448,13 @@ def test_utf8_data_read_with_another_encoding_is_refused_at_train_time(tmp_path,
 
 
 def test_a_constant_forecast_column_is_centred_with_a_warning(tmp_path, caplog):
-    from lstmkit.config import ForecastConfig
-    from lstmkit.tasks.forecast import prepare
+    from lstmkit.tasks.forecast.options import ForecastOptions
+    from lstmkit.tasks.forecast.task import prepare
 
     data = tmp_path / "s.csv"
     data.write_text("date,OT,flat\n" + "".join(f"2020-01-01 {i:04d},{i % 7},5\n" for i in range(120)))
     with caplog.at_level(logging.WARNING):
-        prepared = prepare(str(data), ForecastConfig(target="OT", inputs="OT,flat", input_len=8, horizon=2))
+        prepared = prepare(str(data), ForecastOptions(target="OT", inputs="OT,flat", input_len=8, horizon=2))
     assert "'flat' constant in the training rows" in caplog.text
     flat = prepared.inputs.index("flat")
     assert prepared.scaler.std[flat] == 1.0 and prepared.scaler.std[prepared.inputs.index("OT")] > 1
@@ -465,8 +465,8 @@ def test_a_constant_forecast_column_is_centred_with_a_warning(tmp_path, caplog):
 def test_a_forecast_outlier_is_warned_of_in_training_and_prediction(tmp_path, caplog):
     """Found by a tester: one 1e30 (a missing-value code) among values of about 1 trained a model
     that saw every other value as 0, without a word; the same in the rows given to predict."""
-    from lstmkit.config import ForecastConfig
-    from lstmkit.tasks.forecast import prepare
+    from lstmkit.tasks.forecast.options import ForecastOptions
+    from lstmkit.tasks.forecast.task import prepare
 
     def series(odd_row: int, odd: str) -> Path:
         path = tmp_path / "s.csv"
@@ -474,7 +474,7 @@ def test_a_forecast_outlier_is_warned_of_in_training_and_prediction(tmp_path, ca
                                                  for i in range(120)))
         return path
 
-    cfg = ForecastConfig(target="OT", inputs="OT,x", input_len=8, horizon=2)
+    cfg = ForecastOptions(target="OT", inputs="OT,x", input_len=8, horizon=2)
     for odd_row, odd, message in ((10, "1e30", "'OT' hold outliers in the training rows (e.g. OT = 1e+30 in training row 11"),
                                   (110, "-4e7", "the validation and test rows: column(s) 'OT' hold values far outside")):
         caplog.clear()
@@ -489,7 +489,7 @@ def test_a_forecast_outlier_is_warned_of_in_training_and_prediction(tmp_path, ca
     sparse.write_text("date,OT\n" + "".join(f"2020-01-01 {i:04d},{500 if i % 40 == 0 else 0}\n" for i in range(120)))
     caplog.clear()
     with caplog.at_level(logging.WARNING):
-        prepare(str(sparse), ForecastConfig(target="OT", input_len=8, horizon=2))
+        prepare(str(sparse), ForecastOptions(target="OT", input_len=8, horizon=2))
     assert "outliers" not in caplog.text
 
 
@@ -516,7 +516,7 @@ def _rgba_png(path: Path, grey: float, alpha_stroke: float, alpha_ground: float)
 
 
 def test_a_transparent_png_is_composited(tmp_path, caplog):
-    from lstmkit.tasks.image import read_image
+    from lstmkit.tasks.image.task import read_image
 
     light = _rgba_png(tmp_path / "light.png", 255, 255, 0)         # white strokes on transparent
     with caplog.at_level(logging.WARNING):
@@ -540,7 +540,7 @@ def test_huge_images_are_refused_from_their_headers(tmp_path, monkeypatch):
     import numpy as np
     from PIL import Image
 
-    from lstmkit.tasks.image import read_image
+    from lstmkit.tasks.image.task import read_image
 
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", None)
     Image.new("L", (20000, 20000)).save(tmp_path / "huge.png")
@@ -628,7 +628,7 @@ def test_forecast_rows_must_run_forward_in_time(tmp_path, caplog):
 def test_more_odd_files_named_clearly(tmp_path):
     import numpy as np
 
-    from lstmkit.tasks.image import read_image
+    from lstmkit.tasks.image.task import read_image
 
     ascii_text = tmp_path / "a.txt"
     ascii_text.write_text("the time machine\n")

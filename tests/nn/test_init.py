@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from lstmkit.config import ImageConfig
+from lstmkit.tasks.image.options import ImageOptions
 from lstmkit.errors import ConfigError
 from lstmkit.nn import GRU, LSTM, PeepholeLSTM, init_chrono, init_forget_bias
 
@@ -32,4 +32,4 @@ def test_gru_is_left_alone_and_bad_settings_are_refused():
     with pytest.raises(ValueError, match="max_steps >= 3"):
         init_chrono(LSTM(2, 4), 2)
     with pytest.raises(ConfigError, match="chrono_init"):
-        ImageConfig(chrono_init=784, forget_bias=1.0)
+        ImageOptions(chrono_init=784, forget_bias=1.0)

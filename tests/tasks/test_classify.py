@@ -9,8 +9,8 @@ import torch
 
 from lstmkit.config import ModelConfig, RunConfig, apply_overrides
 from lstmkit.errors import ConfigError, DataError
-from lstmkit.tasks import classify
-from lstmkit.tasks.classify_data import encode
+from lstmkit.tasks.classify import task as classify
+from lstmkit.tasks.classify.data import encode
 from lstmkit.training.recipe import fit
 from lstmkit.data.vocab import Vocab
 
@@ -41,7 +41,7 @@ def sentiment_files(tmp_path):
 
 
 def _cfg(train, test, *extra):
-    base = dataclasses.replace(RunConfig(), task="classify")
+    base = RunConfig(task="classify")
     return apply_overrides(base, [f"data.path={train}", f"data.test_path={test}", "data.min_freq=1",
                                   "model.embedding_dim=16", "model.hidden_size=16", "model.dropout=0.0",
                                   "model.bidirectional=true", "train.epochs=6", "train.lr=0.01",

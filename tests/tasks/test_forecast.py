@@ -8,16 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from lstmkit.config import DataConfig, ForecastConfig, ModelConfig, RunConfig, TrainConfig
+from lstmkit.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from lstmkit.tasks.forecast.options import ForecastOptions
 from lstmkit.errors import DataError
-from lstmkit.tasks import forecast
+from lstmkit.tasks.forecast import task as forecast
 from lstmkit.training.recipe import fit
 
 
 def _cfg(path, **fc):
     return RunConfig(task="forecast", model=ModelConfig(hidden_size=24, dropout=0.0), data=DataConfig(path=str(path)),
                      train=TrainConfig(epochs=6, lr=0.01, batch_size=32, clip_norm=1.0),
-                     forecast=ForecastConfig(**{"input_len": 24, "horizon": 6, **fc}))
+                     options=ForecastOptions(**{"input_len": 24, "horizon": 6, **fc}))
 
 
 def _series_csv(path, n=600):
@@ -34,7 +35,7 @@ def _series_csv(path, n=600):
 def test_stateful_sine_to_cosine(tmp_path):
     cfg = RunConfig(task="forecast", model=ModelConfig(hidden_size=32, dropout=0.0), data=DataConfig(path="sine"),
                     train=TrainConfig(epochs=20, lr=0.01, clip_norm=1.0),
-                    forecast=ForecastConfig(stateful=True, input_len=20))
+                    options=ForecastOptions(stateful=True, input_len=20))
     result = fit(cfg, tmp_path / "run")
     assert result.test["mse"] < 1e-2 and (tmp_path / "run" / "forecast.png").is_file()
 
@@ -97,7 +98,7 @@ def test_forecast_dates_step_by_months_and_stop_at_year_9999(caplog):
     the year 9999 gave a 500 from the server."""
     import datetime as dt
 
-    from lstmkit.tasks.forecast import _next_dates
+    from lstmkit.tasks.forecast.task import _next_dates
 
     assert _next_dates(dt.datetime(2020, 8, 1), dt.datetime(2020, 7, 1), 3) == [
         "2020-09-01 00:00:00", "2020-10-01 00:00:00", "2020-11-01 00:00:00"]
@@ -117,7 +118,7 @@ def test_a_loaded_forecaster_predicts_in_memory_without_files_or_reloading(monke
     import tempfile
 
     import lstmkit
-    from lstmkit.tasks import forecast
+    from lstmkit.tasks.forecast import task as forecast
 
     fixtures = Path(__file__).parents[1] / "fixtures" / "runs_format2"
     run_dir = tmp_path / "forecast"

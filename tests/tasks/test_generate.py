@@ -5,11 +5,12 @@ from collections import Counter
 import pytest
 import torch
 
-from lstmkit.config import LMConfig, ModelConfig
+from lstmkit.config import ModelConfig
+from lstmkit.tasks.lm.options import LMOptions
 from lstmkit.data.vocab import UNK, Vocab
 from lstmkit.errors import DataError
-from lstmkit.tasks import generate as gen
-from lstmkit.tasks.lm import LanguageModel
+from lstmkit.tasks.lm import generate as gen
+from lstmkit.tasks.lm.task import LanguageModel
 
 LOGITS = torch.log(torch.tensor([0.5, 0.3, 0.15, 0.05]))
 
@@ -53,7 +54,7 @@ def test_bad_sampling_options(kwargs, message):
 
 def _word_model():
     vocab = Vocab.build(["the", "cat", "sat", "on", "mat"], specials=(UNK,))
-    return LanguageModel(len(vocab), ModelConfig(embedding_dim=4, hidden_size=8), LMConfig()), vocab
+    return LanguageModel(len(vocab), ModelConfig(embedding_dim=4, hidden_size=8), LMOptions()), vocab
 
 
 def test_word_prefixes_unknown_words_and_seeds():
@@ -80,11 +81,11 @@ def test_prefix_errors():
 
 def test_chinese_prefix_by_characters_and_by_jieba_words():
     chars = Vocab.build(list("曹操劉備關羽張飛"), specials=(UNK,))
-    model = LanguageModel(len(chars), ModelConfig(embedding_dim=4, hidden_size=8), LMConfig())
+    model = LanguageModel(len(chars), ModelConfig(embedding_dim=4, hidden_size=8), LMOptions())
     out = gen.generate(model, chars, "曹操", 4)
     assert out.startswith("曹操") and len(out) == 6
     words = Vocab.build(["曹操", "劉備", "大喜"], specials=(UNK,))
-    model = LanguageModel(len(words), ModelConfig(embedding_dim=4, hidden_size=8), LMConfig())
+    model = LanguageModel(len(words), ModelConfig(embedding_dim=4, hidden_size=8), LMOptions())
     out = gen.generate(model, words, "曹操大喜", 3, tokenizer="jieba")
     assert out.startswith("曹操大喜") and " " not in out
 

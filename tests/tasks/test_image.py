@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from lstmkit.config import DataConfig, ImageConfig, ModelConfig, RunConfig, TrainConfig
+from lstmkit.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from lstmkit.tasks.image.options import ImageOptions
 from lstmkit.errors import DataError
-from lstmkit.tasks import image
+from lstmkit.tasks.image import task as image
 from lstmkit.training.recipe import fit
 
 from conftest import fake_mnist
@@ -15,7 +16,7 @@ from conftest import fake_mnist
 def _cfg(folder, mode="rows", epochs=10):
     return RunConfig(task="image", model=ModelConfig(hidden_size=32, dropout=0.0), data=DataConfig(path=str(folder)),
                      train=TrainConfig(epochs=epochs, lr=0.01, batch_size=32, clip_norm=1.0),
-                     image=ImageConfig(mode=mode, valid_size=40))
+                     options=ImageOptions(mode=mode, valid_size=40))
 
 
 def test_rows_learn_the_bars_and_the_run_reloads(tmp_path):
@@ -35,11 +36,11 @@ def test_rows_learn_the_bars_and_the_run_reloads(tmp_path):
 
 def test_pixel_and_permuted_sequences():
     images = torch.arange(2 * 784).remainder(256).view(2, 28, 28).to(torch.uint8)
-    pixels = image.to_sequences(images, ImageConfig(mode="pixels"))
-    permuted = image.to_sequences(images, ImageConfig(mode="permuted", permutation_seed=1))
+    pixels = image.to_sequences(images, ImageOptions(mode="pixels"))
+    permuted = image.to_sequences(images, ImageOptions(mode="permuted", permutation_seed=1))
     assert pixels.shape == permuted.shape == (2, 784, 1)
     assert not torch.equal(pixels, permuted) and torch.equal(pixels.sort(1).values, permuted.sort(1).values)
-    assert torch.equal(permuted, image.to_sequences(images, ImageConfig(mode="permuted", permutation_seed=1)))
+    assert torch.equal(permuted, image.to_sequences(images, ImageOptions(mode="permuted", permutation_seed=1)))
 
 
 def _bar(k):

@@ -6,14 +6,15 @@ import pytest
 import torch
 from torch import nn
 
-from lstmkit.config import DataConfig, LMConfig, ModelConfig, RunConfig, TrainConfig
+from lstmkit.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from lstmkit.tasks.lm.options import LMOptions
 from lstmkit.errors import DataError, RunDirError
-from lstmkit.tasks import lm
-from lstmkit.tasks.generate import generate
+from lstmkit.tasks.lm import task as lm
+from lstmkit.tasks.lm.generate import generate
 from lstmkit.training.recipe import fit
 
 SMALL = ModelConfig(embedding_dim=8, hidden_size=32)
-LM_FIELDS = {f for f in LMConfig.__dataclass_fields__}
+LM_FIELDS = {f for f in LMOptions.__dataclass_fields__}
 
 
 def _cfg(path, model=SMALL, data=None, lm_cfg=None, **train):
@@ -21,7 +22,7 @@ def _cfg(path, model=SMALL, data=None, lm_cfg=None, **train):
     train = {"epochs": 15, "batch_size": 4, "num_steps": 16, "lr": 0.02, **train}
     lm_values = {k: train.pop(k) for k in list(train) if k in LM_FIELDS}
     return RunConfig(model=model, data=data or DataConfig(path=str(path)), train=TrainConfig(**train),
-                     lm=lm_cfg or LMConfig(**lm_values))
+                     options=lm_cfg or LMOptions(**lm_values))
 
 
 def test_learns_a_repetitive_text(tiny_text_file, tmp_path):
@@ -66,7 +67,7 @@ def test_step_schedule_is_recorded(tiny_text_file, tmp_path):
 
 def test_without_dropout_the_layers_equal_a_stacked_torch_lstm():
     """One module per layer computes exactly what torch.nn.LSTM(num_layers=2) computes."""
-    model = lm.LanguageModel(11, ModelConfig(embedding_dim=6, hidden_size=7, num_layers=2, dropout=0.0), LMConfig()).eval()
+    model = lm.LanguageModel(11, ModelConfig(embedding_dim=6, hidden_size=7, num_layers=2, dropout=0.0), LMOptions()).eval()
     stacked = nn.LSTM(6, 7, num_layers=2, batch_first=True)
     with torch.no_grad():
         for layer, module in enumerate(model.layers):
@@ -81,24 +82,24 @@ def test_without_dropout_the_layers_equal_a_stacked_torch_lstm():
 
 
 def test_tied_weights_share_one_matrix_and_project_when_sizes_differ():
-    tied = LMConfig(tie_weights=True)
+    tied = LMOptions(tie_weights=True)
     same = lm.LanguageModel(20, ModelConfig(embedding_dim=8, hidden_size=8), tied)
     assert same.head.weight is same.embed.weight and same.project is None
     other = lm.LanguageModel(20, ModelConfig(embedding_dim=8, hidden_size=12), tied)
     assert other.head.weight is other.embed.weight and other.project.weight.shape == (8, 12)
-    untied = sum(p.numel() for p in lm.LanguageModel(20, ModelConfig(embedding_dim=8, hidden_size=8), LMConfig()).parameters())
+    untied = sum(p.numel() for p in lm.LanguageModel(20, ModelConfig(embedding_dim=8, hidden_size=8), LMOptions()).parameters())
     assert sum(p.numel() for p in same.parameters()) == untied - 20 * 8
 
 
 def test_init_range_bounds_every_weight():
-    model = lm.LanguageModel(30, ModelConfig(embedding_dim=8, hidden_size=16), LMConfig(init_range=0.05))
+    model = lm.LanguageModel(30, ModelConfig(embedding_dim=8, hidden_size=16), LMOptions(init_range=0.05))
     assert max(float(p.detach().abs().max()) for p in model.parameters()) <= 0.05
 
 
 def test_evaluation_carries_the_state_over_the_whole_stream():
     """Batch 1 in windows equals one pass over the whole stream; restarting each window differs."""
     torch.manual_seed(0)
-    model = lm.LanguageModel(30, SMALL, LMConfig()).eval()
+    model = lm.LanguageModel(30, SMALL, LMOptions()).eval()
     ids = torch.randint(0, 30, (200,))
     whole = torch.nn.functional.cross_entropy(model(ids[None, :-1])[0][0], ids[1:]).item()
     assert lm.evaluate_nll(model, ids, window=50) == pytest.approx(whole, rel=1e-5)
@@ -110,7 +111,7 @@ def test_evaluation_carries_the_state_over_the_whole_stream():
 
 def test_evaluation_needs_two_tokens():
     with pytest.raises(DataError, match="needs at least 2"):
-        lm.evaluate_nll(lm.LanguageModel(5, SMALL, LMConfig()), torch.tensor([1]))
+        lm.evaluate_nll(lm.LanguageModel(5, SMALL, LMOptions()), torch.tensor([1]))
 
 
 def test_word_level_corpus_folder_with_test_part(tmp_path):
@@ -132,7 +133,7 @@ def test_too_short_text(tmp_path):
     path = tmp_path / "one.txt"
     path.write_text("a")
     with pytest.raises(DataError, match="too short"):
-        lm.load_corpus(DataConfig(path=str(path)), LMConfig())
+        lm.load_corpus(DataConfig(path=str(path)), LMOptions())
 
 
 def test_load_lm_rejects_a_classifier_run(tmp_path):

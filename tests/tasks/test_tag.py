@@ -6,11 +6,12 @@ import random
 import pytest
 import torch
 
-from lstmkit.config import DataConfig, ModelConfig, RunConfig, TagConfig, TrainConfig
+from lstmkit.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from lstmkit.tasks.tag.options import TagOptions
 from lstmkit.data.datasets.treebank import TaggedSentence
 from lstmkit.errors import DataError
-from lstmkit.tasks import tag
-from lstmkit.tasks.tag_data import TagVocabs, encode_batch, word_key
+from lstmkit.tasks.tag import task as tag
+from lstmkit.tasks.tag.data import TagVocabs, encode_batch, word_key
 from lstmkit.training.recipe import fit
 
 DETS, NOUNS, VERBS = ["the", "a", "this"], ["cat", "dog", "bird", "fish"], ["runs", "sees", "eats"]
@@ -39,7 +40,7 @@ def _cfg(tmp_path, crf=False, **train):
     train_file = _write(tmp_path / "train.txt", _sentences(200, 0))
     test_file = _write(tmp_path / "test.txt", _sentences(40, 1))
     return RunConfig(task="tag", model=ModelConfig(embedding_dim=16, hidden_size=16, dropout=0.1, bidirectional=True),
-                     tag=TagConfig(crf=crf, char_embedding_dim=8, char_hidden_size=8),
+                     options=TagOptions(crf=crf, char_embedding_dim=8, char_hidden_size=8),
                      data=DataConfig(path=str(train_file), test_path=str(test_file)),
                      train=TrainConfig(**{"epochs": 6, "batch_size": 16, "lr": 0.01, **train}))
 
@@ -80,7 +81,7 @@ def test_character_features_reach_every_real_word():
     vocabs = TagVocabs.build(sentences)
     batch = encode_batch(sentences, vocabs)
     assert batch.chars.shape == (3, 2) and batch.char_lengths.tolist() == [2, 1, 1]
-    model = tag.Tagger(vocabs, ModelConfig(embedding_dim=4, hidden_size=4), TagConfig(char_embedding_dim=3, char_hidden_size=5))
+    model = tag.Tagger(vocabs, ModelConfig(embedding_dim=4, hidden_size=4), TagOptions(char_embedding_dim=3, char_hidden_size=5))
     mask = batch.words != 0
     feats = model._char_features(batch, mask)                    # (B, T, 10)
     assert feats.shape == (2, 2, 10) and bool((feats[1, 1] == 0).all()) and bool((feats[0, 1] != 0).any())
@@ -99,7 +100,7 @@ def test_full_width_punctuation_meets_the_ascii_vocabulary():
 def test_chinese_end_to_end_scoring_by_character_spans():
     gold = [TaggedSentence(("我", "愛", "北京"), ("PRON", "VERB", "PROPN"))]
     vocabs = TagVocabs.build(gold)
-    model = tag.Tagger(vocabs, ModelConfig(embedding_dim=4, hidden_size=4), TagConfig())
+    model = tag.Tagger(vocabs, ModelConfig(embedding_dim=4, hidden_size=4), TagOptions())
     scores = tag.end_to_end_chinese(model, vocabs, gold)
     assert scores.gold_words == 3 and scores.system_words >= 1
     assert 0.0 <= scores.tagging_f1 <= scores.segmentation_f1 <= 1.0

@@ -571,8 +571,8 @@ def _warnings(notes: list[str]) -> dict[str, list[str]]:
 
 def _check_generate(length: int, top_k: int, seed: int | None) -> None:
     """The integer options of /generate, bounded before anything is generated (the rest:
-    :func:`lstmkit.tasks.generate.check_sampling`, called by ``run.stream``)."""
-    from lstmkit.tasks.generate import MAX_LENGTH
+    :func:`lstmkit.tasks.lm.generate.check_sampling`, called by ``run.stream``)."""
+    from lstmkit.tasks.lm.generate import MAX_LENGTH
 
     if not 1 <= length <= MAX_LENGTH:
         raise LstmkitError(f"length must be >= 1 and <= {MAX_LENGTH:,} tokens per call, got {shown(length, typed=False)}; "

@@ -1,7 +1,7 @@
 """A trained run, loaded: what :func:`lstmkit.load` returns, whatever the task.
 
 :class:`Run` reads the run's config, history and scores; each task's subclass (beside its task,
-e.g. :mod:`lstmkit.tasks.classify_run`) adds the model and ``predict``/``evaluate``. The task
+e.g. :mod:`lstmkit.tasks.classify.run`) adds the model and ``predict``/``evaluate``. The task
 registry says which (``Task.load``): nothing above the tasks names a Run class.
 """
 

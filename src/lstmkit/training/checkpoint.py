@@ -1,7 +1,7 @@
 """Run directories: weights in safetensors, config and vocabulary in JSON. Nothing is pickled,
 so loading a run never executes code from it.
 
-A run directory holds ``model.safetensors``, ``config.json`` (``asdict(cfg)`` plus a format
+A run directory holds ``model.safetensors``, ``config.json`` (``cfg.to_dict()`` plus a format
 version), ``vocab.json`` where the task has one, ``metrics.json`` and plots.
 """
 
@@ -186,13 +186,12 @@ def read_run_config(run_dir: str | Path, task: str | None = None) -> RunConfig:
     if version == 1:
         raw = migrate(raw)
         raw.get("train", {}).pop("stop_mid_epoch", None)     # format 2: the time budget is always a hard cap
-    elif version not in (2, FORMAT_VERSION):
+    elif version not in range(2, FORMAT_VERSION + 1) or isinstance(version, bool):
         raise RunDirError(f"{str(run_dir)!r} has config format {version!r}; this lstmkit reads 1 to {FORMAT_VERSION}")
-    if version == FORMAT_VERSION and manifest.read_manifest(run_dir) is None:
+    if version >= 3 and manifest.read_manifest(run_dir) is None:
         raise RunDirError(f"{str(run_dir)!r} has no {manifest.MANIFEST}, which every run of config format "
-                          f"{FORMAT_VERSION} has: it was removed or the run was copied without it; restore it "
+                          f"{version} has: it was removed or the run was copied without it; restore it "
                           "from a copy or train again")
-    raw["format_version"] = FORMAT_VERSION
     try:
         cfg = RunConfig.from_dict(raw)
     except ConfigError as err:

@@ -3,7 +3,7 @@
 Device, seeding, data parallelism, optimizer, learning-rate schedule, early stopping on the
 task's metric, a hard time cap, best-checkpoint saving, bf16 autocast (with the CPU fallback of
 :mod:`lstmkit.nn.precision`), gradient clipping, divergence checks and exact resume are written
-here once; a :class:`~lstmkit.tasks.base.Task` supplies data, model, step and evaluation.
+here once; a :class:`~lstmkit.training.task.Task` supplies data, model, step and evaluation.
 
 Exact resume: after every epoch the run saves the weights, the optimizer, the history, the
 random states of torch, numpy, Python and the data order, and the hooks' own states (schedule,
@@ -29,8 +29,8 @@ from torch import nn
 
 from lstmkit.config import RunConfig, check_used
 from lstmkit.errors import ConfigError, DataError, LstmkitError, RunDirError
-from lstmkit.tasks import get_task
-from lstmkit.tasks.base import Context, Task
+from lstmkit.registry import get_task
+from lstmkit.training.task import Context, Task
 from lstmkit.training import checkpoint, distributed, manifest
 from lstmkit.training.build import device_of, make_optimizer
 from lstmkit.training.rundir import DirectoryLock, RunDirectory  # noqa: F401 - DirectoryLock: old import path

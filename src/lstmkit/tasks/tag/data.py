@@ -16,7 +16,8 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from lstmkit.config import DataConfig, TagConfig
+from lstmkit.config import DataConfig
+from lstmkit.tasks.tag.options import TagOptions
 from lstmkit.data.batching import BucketBatchSampler, pad_batch
 from lstmkit.data.datasets.treebank import (
     TREEBANKS, TaggedSentence, jieba_tagged, locate_treebank, read_conllu, read_word_tag,
@@ -59,7 +60,7 @@ def split_off(sentences: list[TaggedSentence], fraction: float, seed: int) -> tu
     return [s for i, s in enumerate(sentences) if i not in held], [s for i, s in enumerate(sentences) if i in held]
 
 
-def load_splits(cfg: DataConfig, tag: TagConfig, download: bool = False, seed: int = 0) -> TagSplits:
+def load_splits(cfg: DataConfig, tag: TagOptions, download: bool = False, seed: int = 0) -> TagSplits:
     """Train/valid/test sentences for ``data.path``: a named treebank (its own dev and test), or
     a file (valid = ``data.valid_path`` if given, else a seeded share of it; test =
     ``data.test_path`` if given).

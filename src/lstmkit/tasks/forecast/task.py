@@ -17,14 +17,15 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lstmkit.boundary import parse_json
-from lstmkit.config import ForecastConfig, ModelConfig, RunConfig, TrainConfig
+from lstmkit.config import ModelConfig, RunConfig, TrainConfig
+from lstmkit.tasks.forecast.options import ForecastOptions
 from lstmkit.data.batching import shuffled_batches
 from lstmkit.data.datasets.timeseries import (
     Borders, Scaler, Series, fraction_borders, informer_borders, locate_ett, read_csv_series, sine_series, windows,
 )
 from lstmkit.errors import ConfigError, DataError, RunDirError
 from lstmkit.nn import make_rnn
-from lstmkit.tasks.base import COMMON_USES, Context, Flag, Headline, Task, shard_rows
+from lstmkit.training.task import COMMON_USES, Context, Flag, Headline, Task, shard_rows
 from lstmkit.training import checkpoint
 from lstmkit.training.trainer import StepResult
 
@@ -43,12 +44,12 @@ class Forecaster(nn.Module):
     Shapes: x (B, L, F_in) -> (B, H, F_out)
 
     Example:
-        >>> model = Forecaster(7, 7, 24, ModelConfig(hidden_size=16), ForecastConfig())
+        >>> model = Forecaster(7, 7, 24, ModelConfig(hidden_size=16), ForecastOptions())
         >>> model(torch.randn(3, 96, 7)).shape
         torch.Size([3, 24, 7])
     """
 
-    def __init__(self, n_in: int, n_out: int, horizon: int, cfg: ModelConfig, fc: ForecastConfig,
+    def __init__(self, n_in: int, n_out: int, horizon: int, cfg: ModelConfig, fc: ForecastOptions,
                  target_index: list[int] | None = None) -> None:
         super().__init__()
         self.n_out, self.horizon, self.decoder, self.norm = n_out, horizon, fc.decoder, fc.last_value_norm
@@ -119,7 +120,7 @@ class ForecastData:
     parts: dict[str, tuple[Tensor, Tensor]] = field(default_factory=dict)   # scaled (x, y) windows
 
 
-def load_series(path: str, fc: ForecastConfig, download: bool = False) -> Series:
+def load_series(path: str, fc: ForecastOptions, download: bool = False) -> Series:
     if path == "sine":
         return sine_series()
     if path in ("ett-h1", "etth1"):
@@ -128,7 +129,7 @@ def load_series(path: str, fc: ForecastConfig, download: bool = False) -> Series
     return read_csv_series(path, columns, fc.date_column)
 
 
-def prepare(path: str, fc: ForecastConfig, download: bool = False) -> ForecastData:
+def prepare(path: str, fc: ForecastOptions, download: bool = False) -> ForecastData:
     """Read, split by time, scale by the training part, and cut windows for each part.
 
     Raises:
@@ -231,8 +232,8 @@ class ForecastTask(Task):
     """Windowed forecasting from CSV, or the stateful sin -> cos stream."""
 
     name = "forecast"
-    run_class = "lstmkit.tasks.forecast_run:ForecasterRun"   # what load() returns
-    export_module = "lstmkit.tasks.forecast_export"
+    run_class = "lstmkit.tasks.forecast.run:ForecasterRun"   # what load() returns
+    export_module = "lstmkit.tasks.forecast.export"
     export_length = False             # its graph takes the length its model was built for
     memory_help = 'a DataFrame or a dict of columns'
     help = "time series: sin -> cos, or forecasting from CSV (ETTh1)"
@@ -421,7 +422,7 @@ def load_forecaster(run_dir: str | Path) -> tuple[nn.Module, RunConfig, dict]:
     return model.eval(), cfg, meta
 
 
-def read_window(csv_path: str | Path, meta: dict, fc: ForecastConfig):
+def read_window(csv_path: str | Path, meta: dict, fc: ForecastOptions):
     """The series of a new CSV and its last ``input_len`` rows scaled as in training
     (``(1, L, F_in)``), with a warning when they lie far outside the training values: what
     ``predict`` and the inspector read.
@@ -432,7 +433,7 @@ def read_window(csv_path: str | Path, meta: dict, fc: ForecastConfig):
     return window(read_csv_series(csv_path, meta["inputs"], fc.date_column), meta, fc)
 
 
-def columns_series(columns: dict[str, list], meta: dict, fc: ForecastConfig, name: str) -> Series:
+def columns_series(columns: dict[str, list], meta: dict, fc: ForecastOptions, name: str) -> Series:
     """Columns given in memory as a series, read by the CSV reader's rules (numbers, float32,
     time order) from CSV text, with no file; messages call them ``name``."""
     import csv
@@ -447,7 +448,7 @@ def columns_series(columns: dict[str, list], meta: dict, fc: ForecastConfig, nam
     return series_from_lines(text.getvalue().splitlines(), name, meta["inputs"], fc.date_column)
 
 
-def window(series: Series, meta: dict, fc: ForecastConfig):
+def window(series: Series, meta: dict, fc: ForecastOptions):
     """``series`` and its last ``input_len`` rows scaled as in training, (1, L, F_in)."""
     if len(series.values) < fc.input_len:
         raise DataError(f"{series.source!r} has {len(series.values)} rows; the model reads the last "
@@ -478,7 +479,7 @@ def _next_dates(last, before, horizon: int) -> list[str]:
     return [str(last + (last - before) * (i + 1)) for i in range(horizon)]
 
 
-def forecast_rows(model: nn.Module, meta: dict, fc: ForecastConfig, series: Series, x: Tensor) -> tuple[list[str], list[list]]:
+def forecast_rows(model: nn.Module, meta: dict, fc: ForecastOptions, series: Series, x: Tensor) -> tuple[list[str], list[list]]:
     """The header and rows of a forecast of the ``horizon`` steps after ``x`` (original units,
     6 significant digits, one row per step, dates continued when ``series`` has them)."""
     import datetime as dt

@@ -19,7 +19,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lstmkit.boundary import parse_json
-from lstmkit.config import ClassifyConfig, DataConfig, ModelConfig, RunConfig, TrainConfig
+from lstmkit.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from lstmkit.tasks.classify.options import ClassifyOptions
 from lstmkit.data.batching import BucketBatchSampler, pad_batch, padding_mask
 from lstmkit.data.text import check_inherited_encoding
 from lstmkit.data.tokenize import get_tokenizer
@@ -28,8 +29,8 @@ from lstmkit.data.vocab import PAD, UNK, Vocab
 from lstmkit.errors import ConfigError, DataError, RunDirError, listing
 from lstmkit.files import write_file
 from lstmkit.nn import make_rnn
-from lstmkit.tasks.base import COMMON_USES, Context, Flag, Headline, Option, Task, shard_rows
-from lstmkit.tasks.classify_data import EncodedSplit, Prepared, batches, encode, load_examples, prepare
+from lstmkit.training.task import COMMON_USES, Context, Flag, Headline, Option, Task, shard_rows
+from lstmkit.tasks.classify.data import EncodedSplit, Prepared, batches, encode, load_examples, prepare
 from lstmkit.training import checkpoint
 from lstmkit.training.build import device_of
 from lstmkit.training.memory import check_batches_fit
@@ -160,8 +161,8 @@ class ClassifyTask(Task):
     """Text classification: length-bucketed batches on the layers' padded-plus-lengths path."""
 
     name = "classify"
-    run_class = "lstmkit.tasks.classify_run:ClassifierRun"   # what load() returns
-    export_module = "lstmkit.tasks.classify_export"
+    run_class = "lstmkit.tasks.classify.run:ClassifierRun"   # what load() returns
+    export_module = "lstmkit.tasks.classify.export"
     memory_help = '(text, label) rows'
     options = (Option("--save-vectors", "save the fine-tuned vectors (.npy + vocabulary, word2vec text) in "
                                         "RUN_DIR/vectors"),)
@@ -172,7 +173,7 @@ class ClassifyTask(Task):
         model=ModelConfig(embedding_dim=100, hidden_size=128, bidirectional=True, dropout=0.5),
         data=DataConfig(min_freq=2),
         train=TrainConfig(epochs=5, lr=0.001, batch_size=64, patience=2),
-        classify=ClassifyConfig(pooling="max"),
+        options=ClassifyOptions(pooling="max"),
     )
     uses = COMMON_USES | {"model.embedding_dim", "model.bidirectional"} | {
         f"data.{f}" for f in ("valid_path", "test_path", "encoding", "valid_fraction", "tokenizer", "min_freq",

@@ -20,8 +20,8 @@ class LanguageModelRun(Run):
 
     def __init__(self, run_dir: str | Path, device: str = "cpu") -> None:
         super().__init__(run_dir, device)
-        from lstmkit.tasks import lm
-        from lstmkit.tasks.lm_data import resolve_normalize, word_tokenizer
+        from lstmkit.tasks.lm import task as lm
+        from lstmkit.tasks.lm.data import resolve_normalize, word_tokenizer
 
         self.model, self.vocab, _ = lm.load_lm(run_dir, device)
         self.normalize = resolve_normalize(self.cfg.data, self.cfg.lm)
@@ -39,7 +39,7 @@ class LanguageModelRun(Run):
 
         Every argument is checked here, before the first piece: a stream never fails half-way
         on a bad value."""
-        from lstmkit.tasks import generate
+        from lstmkit.tasks.lm import generate
 
         prefix = boundary.text("prefix", prefix)
         length = boundary.integer("length", length, low=1, high=generate.MAX_LENGTH)
@@ -56,7 +56,7 @@ class LanguageModelRun(Run):
     def perplexity(self, download: bool = False) -> dict[str, float]:
         """Valid and test scores over the whole parts of the run's corpus."""
         boundary.switch("download", download)
-        from lstmkit.tasks import lm
+        from lstmkit.tasks.lm import task as lm
 
         return lm.evaluate_run(self.run_dir, download)
 
@@ -80,7 +80,7 @@ class LanguageModelRun(Run):
     def inspect_stack(self, value: str, invert: bool, max_steps: int):
         import torch
 
-        from lstmkit.tasks.generate import prepare_prefix
+        from lstmkit.tasks.lm.generate import prepare_prefix
 
         ids = prepare_prefix(value, self.vocab, self.normalize, self.tokenizer, what="text")[:max_steps]
         return self.vocab.decode(ids), self.model.embed(torch.tensor([ids])), list(self.model.layers), {}

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from lstmkit.config import DataConfig, LMConfig
+from lstmkit.config import DataConfig
+from lstmkit.tasks.lm.options import LMOptions
 from lstmkit.data.datasets.corpora import read_corpus
 from lstmkit.data.tokenize import get_tokenizer, letters_only
 from lstmkit.data.vocab import EOS, UNK, Vocab
@@ -34,7 +35,7 @@ class Corpus:
     source: str
 
 
-def resolve_normalize(cfg: DataConfig, lm: LMConfig) -> str:
+def resolve_normalize(cfg: DataConfig, lm: LMOptions) -> str:
     """``auto``: the tutorial's letters-only text for the shipped sample, raw text otherwise."""
     if lm.normalize != "auto":
         return lm.normalize
@@ -66,7 +67,7 @@ def tokens_of(text: str, level: str, tokenizer: str = "whitespace") -> list[str]
     return tokens
 
 
-def load_corpus(cfg: DataConfig, lm: LMConfig, download: bool = False, vocab: Vocab | None = None) -> Corpus:
+def load_corpus(cfg: DataConfig, lm: LMOptions, download: bool = False, vocab: Vocab | None = None) -> Corpus:
     """Read the corpus named by ``data.path``, tokenise its parts and build the vocabulary on
     the training part (tokens of valid/test outside it become ``<unk>``), or use ``vocab``
     (a trained model's) as given.

@@ -20,15 +20,16 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lstmkit.config import DataConfig, ModelConfig, RunConfig, TagConfig, TrainConfig
+from lstmkit.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from lstmkit.tasks.tag.options import TagOptions
 from lstmkit.data.batching import padding_mask
 from lstmkit.data.datasets.treebank import TaggedSentence
 from lstmkit.data.vectors import load_vectors, pretrained_matrix
 from lstmkit.errors import DataError, RunDirError
 from lstmkit.nn import LSTM, make_rnn
 from lstmkit.nn.crf import CRF
-from lstmkit.tasks.base import COMMON_USES, Context, Flag, Headline, Task
-from lstmkit.tasks.tag_data import (
+from lstmkit.training.task import COMMON_USES, Context, Flag, Headline, Task
+from lstmkit.tasks.tag.data import (
     TagBatch, TagSplits, TagVocabs, check_sentences, encode_batch, load_splits, sentence_batches,
 )
 from lstmkit.training import checkpoint
@@ -49,17 +50,17 @@ class Tagger(nn.Module):
     Shapes: batch.words (B, T), batch.chars (N, L) -> emissions (B, T, K)
 
     Example:
-        >>> from lstmkit.tasks.tag_data import TagVocabs, encode_batch
+        >>> from lstmkit.tasks.tag.data import TagVocabs, encode_batch
         >>> s = [TaggedSentence(("The", "cat"), ("DET", "NOUN"))]
         >>> vocabs = TagVocabs.build(s)
-        >>> model = Tagger(vocabs, ModelConfig(embedding_dim=8, hidden_size=16), TagConfig(crf=True))
+        >>> model = Tagger(vocabs, ModelConfig(embedding_dim=8, hidden_size=16), TagOptions(crf=True))
         >>> model.emissions(encode_batch(s, vocabs)).shape
         torch.Size([1, 2, 2])
         >>> [len(tags) for tags in model.predict(encode_batch(s, vocabs))]
         [2]
     """
 
-    def __init__(self, vocabs: TagVocabs, cfg: ModelConfig, tag: TagConfig, embedding: Tensor | None = None,
+    def __init__(self, vocabs: TagVocabs, cfg: ModelConfig, tag: TagOptions, embedding: Tensor | None = None,
                  freeze: bool = False) -> None:
         super().__init__()
         self.cfg = cfg
@@ -210,8 +211,8 @@ class TagTask(Task):
     """Part-of-speech tagging: a BiLSTM(-CRF) over words and their characters."""
 
     name = "tag"
-    run_class = "lstmkit.tasks.tag_run:TaggerRun"   # what load() returns
-    export_module = "lstmkit.tasks.tag_export"
+    run_class = "lstmkit.tasks.tag.run:TaggerRun"   # what load() returns
+    export_module = "lstmkit.tasks.tag.export"
     memory_help = 'sentences of (word, tag) pairs'
     help = "part-of-speech tagging (UD treebanks, word/tag files, raw Chinese via jieba)"
     data_help = "ud-en-ewt|ud-zh|PATH"

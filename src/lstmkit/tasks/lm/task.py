@@ -20,7 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lstmkit.config import LMConfig, ModelConfig, RunConfig
+from lstmkit.config import ModelConfig, RunConfig
+from lstmkit.tasks.lm.options import LMOptions
 from lstmkit.data.batching import SAMPLERS, num_batches, variable_batches
 from lstmkit.data.vocab import Vocab
 from lstmkit.errors import ConfigError, DataError, RunDirError
@@ -31,8 +32,8 @@ from lstmkit.nn.regularize import (
     embedding_dropout,
     weight_dropped_call,
 )
-from lstmkit.tasks.base import COMMON_USES, Context, Flag, Headline, Option, Task, shard_rows
-from lstmkit.tasks.lm_data import Corpus, load_corpus, resolve_normalize
+from lstmkit.training.task import COMMON_USES, Context, Flag, Headline, Option, Task, shard_rows
+from lstmkit.tasks.lm.data import Corpus, load_corpus, resolve_normalize
 from lstmkit.training import checkpoint
 from lstmkit.training.averaging import WeightAverager
 from lstmkit.training.build import device_of
@@ -57,13 +58,13 @@ class LanguageModel(nn.Module):
     Shapes: tokens (B, T) -> logits (B, T, V); state: a list of per-layer states.
 
     Example:
-        >>> model = LanguageModel(28, ModelConfig(hidden_size=16, embedding_dim=8, num_layers=2), LMConfig())
+        >>> model = LanguageModel(28, ModelConfig(hidden_size=16, embedding_dim=8, num_layers=2), LMOptions())
         >>> logits, state = model(torch.zeros(2, 5, dtype=torch.long))
         >>> logits.shape, len(state), state[0][0].shape
         (torch.Size([2, 5, 28]), 2, torch.Size([1, 2, 16]))
     """
 
-    def __init__(self, vocab_size: int, cfg: ModelConfig, lm: LMConfig) -> None:
+    def __init__(self, vocab_size: int, cfg: ModelConfig, lm: LMOptions) -> None:
         super().__init__()
         self.cfg, self.lm = cfg, lm
         E, H = cfg.embedding_dim, cfg.hidden_size
@@ -152,8 +153,8 @@ class LMTask(Task):
     """Language models: truncated BPTT with the state carried through the step contract."""
 
     name = "lm"
-    run_class = "lstmkit.tasks.lm_run:LanguageModelRun"   # what load() returns
-    export_module = "lstmkit.tasks.lm_export"
+    run_class = "lstmkit.tasks.lm.run:LanguageModelRun"   # what load() returns
+    export_module = "lstmkit.tasks.lm.export"
     memory_help = 'a string of text'
     options = (Option("--prefix", "text to continue after training (default: 'time traveller' for the Time Machine, "
                                   "else the start of the validation text)", str),
@@ -250,7 +251,7 @@ class LMTask(Task):
         import shlex
 
         from lstmkit.boundary import printable
-        from lstmkit.tasks import generate
+        from lstmkit.tasks.lm import generate
 
         run = self.load(fitted.run_dir)
         cfg, corpus, scores = run.cfg, fitted.data, fitted.test or {}

@@ -14,7 +14,8 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from lstmkit.config import ClassifyConfig, DataConfig
+from lstmkit.config import DataConfig
+from lstmkit.tasks.classify.options import ClassifyOptions
 from lstmkit.data.batching import BucketBatchSampler, pad_batch
 from lstmkit.data.datasets import imdb
 from lstmkit.data.datasets.examples import TextExample
@@ -49,7 +50,7 @@ def imdb_root(cfg: DataConfig, download: bool = False) -> Path | None:
     return None
 
 
-def load_examples(cfg: DataConfig, cls: ClassifyConfig, download: bool = False
+def load_examples(cfg: DataConfig, cls: ClassifyOptions, download: bool = False
                   ) -> tuple[list[TextExample], list[TextExample], list[TextExample]]:
     """Train, validation and test examples for ``data.path`` (``imdb`` or a table, with
     ``data.valid_path`` and ``data.test_path`` when given; validation is empty without one)."""
@@ -135,7 +136,7 @@ class Prepared:
     embedding: Tensor | None = None   # the pretrained (V, E) matrix, when vectors are given
 
 
-def prepare(cfg: DataConfig, cls: ClassifyConfig, seed: int, download: bool = False, with_unlabelled: bool = False,
+def prepare(cfg: DataConfig, cls: ClassifyOptions, seed: int, download: bool = False, with_unlabelled: bool = False,
             examples: tuple[list[TextExample], list[TextExample], list[TextExample]] | None = None) -> Prepared:
     """Read (or take ``examples``: train, valid, test), split, tokenise, build the vocabulary
     and encode every split. Without validation examples a seeded share of train is held out."""

@@ -54,7 +54,7 @@ class TaggerTags(nn.Module):
 def dense_tag_inputs(words: Sequence[Sequence[str]], vocabs, length: int) -> tuple[Tensor, ...]:
     """The inputs of :class:`TaggerTags` for sentences of words, padded to ``length`` words."""
     from lstmkit.boundary import integer, word_sentences
-    from lstmkit.tasks.tag_data import MAX_WORD_CHARS, fold_forms, word_key
+    from lstmkit.tasks.tag.data import MAX_WORD_CHARS, fold_forms, word_key
 
     length = integer("length", length, low=1, high=MAX_EXPORT_LEN)
     words = word_sentences("words", words, max_words=length)
@@ -73,7 +73,7 @@ def dense_tag_inputs(words: Sequence[Sequence[str]], vocabs, length: int) -> tup
 
 def export_spec(run_dir: Path, cfg: RunConfig, length: int | None, fmt: str) -> ExportSpec:
     """The exportable module of a tag run (see :func:`lstmkit.export.export_spec`)."""
-    from lstmkit.tasks.tag import load_tagger
+    from lstmkit.tasks.tag.task import load_tagger
 
     model, vocabs, _ = load_tagger(run_dir)
     words = length or TAG_LEN

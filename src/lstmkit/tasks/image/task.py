@@ -15,13 +15,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from lstmkit.config import DataConfig, ImageConfig, ModelConfig, RunConfig, TrainConfig
+from lstmkit.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from lstmkit.tasks.image.options import ImageOptions
 from lstmkit.data.batching import shuffled_batches
 from lstmkit.data.datasets.mnist import load_mnist
 from lstmkit.data.text import check_path
 from lstmkit.errors import ConfigError, DataError
 from lstmkit.nn import init_chrono, init_forget_bias, make_rnn
-from lstmkit.tasks.base import COMMON_USES, Context, Flag, Headline, Task, shard_rows
+from lstmkit.training.task import COMMON_USES, Context, Flag, Headline, Task, shard_rows
 from lstmkit.training import checkpoint
 from lstmkit.training.classification_metrics import report
 from lstmkit.training.trainer import StepResult
@@ -33,11 +34,11 @@ EVAL_FILE = checkpoint.SCORES
 MAX_TEXT_IMAGE_BYTES = 2**20    # a .txt/.csv of 28x28 values is a few KB; larger files are refused unread
 
 
-def to_sequences(images: Tensor, cfg: ImageConfig) -> Tensor:
+def to_sequences(images: Tensor, cfg: ImageOptions) -> Tensor:
     """Normalised pixel sequences.  Shapes: images (N, 28, 28) uint8 -> (N, 28, 28) or (N, 784, 1)
 
     Example:
-        >>> to_sequences(torch.zeros(2, 28, 28, dtype=torch.uint8), ImageConfig(mode="pixels")).shape
+        >>> to_sequences(torch.zeros(2, 28, 28, dtype=torch.uint8), ImageOptions(mode="pixels")).shape
         torch.Size([2, 784, 1])
     """
     x = (images.float() / 255 - MEAN) / STD
@@ -57,12 +58,12 @@ class SequenceClassifier(nn.Module):
     Shapes: x (B, T, F) -> logits (B, C)
 
     Example:
-        >>> model = SequenceClassifier(28, 10, ModelConfig(hidden_size=16), ImageConfig())
+        >>> model = SequenceClassifier(28, 10, ModelConfig(hidden_size=16), ImageOptions())
         >>> model(torch.randn(4, 28, 28)).shape
         torch.Size([4, 10])
     """
 
-    def __init__(self, input_size: int, num_classes: int, cfg: ModelConfig, ic: ImageConfig) -> None:
+    def __init__(self, input_size: int, num_classes: int, cfg: ModelConfig, ic: ImageOptions) -> None:
         super().__init__()
         self.rnn = make_rnn(cfg.cell, input_size, cfg.hidden_size, num_layers=cfg.num_layers, batch_first=True,
                             bidirectional=cfg.bidirectional, backend=cfg.backend,
@@ -107,8 +108,8 @@ class ImageTask(Task):
     """MNIST as sequences: rows, pixels, or permuted pixels."""
 
     name = "image"
-    run_class = "lstmkit.tasks.image_run:ImageRun"   # what load() returns
-    export_module = "lstmkit.tasks.image_export"
+    run_class = "lstmkit.tasks.image.run:ImageRun"   # what load() returns
+    export_module = "lstmkit.tasks.image.export"
     export_length = False             # its graph takes the length its model was built for
     memory_help = "a folder of MNIST's IDX files"
     help = "MNIST read by an LSTM row by row (or pixel by pixel)"

@@ -13,14 +13,16 @@ from collections.abc import Iterable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING, Any, Callable
 
 from lstmkit.config import RunConfig
-from lstmkit.training.distributed import Rank
-from lstmkit.training.trainer import Hook, StepResult
+
+if TYPE_CHECKING:                  # the contract is read without torch (the command line's help)
+    import torch
+    from torch import nn
+
+    from lstmkit.training.distributed import Rank
+    from lstmkit.training.trainer import Hook, StepResult
 
 # Shared fields (section.field) that every task reads.
 COMMON_USES = frozenset({
@@ -55,13 +57,19 @@ class Option:
         return self.flag.lstrip("-").replace("-", "_")
 
 
+def _single_process() -> Rank:
+    from lstmkit.training.distributed import Rank
+
+    return Rank()
+
+
 @dataclass
 class Context:
     """What a task's step and evaluation need from the recipe."""
 
     cfg: RunConfig
     device: torch.device
-    rank: Rank = field(default_factory=Rank)
+    rank: Rank = field(default_factory=_single_process)
     autocast: Callable[[], AbstractContextManager] = nullcontext   # bf16 where asked for
     generator: torch.Generator | None = None                       # the data order's random source
 
@@ -79,7 +87,8 @@ class Headline:
 
 
 class Task:
-    """Base class of the five tasks; subclasses fill in the class attributes and methods."""
+    """What every task is; a task's ``task.py`` subclasses it, filling in the class attributes
+    (read without torch by the command line) and the methods (which import what they need)."""
 
     name: str = ""
     help: str = ""                    # one line for ``lstmkit train --help``
@@ -212,6 +221,8 @@ class Task:
 
 def shard_rows(rank: Rank, *tensors: torch.Tensor) -> tuple[torch.Tensor, ...] | None:
     """Rows ``rank::world`` of each tensor (dim 0), or None when this rank gets none."""
+    import torch
+
     rows = rank.slice(list(range(tensors[0].size(0))))
     if not rows:
         return None
