@@ -29,7 +29,7 @@ from common import write_result  # noqa: E402
 from lstmkit.config import DataConfig, ModelConfig  # noqa: E402
 from lstmkit.tasks.classify.options import ClassifyOptions
 from lstmkit.data.batching import BucketBatchSampler, pad_batch  # noqa: E402
-from lstmkit.tasks.classify.task import TextClassifier  # noqa: E402
+from lstmkit.tasks.classify.model import TextClassifier  # noqa: E402
 from lstmkit.tasks.classify.data import prepare  # noqa: E402
 
 

@@ -28,7 +28,7 @@ from lstmkit.config import RunConfig, apply_overrides  # noqa: E402
 from lstmkit.data.batching import pad_batch  # noqa: E402
 from lstmkit.data.vocab import PAD  # noqa: E402
 from lstmkit.nn.quantize import quantize_dynamic  # noqa: E402
-from lstmkit.tasks.classify.task import predict_split  # noqa: E402
+from lstmkit.tasks.classify.model import predict_split  # noqa: E402
 from lstmkit.training.recipe import fit  # noqa: E402
 
 

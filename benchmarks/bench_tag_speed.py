@@ -22,7 +22,7 @@ from lstmkit.config import ModelConfig  # noqa: E402
 from lstmkit.tasks.tag.options import TagOptions  # noqa: E402
 
 from lstmkit.data.datasets.treebank import locate_treebank, read_conllu  # noqa: E402
-from lstmkit.tasks.tag.task import Tagger  # noqa: E402
+from lstmkit.tasks.tag.model import Tagger  # noqa: E402
 from lstmkit.tasks.tag.data import TagVocabs, batches  # noqa: E402
 
 

@@ -69,3 +69,16 @@ def _circles(graph) -> list[set[str]]:
 def test_no_module_imports_itself_round_a_circle():
     circles = _circles(grimp.build_graph("lstmkit", exclude_type_checking_imports=True))   # types only: no circle at run time
     assert not circles, f"import circles: {[sorted(c) for c in circles]}"
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["train", "--help"], ["train", "lm", "--help"], ["config", "classify"]])
+def test_the_command_line_answers_help_and_config_without_torch(argv):
+    """Every task's Task class (its flags, defaults, help) is read without torch (issue 19, 6)."""
+    import subprocess
+
+    code = ("import sys\nfrom lstmkit.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+            "print('torch' in sys.modules, sorted(m for m in sys.modules if m.startswith('lstmkit.tasks.')))")
+    done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=120)
+    torch_loaded, _, modules = done.stdout.strip().splitlines()[-1].partition(" ")
+    assert torch_loaded == "False", done.stdout[-2000:] + done.stderr[-2000:]
+    assert "task'" in modules                                # the tasks were asked, not skipped

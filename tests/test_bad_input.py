@@ -587,7 +587,7 @@ def test_a_byte_order_mark_is_not_text(tmp_path: Path) -> None:
 
 
 def test_long_lines_are_tagged_in_windows_that_agree_with_one_pass(workspace: Workspace) -> None:
-    from lstmkit.tasks.tag import task as tag
+    from lstmkit.tasks.tag import model as tag
 
     model, vocabs, _ = tag.load_tagger(workspace.runs["tag"])
     words = ("the cat runs a dog sees the bird " * 120).split()          # 960 words: 4 windows

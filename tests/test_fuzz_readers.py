@@ -31,9 +31,9 @@ def _readers() -> dict[str, tuple[str, Callable[[Path], object]]]:
     from lstmkit.data.text import read_text
     from lstmkit.data.vectors import load_vectors
     from lstmkit.data.vocab import Vocab
-    from lstmkit.tasks.classify.task import run_labels
-    from lstmkit.tasks.forecast.task import read_scaler
-    from lstmkit.tasks.image.task import read_image
+    from lstmkit.tasks.classify.model import run_labels
+    from lstmkit.tasks.forecast.model import read_scaler
+    from lstmkit.tasks.image.model import read_image
     from lstmkit.training.checkpoint import read_run_config, read_weights_header
 
     def run_dir_file(name: str, reader: Callable[[Path], object]) -> Callable[[Path], object]:

@@ -76,7 +76,7 @@ READERS = {
     "corpus": lambda p: corpora.read_corpus(str(p)),
     "ptb": lambda p: corpora.read_ptb(p),
     "zh-novel": lambda p: corpora.read_zh_novel(p),
-    "image": lambda p: __import__("lstmkit.tasks.image.task", fromlist=["read_image"]).read_image(p),
+    "image": lambda p: __import__("lstmkit.tasks.image.model", fromlist=["read_image"]).read_image(p),
 }
 
 
@@ -449,7 +449,7 @@ def test_utf8_data_read_with_another_encoding_is_refused_at_train_time(tmp_path,
 
 def test_a_constant_forecast_column_is_centred_with_a_warning(tmp_path, caplog):
     from lstmkit.tasks.forecast.options import ForecastOptions
-    from lstmkit.tasks.forecast.task import prepare
+    from lstmkit.tasks.forecast.model import prepare
 
     data = tmp_path / "s.csv"
     data.write_text("date,OT,flat\n" + "".join(f"2020-01-01 {i:04d},{i % 7},5\n" for i in range(120)))
@@ -466,7 +466,7 @@ def test_a_forecast_outlier_is_warned_of_in_training_and_prediction(tmp_path, ca
     """Found by a tester: one 1e30 (a missing-value code) among values of about 1 trained a model
     that saw every other value as 0, without a word; the same in the rows given to predict."""
     from lstmkit.tasks.forecast.options import ForecastOptions
-    from lstmkit.tasks.forecast.task import prepare
+    from lstmkit.tasks.forecast.model import prepare
 
     def series(odd_row: int, odd: str) -> Path:
         path = tmp_path / "s.csv"
@@ -516,7 +516,7 @@ def _rgba_png(path: Path, grey: float, alpha_stroke: float, alpha_ground: float)
 
 
 def test_a_transparent_png_is_composited(tmp_path, caplog):
-    from lstmkit.tasks.image.task import read_image
+    from lstmkit.tasks.image.model import read_image
 
     light = _rgba_png(tmp_path / "light.png", 255, 255, 0)         # white strokes on transparent
     with caplog.at_level(logging.WARNING):
@@ -540,7 +540,7 @@ def test_huge_images_are_refused_from_their_headers(tmp_path, monkeypatch):
     import numpy as np
     from PIL import Image
 
-    from lstmkit.tasks.image.task import read_image
+    from lstmkit.tasks.image.model import read_image
 
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", None)
     Image.new("L", (20000, 20000)).save(tmp_path / "huge.png")
@@ -628,7 +628,7 @@ def test_forecast_rows_must_run_forward_in_time(tmp_path, caplog):
 def test_more_odd_files_named_clearly(tmp_path):
     import numpy as np
 
-    from lstmkit.tasks.image.task import read_image
+    from lstmkit.tasks.image.model import read_image
 
     ascii_text = tmp_path / "a.txt"
     ascii_text.write_text("the time machine\n")

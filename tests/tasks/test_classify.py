@@ -9,7 +9,7 @@ import torch
 
 from lstmkit.config import ModelConfig, RunConfig, apply_overrides
 from lstmkit.errors import ConfigError, DataError
-from lstmkit.tasks.classify import task as classify
+from lstmkit.tasks.classify import model as classify
 from lstmkit.tasks.classify.data import encode
 from lstmkit.training.recipe import fit
 from lstmkit.data.vocab import Vocab

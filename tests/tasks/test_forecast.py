@@ -11,7 +11,7 @@ import pytest
 from lstmkit.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from lstmkit.tasks.forecast.options import ForecastOptions
 from lstmkit.errors import DataError
-from lstmkit.tasks.forecast import task as forecast
+from lstmkit.tasks.forecast import model as forecast
 from lstmkit.training.recipe import fit
 
 
@@ -98,7 +98,7 @@ def test_forecast_dates_step_by_months_and_stop_at_year_9999(caplog):
     the year 9999 gave a 500 from the server."""
     import datetime as dt
 
-    from lstmkit.tasks.forecast.task import _next_dates
+    from lstmkit.tasks.forecast.model import _next_dates
 
     assert _next_dates(dt.datetime(2020, 8, 1), dt.datetime(2020, 7, 1), 3) == [
         "2020-09-01 00:00:00", "2020-10-01 00:00:00", "2020-11-01 00:00:00"]
@@ -118,7 +118,7 @@ def test_a_loaded_forecaster_predicts_in_memory_without_files_or_reloading(monke
     import tempfile
 
     import lstmkit
-    from lstmkit.tasks.forecast import task as forecast
+    from lstmkit.tasks.forecast import model as forecast
 
     fixtures = Path(__file__).parents[1] / "fixtures" / "runs_format2"
     run_dir = tmp_path / "forecast"

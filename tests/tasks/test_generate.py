@@ -10,7 +10,7 @@ from lstmkit.tasks.lm.options import LMOptions
 from lstmkit.data.vocab import UNK, Vocab
 from lstmkit.errors import DataError
 from lstmkit.tasks.lm import generate as gen
-from lstmkit.tasks.lm.task import LanguageModel
+from lstmkit.tasks.lm.model import LanguageModel
 
 LOGITS = torch.log(torch.tensor([0.5, 0.3, 0.15, 0.05]))
 

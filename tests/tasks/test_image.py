@@ -7,7 +7,7 @@ import torch
 from lstmkit.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from lstmkit.tasks.image.options import ImageOptions
 from lstmkit.errors import DataError
-from lstmkit.tasks.image import task as image
+from lstmkit.tasks.image import model as image
 from lstmkit.training.recipe import fit
 
 from conftest import fake_mnist

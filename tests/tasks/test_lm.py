@@ -9,7 +9,7 @@ from torch import nn
 from lstmkit.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from lstmkit.tasks.lm.options import LMOptions
 from lstmkit.errors import DataError, RunDirError
-from lstmkit.tasks.lm import task as lm
+from lstmkit.tasks.lm import model as lm
 from lstmkit.tasks.lm.generate import generate
 from lstmkit.training.recipe import fit
 

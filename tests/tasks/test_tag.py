@@ -10,7 +10,7 @@ from lstmkit.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from lstmkit.tasks.tag.options import TagOptions
 from lstmkit.data.datasets.treebank import TaggedSentence
 from lstmkit.errors import DataError
-from lstmkit.tasks.tag import task as tag
+from lstmkit.tasks.tag import model as tag
 from lstmkit.tasks.tag.data import TagVocabs, encode_batch, word_key
 from lstmkit.training.recipe import fit
 

@@ -35,7 +35,7 @@ class Probabilities(nn.Module):
 
 def export_spec(run_dir: Path, cfg: RunConfig, length: int | None, fmt: str) -> ExportSpec:
     """The exportable module of a classify run (see :func:`lstmkit.export.export_spec`)."""
-    from lstmkit.tasks.classify.task import load_classifier
+    from lstmkit.tasks.classify.model import load_classifier
 
     model, vocab, _ = load_classifier(run_dir)
     uncapped = length is None and not cfg.classify.max_len

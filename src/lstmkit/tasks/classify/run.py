@@ -14,14 +14,14 @@ from lstmkit.tasks.run import Evaluation, Run, ServeInput, check_eval_data
 class ClassifierRun(Run):
     def __init__(self, run_dir: str | Path, device: str = "cpu") -> None:
         super().__init__(run_dir, device)
-        from lstmkit.tasks.classify import task as classify
+        from lstmkit.tasks.classify import model as classify
 
         self.model, self.vocab, _ = classify.load_classifier(run_dir, device)
         self.labels = classify.run_labels(run_dir)
 
     def predict(self, texts: str | Iterable[str]) -> list[dict[str, Any]]:
         """``{"text", "label", "probability", "probabilities": {label: p}}`` for each text."""
-        from lstmkit.tasks.classify import task as classify
+        from lstmkit.tasks.classify import model as classify
 
         texts = boundary.texts("texts", texts)
         probs = classify.predict_probabilities(self.model, self.vocab, self.labels, self.cfg, texts)
@@ -47,7 +47,7 @@ class ClassifierRun(Run):
         """Accuracy, per-class P/R/F1 and confusion on ``imdb`` (its test split) or a table file."""
         boundary.switch("download", download)
         check_eval_data(data, optional=False)
-        from lstmkit.tasks.classify import task as classify
+        from lstmkit.tasks.classify import model as classify
         from lstmkit.training.plots import plot_confusion
 
         rep, nll = classify.evaluate_run(self.run_dir, str(data), download, self.device, encoding)

@@ -32,7 +32,7 @@ class ScaledForecaster(nn.Module):
 
 def export_spec(run_dir: Path, cfg: RunConfig, length: int | None, fmt: str) -> ExportSpec:
     """The exportable module of a forecast run (see :func:`lstmkit.export.export_spec`)."""
-    from lstmkit.tasks.forecast.task import load_forecaster
+    from lstmkit.tasks.forecast.model import load_forecaster
 
     model, cfg, meta = load_forecaster(run_dir)
     wrapped = ScaledForecaster(model, meta["mean"], meta["std"], meta["target_mean"], meta["target_std"]).eval()

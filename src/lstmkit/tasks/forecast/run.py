@@ -20,14 +20,14 @@ class ForecasterRun(Run):
         super().__init__(run_dir, device)
         if self.cfg.forecast.stateful:
             raise ConfigError(f"{str(run_dir)!r} is the stateful sine demo; it has no CSV forecaster to load")
-        from lstmkit.tasks.forecast import task as forecast
+        from lstmkit.tasks.forecast import model as forecast
 
         self.model, _, self.meta = forecast.load_forecaster(self.run_dir)     # once: every predict uses it
 
     def series(self, data: Any):
         """``data`` (a CSV path, a DataFrame or a dict of columns) as the series the model reads,
         and its last ``input_len`` rows scaled as in training, (1, L, F_in); in memory, no file."""
-        from lstmkit.tasks.forecast import task as forecast
+        from lstmkit.tasks.forecast import model as forecast
 
         fc = self.cfg.forecast
         if isinstance(data, boundary.PATH_TYPES):
@@ -43,7 +43,7 @@ class ForecasterRun(Run):
 
     def _window_of(self, columns: dict[str, list]):
         """:meth:`series` of columns checked already (boundary.columns, the model's columns present)."""
-        from lstmkit.tasks.forecast import task as forecast
+        from lstmkit.tasks.forecast import model as forecast
 
         fc = self.cfg.forecast
         with in_caller_terms({IN_MEMORY: "data"}):          # 'data row 3', as the caller gave them
@@ -52,7 +52,7 @@ class ForecasterRun(Run):
     def predict(self, data: Any) -> list[dict[str, Any]]:
         """Forecast the ``horizon`` steps after the last rows of ``data`` (a CSV path, a
         DataFrame or a dict of columns); one dict per step, original units."""
-        from lstmkit.tasks.forecast import task as forecast
+        from lstmkit.tasks.forecast import model as forecast
 
         series, x = self.series(data)
         header, rows = forecast.forecast_rows(self.model, self.meta, self.cfg.forecast, series, x)
@@ -70,7 +70,7 @@ class ForecasterRun(Run):
         run's own), with the forecast plot."""
         boundary.switch("download", download)
         check_eval_data(data, optional=True)
-        from lstmkit.tasks.forecast import task as forecast
+        from lstmkit.tasks.forecast import model as forecast
 
         model, cfg = self.model, self.cfg
         prepared = forecast.prepare(str(data) if data is not None else cfg.data.path, cfg.forecast, download)
@@ -82,7 +82,7 @@ class ForecasterRun(Run):
                       force: bool = False, **options: Any) -> list[str]:
         boundary.switch("force", force)
         from lstmkit.files import output_name
-        from lstmkit.tasks.forecast import task as forecast
+        from lstmkit.tasks.forecast import model as forecast
         from lstmkit.training.rundir import check_output, own_files
 
         if data is None:

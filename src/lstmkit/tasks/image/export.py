@@ -21,7 +21,7 @@ class ImagePixels(nn.Module):
         self.check_pixels = RangeCheck("pixels", 0, "(grey values 0-255: scale values in [0, 1] by 255 first)")
 
     def forward(self, pixels: Tensor) -> Tensor:
-        from lstmkit.tasks.image.task import to_sequences
+        from lstmkit.tasks.image.model import to_sequences
 
         pixels = self.check_pixels(pixels, 255)
         return torch.softmax(self.model(to_sequences(pixels, self.image_cfg)), dim=-1)
@@ -29,7 +29,7 @@ class ImagePixels(nn.Module):
 
 def export_spec(run_dir: Path, cfg: RunConfig, length: int | None, fmt: str) -> ExportSpec:
     """The exportable module of an image run (see :func:`lstmkit.export.export_spec`)."""
-    from lstmkit.tasks.image.task import load_image_model
+    from lstmkit.tasks.image.model import load_image_model
 
     model, _ = load_image_model(run_dir)
     example = (torch.rand(2, 28, 28) * 255,)

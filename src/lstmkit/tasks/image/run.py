@@ -16,13 +16,13 @@ from lstmkit.tasks.run import Evaluation, Run, ServeInput, check_eval_data
 class ImageRun(Run):
     def __init__(self, run_dir: str | Path, device: str = "cpu") -> None:
         super().__init__(run_dir, device)
-        from lstmkit.tasks.image import task as image
+        from lstmkit.tasks.image import model as image
 
         self.model, _ = image.load_image_model(run_dir)
 
     def predict(self, images: Any, invert: bool = False) -> list[dict[str, Any]]:
         """Digits of image files (PNG/.npy/.txt) or 28x28 arrays/tensors: label and probabilities."""
-        from lstmkit.tasks.image import task as image
+        from lstmkit.tasks.image import model as image
 
         if not isinstance(invert, bool):
             raise boundary.ArgumentError(f"invert must be True or False, got {boundary.shown(invert)}")
@@ -63,7 +63,7 @@ class ImageRun(Run):
         boundary.switch("download", download)
         check_eval_data(data, optional=True)
         from lstmkit.data.datasets.mnist import load_mnist
-        from lstmkit.tasks.image import task as image
+        from lstmkit.tasks.image import model as image
         from lstmkit.training.classification_metrics import report
         from lstmkit.training.plots import plot_confusion
 
@@ -82,7 +82,7 @@ class ImageRun(Run):
                 for path, p in zip(inputs, self.predict(inputs, invert))]
 
     def inspect_stack(self, value: Any, invert: bool, max_steps: int):
-        from lstmkit.tasks.image.task import check_array, to_sequences
+        from lstmkit.tasks.image.model import check_array, to_sequences
 
         if not value:
             raise ValueError("an image model is inspected on \"images\": one 28x28 array")

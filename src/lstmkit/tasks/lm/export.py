@@ -54,7 +54,7 @@ def export_spec(run_dir: Path, cfg: RunConfig, length: int | None, fmt: str) -> 
     if length is not None and fmt != "pt2":
         raise ConfigError("--length applies to a language model's pt2 graph (it takes exactly that many tokens); "
                           "its ONNX graph takes any number of tokens: leave --length out")
-    from lstmkit.tasks.lm.task import load_lm
+    from lstmkit.tasks.lm.model import load_lm
 
     model, vocab, _ = load_lm(run_dir)
     from lstmkit.nn.cells import REGISTRY, spec as cell_spec

@@ -19,7 +19,7 @@ from lstmkit.data.vocab import EOS, UNK, Vocab
 from lstmkit.errors import DataError
 
 if TYPE_CHECKING:                                   # the model's type only: lm's report imports this module
-    from lstmkit.tasks.lm.task import LanguageModel
+    from lstmkit.tasks.lm.model import LanguageModel
 
 logger = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ class LanguageModelRun(Run):
 
     def __init__(self, run_dir: str | Path, device: str = "cpu") -> None:
         super().__init__(run_dir, device)
-        from lstmkit.tasks.lm import task as lm
+        from lstmkit.tasks.lm import model as lm
         from lstmkit.tasks.lm.data import resolve_normalize, word_tokenizer
 
         self.model, self.vocab, _ = lm.load_lm(run_dir, device)
@@ -56,7 +56,7 @@ class LanguageModelRun(Run):
     def perplexity(self, download: bool = False) -> dict[str, float]:
         """Valid and test scores over the whole parts of the run's corpus."""
         boundary.switch("download", download)
-        from lstmkit.tasks.lm import task as lm
+        from lstmkit.tasks.lm import model as lm
 
         return lm.evaluate_run(self.run_dir, download)
 

@@ -73,7 +73,7 @@ def dense_tag_inputs(words: Sequence[Sequence[str]], vocabs, length: int) -> tup
 
 def export_spec(run_dir: Path, cfg: RunConfig, length: int | None, fmt: str) -> ExportSpec:
     """The exportable module of a tag run (see :func:`lstmkit.export.export_spec`)."""
-    from lstmkit.tasks.tag.task import load_tagger
+    from lstmkit.tasks.tag.model import load_tagger
 
     model, vocabs, _ = load_tagger(run_dir)
     words = length or TAG_LEN

@@ -14,7 +14,7 @@ from lstmkit.tasks.run import Evaluation, Run, ServeInput, check_eval_data
 class TaggerRun(Run):
     def __init__(self, run_dir: str | Path, device: str = "cpu") -> None:
         super().__init__(run_dir, device)
-        from lstmkit.tasks.tag import task as tag
+        from lstmkit.tasks.tag import model as tag
 
         self.model, self.vocabs, _ = tag.load_tagger(run_dir, device)
 
@@ -28,7 +28,7 @@ class TaggerRun(Run):
         ``tokenizer``: how texts are split into words (default: jieba for Chinese models,
         else the UD-style English tokenizer).
         """
-        from lstmkit.tasks.tag import task as tag
+        from lstmkit.tasks.tag import model as tag
 
         single = isinstance(texts, str)
         items = boundary.texts("texts", texts)
@@ -51,7 +51,7 @@ class TaggerRun(Run):
         test part); for Chinese also end to end from jieba's segmentation."""
         boundary.switch("download", download)
         check_eval_data(data, optional=True)
-        from lstmkit.tasks.tag import task as tag
+        from lstmkit.tasks.tag import model as tag
         from lstmkit.tasks.tag.data import load_splits, read_sentences
 
         cfg = self.cfg
@@ -83,7 +83,7 @@ class TaggerRun(Run):
     def inspect_stack(self, value: str, invert: bool, max_steps: int):
         import torch
 
-        from lstmkit.tasks.tag.task import TaggedSentence
+        from lstmkit.data.datasets.treebank import TaggedSentence
         from lstmkit.tasks.tag.data import encode_batch
 
         pairs = self.predict(value)[:max_steps]
