@@ -20,7 +20,7 @@ import json
 import logging
 import math
 import sys
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -274,7 +274,7 @@ class RunConfig:
     """A run's whole config: the task, the shared sections and the task's own section
     (``options``, also read by the task's name: ``cfg.lm`` is ``cfg.options`` of an lm run)."""
 
-    task: str = "lm"
+    task: str = registry.DEFAULT_TASK
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     vectors: VectorsConfig = field(default_factory=VectorsConfig)
@@ -284,11 +284,15 @@ class RunConfig:
     def __post_init__(self) -> None:
         if not isinstance(self.task, str):
             raise ConfigError(f"task must be a string, got {self.task!r}")
-        kind = registry.section_type(self.task)           # an unknown task: listed
+        entry = registry.entry(self.task)                 # an unknown task: listed
         if self.options is None:
-            object.__setattr__(self, "options", kind())
-        elif not isinstance(self.options, kind):
-            raise ConfigError(f"the section of task {self.task} is a {kind.__name__}, got "
+            object.__setattr__(self, "options", registry.section_type(self.task)())
+            return
+        # Given: checked against the registered class where the entry names it (a task whose
+        # section is its class's attribute may be building its own defaults right now).
+        kind = registry.section_type(self.task) if entry.section is not None else None
+        if not is_dataclass(self.options) or (kind is not None and not isinstance(self.options, kind)):
+            raise ConfigError(f"the section of task {self.task} is a {kind.__name__ if kind else 'dataclass'}, got "
                               f"{type(self.options).__name__}")
 
     def __getattr__(self, name: str) -> Any:
@@ -317,7 +321,7 @@ class RunConfig:
         version = raw.get("format_version")
         old = isinstance(version, int) and not isinstance(version, bool) and version < 4
         raw = {k: v for k, v in raw.items() if k != "format_version"}
-        task = raw.get("task", base.task if base is not None else "lm")
+        task = raw.get("task", base.task if base is not None else registry.DEFAULT_TASK)
         if not isinstance(task, str):
             raise ConfigError(f"task must be a string, got {task!r}")
         registry.entry(task)                                   # an unknown task: listed

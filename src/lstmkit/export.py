@@ -118,7 +118,14 @@ def _spec_of(run_dir: Path, cfg, length: int | None, fmt: str) -> ExportSpec:
 
     if length is not None:
         length = integer("length", length, low=1, high=MAX_EXPORT_LEN)
-    return get_task(cfg.task).export_spec(run_dir, cfg, length, fmt)
+    spec = get_task(cfg.task).export_spec(run_dir, cfg, length, fmt)
+    import inspect
+
+    takes = list(inspect.signature(spec.module.forward).parameters)
+    if takes != list(spec.inputs):                 # the graph's input names are forward's argument names
+        raise LstmkitError(f"task {cfg.task}'s export spec names the inputs {list(spec.inputs)}, but its module's "
+                           f"forward takes {takes}; name forward's arguments as the inputs")
+    return spec
 
 
 def input_description(spec: ExportSpec, fmt: str) -> dict[str, object]:

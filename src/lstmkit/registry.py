@@ -25,6 +25,7 @@ from typing import Any
 from lstmkit.errors import ConfigError
 
 ENTRY_POINT_GROUP = "lstmkit.tasks"
+DEFAULT_TASK = "lm"                                         # a config that names no task
 SHARED_SECTIONS = ("model", "data", "vectors", "train")     # config sections every task shares
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
 
@@ -147,5 +148,5 @@ def get_task(name: str) -> Any:
     return task_class(name)()
 
 
-__all__ = ["ENTRY_POINT_GROUP", "SHARED_SECTIONS", "TaskEntry", "entry", "get_task", "names", "register",
+__all__ = ["DEFAULT_TASK", "ENTRY_POINT_GROUP", "SHARED_SECTIONS", "TaskEntry", "entry", "get_task", "names", "register",
            "section_type", "task_class", "unregister"]

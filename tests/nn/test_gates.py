@@ -96,3 +96,5 @@ def test_the_registry_line_says_what_the_cell_module_says():
         assert spec.name == name and spec.layer.cell_name == name
         assert entry.native_kernel == spec.native_kernel
         assert cells.default_backend(name) == ("native" if spec.native_kernel else "reference")
+        # int8 and the step-by-step export go through torch's fused LSTM/GRU modules
+        assert not (entry.quantizes or entry.step_export) or entry.native_kernel

@@ -66,9 +66,9 @@ def quantize_dynamic(model: nn.Module, dtype: torch.dtype = torch.qint8) -> nn.M
     model = copy.deepcopy(model).cpu().eval()
     for name, module in list(model.named_modules()):
         cell = getattr(module, "cell_name", "")
-        if cell and not REGISTRY[cell].native_kernel:
-            raise ValueError(f"{name or 'the model'} is a {cell} layer, which no fused kernel runs; only layers of "
-                             f"cells with one ({', '.join(c for c, e in REGISTRY.items() if e.native_kernel)}) quantise")
+        if cell and not REGISTRY[cell].quantizes:
+            raise ValueError(f"{name or 'the model'} is a {cell} layer, which does not quantise (no fused kernel runs "
+                             f"it); only layers of {', '.join(c for c, e in REGISTRY.items() if e.quantizes)} do")
     _swap(model, dtype)
     return torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=dtype)
 

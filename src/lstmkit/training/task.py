@@ -86,6 +86,28 @@ class Headline:
         return f"{100 * value:.2f}%" if self.percent else f"{value:.4g}"
 
 
+class Defaults:
+    """A task's default config, built when first read: ``RunConfig(task=name, **sections)``.
+
+    A task added from outside writes ``defaults = Defaults(model=ModelConfig(hidden_size=16))``
+    in its class body, which runs before the registry knows the task (a ``RunConfig`` for it
+    could not be built there yet).
+    """
+
+    def __init__(self, **sections: Any) -> None:
+        self.sections = sections
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.attribute = f"_built_{name}"
+
+    def __get__(self, obj: Any, owner: type) -> RunConfig:
+        built = owner.__dict__.get(self.attribute)
+        if built is None:
+            built = RunConfig(task=owner.name, **self.sections)
+            setattr(owner, self.attribute, built)
+        return built
+
+
 class Task:
     """What every task is; a task's ``task.py`` subclasses it, filling in the class attributes
     (read without torch by the command line) and the methods (which import what they need)."""
@@ -94,7 +116,8 @@ class Task:
     help: str = ""                    # one line for ``lstmkit train --help``
     data_help: str = ""               # what --data takes: dataset names and PATH, joined by |
     data_aliases: tuple[str, ...] = ()  # other spellings the task's loader takes
-    defaults: RunConfig = RunConfig()
+    section: type | None = None       # its config section ([name]); the registry's entry may name it instead
+    defaults: RunConfig = Defaults()  # the task's default config (unset: RunConfig(task=name))
     uses: frozenset[str] = COMMON_USES
     monitor: str = "valid_loss"       # lower is better; picks the best epoch, drives early stopping
     monitor_label: str = "lowest valid loss"

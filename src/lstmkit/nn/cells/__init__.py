@@ -33,11 +33,16 @@ class CellEntry:
     module: str
     native_kernel: bool             # a fused PyTorch kernel runs it (else only the reference loop)
     summary: str                    # one line for --help
+    quantizes: bool = False         # its layers quantise to dynamic int8 (lstmkit.nn.quantize)
+    step_export: bool = False       # a model of it exports as one step with its state in and out (a
+                                    # language model's ONNX/pt2 graph); any cell exports as a whole sequence
 
 
 REGISTRY: dict[str, CellEntry] = {
-    "lstm": CellEntry("lstmkit.nn.cells.lstm", True, "LSTM (Hochreiter & Schmidhuber 1997), PyTorch's gates"),
-    "gru": CellEntry("lstmkit.nn.cells.gru", True, "GRU (Cho et al. 2014), PyTorch's form"),
+    "lstm": CellEntry("lstmkit.nn.cells.lstm", True, "LSTM (Hochreiter & Schmidhuber 1997), PyTorch's gates",
+                      quantizes=True, step_export=True),
+    "gru": CellEntry("lstmkit.nn.cells.gru", True, "GRU (Cho et al. 2014), PyTorch's form", quantizes=True,
+                     step_export=True),
     "peephole": CellEntry("lstmkit.nn.cells.peephole", False, "FC-LSTM with peephole connections (Shi et al. 2015)"),
 }
 

@@ -60,9 +60,9 @@ def export_spec(run_dir: Path, cfg: RunConfig, length: int | None, fmt: str) -> 
     from lstmkit.nn.cells import REGISTRY, spec as cell_spec
 
     cell = cell_spec(cfg.model.cell)
-    if not cell.native_kernel:
+    if not REGISTRY[cfg.model.cell].step_export:
         raise ConfigError(f"a {cfg.model.cell} language model has no fused kernel to export; export a model of "
-                          f"a cell that has one ({', '.join(c for c, e in REGISTRY.items() if e.native_kernel)})")
+                          f"a cell that has one ({', '.join(c for c, e in REGISTRY.items() if e.step_export)})")
     layers, hidden, batch = cfg.model.num_layers, cfg.model.hidden_size, 2
     names = list(cell.state)                                  # ["h", "c"] or ["h"]
     step = (LMStep(model) if len(names) == 2 else GRULMStep(model)).eval()
