@@ -24,6 +24,7 @@ from common import write_result  # noqa: E402
 
 from lstmkit.config import RunConfig, load_config  # noqa: E402
 from lstmkit.tasks.lm import generate  # noqa: E402
+from lstmkit.tasks.lm.sampling import Sampling  # noqa: E402
 from lstmkit.training.recipe import fit  # noqa: E402
 
 
@@ -49,13 +50,13 @@ def main(argv: list[str] | None = None) -> int:
     if prefix is None:
         count = 5 if cfg.lm.level == "word" else 20
         prefix = generate.detokenize(corpus.vocab.decode(corpus.valid_ids[:count].tolist()), corpus.tokenizer)
+    n, reading = args.gen_length, (corpus.normalize, corpus.tokenizer)
     samples = {
-        "greedy": generate.generate(result.model, corpus.vocab, prefix, args.gen_length, corpus.normalize,
-                                    corpus.tokenizer),
-        "temperature_0.8_seed_0": generate.generate(result.model, corpus.vocab, prefix, args.gen_length,
-                                                    corpus.normalize, corpus.tokenizer, temperature=0.8, seed=0),
-        "top_p_0.9_seed_0": generate.generate(result.model, corpus.vocab, prefix, args.gen_length,
-                                              corpus.normalize, corpus.tokenizer, top_p=0.9, seed=0),
+        "greedy": generate.generate(result.model, corpus.vocab, prefix, Sampling(n), *reading),
+        "temperature_0.8_seed_0": generate.generate(result.model, corpus.vocab, prefix,
+                                                    Sampling(n, temperature=0.8, seed=0), *reading),
+        "top_p_0.9_seed_0": generate.generate(result.model, corpus.vocab, prefix, Sampling(n, top_p=0.9, seed=0),
+                                              *reading),
     }
     best = min(history, key=lambda m: m.get("valid_loss", m["train_loss"]))
     payload = {

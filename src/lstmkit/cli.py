@@ -356,9 +356,6 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from lstmkit.tasks.lm import generate
-
-    generate.check_sampling(args.length, args.temperature, args.top_k, args.top_p)
     run = _load_run(args)
     if not run.generates:
         raise LstmkitError(f"{str(args.run_dir)!r} holds a {run.task} run; generate needs a language model "

@@ -449,7 +449,7 @@ def test_utf8_data_read_with_another_encoding_is_refused_at_train_time(tmp_path,
 
 def test_a_constant_forecast_column_is_centred_with_a_warning(tmp_path, caplog):
     from lstmkit.tasks.forecast.options import ForecastOptions
-    from lstmkit.tasks.forecast.model import prepare
+    from lstmkit.tasks.forecast.data import prepare
 
     data = tmp_path / "s.csv"
     data.write_text("date,OT,flat\n" + "".join(f"2020-01-01 {i:04d},{i % 7},5\n" for i in range(120)))
@@ -466,7 +466,7 @@ def test_a_forecast_outlier_is_warned_of_in_training_and_prediction(tmp_path, ca
     """Found by a tester: one 1e30 (a missing-value code) among values of about 1 trained a model
     that saw every other value as 0, without a word; the same in the rows given to predict."""
     from lstmkit.tasks.forecast.options import ForecastOptions
-    from lstmkit.tasks.forecast.model import prepare
+    from lstmkit.tasks.forecast.data import prepare
 
     def series(odd_row: int, odd: str) -> Path:
         path = tmp_path / "s.csv"

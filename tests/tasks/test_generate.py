@@ -10,6 +10,7 @@ from lstmkit.tasks.lm.options import LMOptions
 from lstmkit.data.vocab import UNK, Vocab
 from lstmkit.errors import DataError
 from lstmkit.tasks.lm import generate as gen
+from lstmkit.tasks.lm.sampling import Sampling
 from lstmkit.tasks.lm.model import LanguageModel
 
 LOGITS = torch.log(torch.tensor([0.5, 0.3, 0.15, 0.05]))
@@ -49,7 +50,7 @@ def test_top_k_and_temperature():
 def test_bad_sampling_options(kwargs, message):
     options = {"length": 5, "temperature": None, "top_k": 0, "top_p": 1.0, **kwargs}
     with pytest.raises(ValueError, match=message):
-        gen.check_sampling(**options)
+        Sampling(**options)
 
 
 def _word_model():
@@ -60,10 +61,10 @@ def _word_model():
 def test_word_prefixes_unknown_words_and_seeds():
     model, vocab = _word_model()
     with pytest.raises(DataError, match="every token of the prefix is unknown"):
-        gen.generate(model, vocab, "zebra giraffe", 3, tokenizer="whitespace")
+        gen.generate(model, vocab, "zebra giraffe", Sampling(3), tokenizer="whitespace")
     assert gen.prepare_prefix("the zebra", vocab, tokenizer="whitespace") == [vocab.stoi["the"], vocab.unk_id]
-    a = gen.generate(model, vocab, "the cat", 8, tokenizer="whitespace", top_p=0.9, seed=1)
-    assert a == gen.generate(model, vocab, "the cat", 8, tokenizer="whitespace", top_p=0.9, seed=1)
+    a = gen.generate(model, vocab, "the cat", Sampling(8, top_p=0.9, seed=1), tokenizer="whitespace")
+    assert a == gen.generate(model, vocab, "the cat", Sampling(8, top_p=0.9, seed=1), tokenizer="whitespace")
     assert a.startswith("the cat ") and UNK not in a       # <unk> is never generated
     assert len(a.split()) == 10
 
@@ -82,11 +83,11 @@ def test_prefix_errors():
 def test_chinese_prefix_by_characters_and_by_jieba_words():
     chars = Vocab.build(list("曹操劉備關羽張飛"), specials=(UNK,))
     model = LanguageModel(len(chars), ModelConfig(embedding_dim=4, hidden_size=8), LMOptions())
-    out = gen.generate(model, chars, "曹操", 4)
+    out = gen.generate(model, chars, "曹操", Sampling(4))
     assert out.startswith("曹操") and len(out) == 6
     words = Vocab.build(["曹操", "劉備", "大喜"], specials=(UNK,))
     model = LanguageModel(len(words), ModelConfig(embedding_dim=4, hidden_size=8), LMOptions())
-    out = gen.generate(model, words, "曹操大喜", 3, tokenizer="jieba")
+    out = gen.generate(model, words, "曹操大喜", Sampling(3), tokenizer="jieba")
     assert out.startswith("曹操大喜") and " " not in out
 
 

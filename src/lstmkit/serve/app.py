@@ -531,7 +531,7 @@ def create_app(run_dirs: list[str | Path], max_body_bytes: int = 1_000_000, time
               responses={200: {"description": "the prefix and the generated text, streamed as it is produced"}})
     async def generate(body: GenerateRequest, request: Request):
         s = pick(body.model, "/generate")
-        _check_generate(body.length, body.top_k, body.seed)
+        _check_generate(body.top_k, body.seed)
         # run.stream checks the prefix and the sampling options now, before the first byte is sent
         pieces = s.run.stream(body.prefix, body.length, body.temperature, body.top_k, body.top_p, body.seed)
         margin = min(1.0, timeout_s / 10)          # end with the message line before Limits' 504 cuts the stream
@@ -569,14 +569,9 @@ def _warnings(notes: list[str]) -> dict[str, list[str]]:
     return {"warnings": notes} if notes else {}
 
 
-def _check_generate(length: int, top_k: int, seed: int | None) -> None:
-    """The integer options of /generate, bounded before anything is generated (the rest:
-    :func:`lstmkit.tasks.lm.generate.check_sampling`, called by ``run.stream``)."""
-    from lstmkit.tasks.lm.generate import MAX_LENGTH
-
-    if not 1 <= length <= MAX_LENGTH:
-        raise LstmkitError(f"length must be >= 1 and <= {MAX_LENGTH:,} tokens per call, got {shown(length, typed=False)}; "
-                           "for more, generate in several calls, each from the end of the last")
+def _check_generate(top_k: int, seed: int | None) -> None:
+    """The server's own bounds of /generate's integer options, before anything is generated (the
+    run checks the rest, its :class:`Sampling` included, in ``run.stream``)."""
     if not 0 <= top_k <= MAX_TOP_K:
         raise LstmkitError(f"top_k must be in 0..{MAX_TOP_K:,} (0 = no limit), got {shown(top_k, typed=False)}")
     if seed is not None and not 0 <= seed <= MAX_SEED:

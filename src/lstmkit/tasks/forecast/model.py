@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -19,11 +19,14 @@ from lstmkit.boundary import parse_json
 from lstmkit.config import ModelConfig, RunConfig
 from lstmkit.tasks.forecast.options import ForecastOptions
 from lstmkit.data.datasets.timeseries import (
-    Borders, Scaler, Series, fraction_borders, informer_borders, locate_ett, read_csv_series, sine_series, windows,
+    Scaler, Series, read_csv_series,
 )
 from lstmkit.errors import DataError, RunDirError
 from lstmkit.nn import make_rnn
 from lstmkit.training import checkpoint
+
+if TYPE_CHECKING:
+    from lstmkit.tasks.forecast.data import ForecastData
 
 logger = logging.getLogger(__name__)
 
@@ -104,62 +107,6 @@ class StreamRegressor(nn.Module):
 
 # --- data -----------------------------------------------------------------------------------
 
-@dataclass
-class ForecastData:
-    series: Series
-    inputs: list[str]
-    targets: list[str]
-    borders: Borders
-    scaler: Scaler                     # over the input columns, training rows only
-    y_scaler: Scaler                   # over the target columns, training rows only
-    target_index: list[int] | None     # positions of the targets among the inputs, if all are
-    parts: dict[str, tuple[Tensor, Tensor]] = field(default_factory=dict)   # scaled (x, y) windows
-
-
-def load_series(path: str, fc: ForecastOptions, download: bool = False) -> Series:
-    if path == "sine":
-        return sine_series()
-    if path in ("ett-h1", "etth1"):
-        path = str(locate_ett(download))
-    columns = list(dict.fromkeys(fc.input_columns() + fc.target_columns())) or None
-    return read_csv_series(path, columns, fc.date_column)
-
-
-def prepare(path: str, fc: ForecastOptions, download: bool = False) -> ForecastData:
-    """Read, split by time, scale by the training part, and cut windows for each part.
-
-    Raises:
-        DataError: for missing columns, non-numeric cells, or too few rows for a window.
-    """
-    series = load_series(path, fc, download)
-    if path == "sine":
-        inputs, targets = ["sin"], ["cos"]
-    else:
-        inputs = fc.input_columns() or series.columns
-        targets = fc.target_columns() or inputs
-    split = fc.split if fc.split != "auto" else ("informer" if path in ("ett-h1", "etth1") else "fraction")
-    n = series.values.size(0)
-    borders = informer_borders(fc.input_len) if split == "informer" else fraction_borders(n, fc.input_len)
-    if borders.test[1] > n:
-        raise DataError(f"the Informer split needs {borders.test[1]} rows, the series has {n}; use forecast.split=fraction")
-    col = {c: i for i, c in enumerate(series.columns)}
-    x_all = series.values[:, [col[c] for c in inputs]]                              # (N, F_in)
-    y_all = series.values[:, [col[c] for c in targets]]                             # (N, F_out)
-    scaler = Scaler.fit(x_all[borders.train[0] : borders.train[1]], inputs)     # warns of constant columns
-    y_scaler = Scaler.fit(y_all[borders.train[0] : borders.train[1]],
-                          None if all(t in inputs for t in targets) else targets)   # (warned of already)
-    after = borders.train[1]
-    if after < n:                                          # validation and test rows the scaling never saw
-        scaler.warn_far_outside(x_all[after:], inputs, "the validation and test rows")
-    x_scaled, y_scaled = scaler.transform(x_all), y_scaler.transform(y_all)
-    target_index = [inputs.index(t) for t in targets] if all(t in inputs for t in targets) else None
-    data = ForecastData(series, inputs, targets, borders, scaler, y_scaler, target_index)
-    for part in ("train", "valid", "test"):
-        a, b = getattr(borders, part)
-        data.parts[part] = windows(x_scaled[a:b], y_scaled[a:b], fc.input_len, fc.horizon)
-    return data
-
-
 # --- metrics and plots ----------------------------------------------------------------------
 
 @torch.no_grad()
@@ -215,19 +162,8 @@ def plot_forecast(pred: Tensor, true: Tensor, column: str, path: Path, steps: in
 
 # --- training -------------------------------------------------------------------------------
 
-@dataclass
-class SineStream:
-    """The tutorial's one long stream: sin(t) in, cos(t) out; 70/10/20 cut points."""
-
-    x: Tensor                  # (N, 1)
-    y: Tensor                  # (N, 1)
-    cuts: tuple[int, int]      # end of train, end of valid
-
-
-
-
 @torch.no_grad()
-def _run_stream(model: nn.Module, x: Tensor, device: torch.device) -> Tensor:
+def run_stream(model: nn.Module, x: Tensor, device: torch.device) -> Tensor:
     """Shapes: x (N, 1) -> predictions (N, 1), one pass with the state carried all along."""
     was = model.training
     model.eval()

@@ -71,9 +71,10 @@ class ForecasterRun(Run):
         boundary.switch("download", download)
         check_eval_data(data, optional=True)
         from lstmkit.tasks.forecast import model as forecast
+        from lstmkit.tasks.forecast.data import prepare
 
         model, cfg = self.model, self.cfg
-        prepared = forecast.prepare(str(data) if data is not None else cfg.data.path, cfg.forecast, download)
+        prepared = prepare(str(data) if data is not None else cfg.data.path, cfg.forecast, download)
         scores = forecast.score(model, prepared, self.run_dir, cfg.forecast.plot_steps)
         saved = self._save_eval(scores, data)
         return Evaluation(scores, "\n".join([*(f"{k}\t{v:.6g}" for k, v in scores.items()), saved]))

@@ -11,11 +11,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lstmkit.config import ModelConfig, RunConfig, TrainConfig
-from lstmkit.errors import ConfigError
-from lstmkit.training.task import COMMON_USES, Context, Flag, Headline, Task, shard_rows
+from lstmkit.training.task import COMMON_USES, Context, Flag, Headline, Task
 
 if TYPE_CHECKING:                      # types only: the model code loads with torch, when a method runs
-    from lstmkit.tasks.forecast.model import ForecastData, SineStream
+    from lstmkit.tasks.forecast.data import ForecastData, SineStream
     from lstmkit.training.trainer import StepResult
     from torch import nn
 
@@ -48,92 +47,35 @@ class ForecastTask(Task):
              Flag("--input-len", "forecast.input_len"), Flag("--horizon", "forecast.horizon"),
              Flag("--decoder", "forecast.decoder", ("direct", "autoregressive")), Flag("--stateful", "forecast.stateful"))
 
+    # The data says how it is trained on: windows (ForecastData) or one stream (SineStream).
     def prepare(self, cfg: RunConfig, download: bool) -> ForecastData | SineStream:
-        from lstmkit.data.datasets.timeseries import sine_series
-        from lstmkit.tasks.forecast.model import SineStream, prepare
+        from lstmkit.tasks.forecast.data import load
 
-        fc = cfg.forecast
-        if fc.stateful:
-            if cfg.data.path != "sine":
-                raise ConfigError(f"forecast.stateful (--stateful) reads one stream and works with --data sine only, "
-                                  f"not {cfg.data.path!r}; drop it for CSV data (windows are independent there)")
-            series = sine_series()
-            n = len(series.values)
-            return SineStream(series.values[:, :1], series.values[:, 1:], (int(n * 0.7), int(n * 0.8)))
-        data = prepare(cfg.data.path, fc, download)
-        logger.info("%s: %d inputs -> %d targets, windows train %d / valid %d / test %d",
-                    data.series.source, len(data.inputs), len(data.targets), len(data.parts["train"][0]),
-                    len(data.parts["valid"][0]), len(data.parts["test"][0]))
+        data = load(cfg, download)
+        logger.info("%s", data.describe())
         return data
 
-    def build(self, cfg: RunConfig, data) -> nn.Module:
-        from lstmkit.tasks.forecast.model import Forecaster, SineStream, StreamRegressor
-
+    def build(self, cfg: RunConfig, data: ForecastData | SineStream) -> nn.Module:
         self.data = data
-        if isinstance(data, SineStream):
-            return StreamRegressor(1, 1, cfg.model)
-        return Forecaster(len(data.inputs), len(data.targets), cfg.forecast.horizon, cfg.model, cfg.forecast,
-                          data.target_index)
+        return data.build(cfg)
 
-    def save_assets(self, run_dir: Path, cfg: RunConfig, data) -> None:
-        from lstmkit.tasks.forecast.model import ForecastData, save_scaler
+    def save_assets(self, run_dir: Path, cfg: RunConfig, data: ForecastData | SineStream) -> None:
+        data.save_assets(run_dir)
 
-        if isinstance(data, ForecastData):
-            save_scaler(run_dir, data)
-
-    def batches(self, ctx: Context, data, epoch: int):
-        from lstmkit.data.batching import shuffled_batches
-        from lstmkit.tasks.forecast.model import SineStream
-
-        if isinstance(data, SineStream):
-            size, end = ctx.cfg.forecast.input_len, data.cuts[0]
-            return ((data.x[None, i : min(i + size, end)], data.y[None, i : min(i + size, end)])   # (1, L, 1) each
-                    for i in range(0, end, size))
-        x, y = data.parts["train"]
-        return shuffled_batches(x, y, ctx.cfg.train.batch_size, ctx.generator)
+    def batches(self, ctx: Context, data: ForecastData | SineStream, epoch: int):
+        return data.batches(ctx)
 
     def shard(self, batch, rank):
-        from lstmkit.tasks.forecast.model import SineStream
-
-        if isinstance(self.data, SineStream):
-            raise ConfigError("the stateful sine task is one stream; it cannot be split across processes")
-        return shard_rows(rank, *batch)
+        return self.data.shard(batch, rank)
 
     def step(self, model: nn.Module, ctx: Context, batch, state) -> StepResult:
-        import torch.nn.functional as F
-        from lstmkit.tasks.forecast.model import StreamRegressor
-        from lstmkit.training.trainer import StepResult
+        return self.data.step(model, ctx, batch, state)
 
-        x, y = (b.to(ctx.device) for b in batch)
-        with ctx.autocast():
-            if isinstance(model, StreamRegressor):                       # the state goes on along the stream
-                pred, new_state = model(x, state)                        # (1, L, 1)
-                return StepResult(F.mse_loss(pred.float(), y), x.size(1), state=new_state)
-            pred = model(x)                                              # (B, H, F_out)
-        return StepResult(F.mse_loss(pred.float(), y), len(x), x.size(0) * x.size(1))
+    def validate(self, model: nn.Module, ctx: Context, data: ForecastData | SineStream) -> dict[str, float]:
+        return data.validate(model, ctx)
 
-    def validate(self, model: nn.Module, ctx: Context, data) -> dict[str, float]:
-        import torch.nn.functional as F
-        from lstmkit.tasks.forecast.model import SineStream, _run_stream, errors, predict_windows
-
-        if isinstance(data, SineStream):
-            pred = _run_stream(model, data.x[: data.cuts[1]], ctx.device)
-            return {"valid_mse": float(F.mse_loss(pred[data.cuts[0] :], data.y[data.cuts[0] : data.cuts[1]]))}
-        x, y = data.parts["valid"]
-        return {f"valid_{k}": v for k, v in errors(predict_windows(model, x), y).items()}
-
-    def finish(self, model: nn.Module, ctx: Context, data, run_dir: Path) -> dict:
-        import torch.nn.functional as F
-        from lstmkit.tasks.forecast.model import SineStream, _run_stream, plot_forecast, score
-
-        fc = ctx.cfg.forecast
-        if isinstance(data, SineStream):
-            pred, cut = _run_stream(model, data.x, ctx.device), data.cuts[1]
-            plot_forecast(pred[cut:], data.y[cut:], "cos(t)", run_dir / "forecast.png", fc.plot_steps)
-            return {"mse": float(F.mse_loss(pred[cut:], data.y[cut:])), "mae": float(F.l1_loss(pred[cut:], data.y[cut:])),
-                    "steps": len(data.x) - cut}
-        return score(model, data, run_dir, fc.plot_steps)
-
+    def finish(self, model: nn.Module, ctx: Context, data: ForecastData | SineStream, run_dir: Path) -> dict:
+        return data.finish(model, ctx, run_dir)
 
     def report(self, fitted: Any, options: dict[str, Any]) -> list[str]:
         test = fitted.test or {}

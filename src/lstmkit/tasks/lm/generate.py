@@ -17,6 +17,7 @@ from torch import Tensor
 from lstmkit.data.tokenize import get_tokenizer
 from lstmkit.data.vocab import EOS, UNK, Vocab
 from lstmkit.errors import DataError
+from lstmkit.tasks.lm.sampling import MAX_LENGTH, Sampling
 
 if TYPE_CHECKING:                                   # the model's type only: lm's report imports this module
     from lstmkit.tasks.lm.model import LanguageModel
@@ -120,98 +121,46 @@ def pick(logits: Tensor, temperature: float | None = None, top_k: int = 0, top_p
     return int(torch.multinomial(probs, 1, generator=generator))
 
 
-MAX_LENGTH = 1_000_000          # tokens per call: about a novel, minutes on a CPU
-MIN_TEMPERATURE = 1e-3          # logits / T stays finite in float32
-MAX_TEMPERATURE = 1e6           # beyond it sampling is uniform
-
-
-def check_sampling(length: int, temperature: float | None, top_k: int, top_p: float) -> None:
-    """Raises :class:`lstmkit.boundary.ArgumentError` (a ``LstmkitError``) naming the bad option
-    and its allowed range."""
-    from lstmkit.boundary import ArgumentError
-
-    if length < 1:
-        raise ArgumentError(f"length must be >= 1, got {length}")
-    if length > MAX_LENGTH:
-        raise ArgumentError(f"length must be <= {MAX_LENGTH:,} tokens per call, got {length}; generate in several "
-                            "calls, each from the end of the last")
-    if temperature is not None and not temperature > 0:
-        raise ArgumentError(f"temperature must be > 0, got {temperature}; leave it out for greedy decoding")
-    if temperature is not None and temperature < MIN_TEMPERATURE:
-        raise ArgumentError(f"temperature must be >= {MIN_TEMPERATURE}, got {temperature:g}; below that sampling is "
-                            "greedy decoding (leave the temperature out)")
-    if temperature is not None and temperature > MAX_TEMPERATURE:
-        raise ArgumentError(f"temperature must be <= {MAX_TEMPERATURE:g}, got {temperature:g}; above that every "
-                            "token is about equally likely (uniform sampling)")
-    if top_k < 0:
-        raise ArgumentError(f"top_k must be >= 0 (0 = no limit), got {top_k}")
-    if not 0.0 < top_p <= 1.0:
-        raise ArgumentError(f"top_p must be in (0, 1], got {top_p} (1 = no limit)")
-
-
 @torch.no_grad()
-def generate(
-    model: LanguageModel,
-    vocab: Vocab,
-    prefix: str,
-    length: int,
-    normalize: str = "none",
-    tokenizer: str = "char",
-    temperature: float | None = None,
-    top_k: int = 0,
-    top_p: float = 1.0,
-    seed: int | None = None,
-) -> str:
-    """The prefix followed by ``length`` generated tokens (``<unk>`` is never generated).
+def generate(model: LanguageModel, vocab: Vocab, prefix: str, sampling: Sampling, normalize: str = "none",
+             tokenizer: str = "char") -> str:
+    """The prefix followed by ``sampling.length`` generated tokens (``<unk>`` is never generated).
 
     Args:
         normalize, tokenizer: how the training text was prepared (from the run's config).
-        temperature, top_k, top_p: sampling options (see :func:`pick`); none given = greedy.
-        seed: seed of the sampling generator, for reproducible samples.
 
     Raises:
-        DataError: for a bad prefix; ValueError for length < 1, temperature <= 0, top_k < 0
-            or top_p outside (0, 1].
+        DataError: for a bad prefix.
     """
-    return "".join(stream(model, vocab, prefix, length, normalize, tokenizer, temperature, top_k, top_p, seed))
+    return "".join(stream(model, vocab, prefix, sampling, normalize, tokenizer))
 
 
-def stream(
-    model: LanguageModel,
-    vocab: Vocab,
-    prefix: str,
-    length: int,
-    normalize: str = "none",
-    tokenizer: str = "char",
-    temperature: float | None = None,
-    top_k: int = 0,
-    top_p: float = 1.0,
-    seed: int | None = None,
-) -> Iterator[str]:
+def stream(model: LanguageModel, vocab: Vocab, prefix: str, sampling: Sampling, normalize: str = "none",
+           tokenizer: str = "char") -> Iterator[str]:
     """:func:`generate`'s text in pieces as it is produced: the prefix, then one piece per
     token (its text with the space or newline before it). The prefix is checked before the
     first piece is yielded.
     """
-    check_sampling(length, temperature, top_k, top_p)
     ids = prepare_prefix(prefix, vocab, normalize, tokenizer)
-    return _stream(model, vocab, prefix, ids, length, normalize, tokenizer, temperature, top_k, top_p, seed)
+    return _stream(model, vocab, prefix, ids, sampling, normalize, tokenizer)
 
 
 @torch.no_grad()
-def _stream(model, vocab, prefix, ids, length, normalize, tokenizer, temperature, top_k, top_p, seed):
+def _stream(model: LanguageModel, vocab: Vocab, prefix: str, ids: list[int], sampling: Sampling, normalize: str,
+            tokenizer: str) -> Iterator[str]:
     device = next(model.parameters()).device
-    generator = torch.Generator().manual_seed(seed) if seed is not None else None
+    generator = torch.Generator().manual_seed(sampling.seed) if sampling.seed is not None else None
     model.eval()
     shown = prefix.lower() if normalize == "letters" else prefix
     yield shown if tokenizer == "char" else shown.rstrip()
     glue = "" if tokenizer in _JOIN_WITHOUT_SPACES else " "
     logits, state = model(torch.tensor([ids], device=device))                     # (1, T_prefix, V)
     previous_eos = False
-    for _ in range(length):
+    for _ in range(sampling.length):
         last = logits[0, -1]
         if vocab.unk_id is not None:                    # never write <unk>: it says nothing
             last = last.masked_fill(torch.arange(last.numel(), device=last.device) == vocab.unk_id, -math.inf)
-        token = pick(last, temperature, top_k, top_p, generator)
+        token = pick(last, sampling.temperature, sampling.top_k, sampling.top_p, generator)
         text = vocab.itos[token]
         if tokenizer == "char":
             yield text

@@ -37,21 +37,14 @@ class LanguageModelRun(Run):
                top_p: float = 1.0, seed: int | None = None):
         """The same text as :meth:`generate`, in pieces as they are produced.
 
-        Every argument is checked here, before the first piece: a stream never fails half-way
-        on a bad value."""
+        Every argument is checked here, before the first piece (one
+        :class:`~lstmkit.tasks.lm.sampling.Sampling`): a stream never fails half-way on a bad value."""
         from lstmkit.tasks.lm import generate
+        from lstmkit.tasks.lm.sampling import Sampling
 
         prefix = boundary.text("prefix", prefix)
-        length = boundary.integer("length", length, low=1, high=generate.MAX_LENGTH)
-        if temperature is not None:
-            temperature = boundary.real("temperature", temperature, low=0.0, low_open=True)
-        top_k = boundary.integer("top_k", top_k, low=0)
-        top_p = boundary.real("top_p", top_p, low=0.0, high=1.0, low_open=True)
-        seed = boundary.seed("seed", seed)
-        generate.check_sampling(length, temperature, top_k, top_p)
-
-        return generate.stream(self.model, self.vocab, prefix, length, self.normalize, self.tokenizer,
-                               temperature=temperature, top_k=top_k, top_p=top_p, seed=seed)
+        sampling = Sampling(length, temperature, top_k, top_p, seed)
+        return generate.stream(self.model, self.vocab, prefix, sampling, self.normalize, self.tokenizer)
 
     def perplexity(self, download: bool = False) -> dict[str, float]:
         """Valid and test scores over the whole parts of the run's corpus."""
