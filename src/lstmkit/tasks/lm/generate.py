@@ -122,11 +122,12 @@ def pick(logits: Tensor, temperature: float | None = None, top_k: int = 0, top_p
 
 
 @torch.no_grad()
-def generate(model: LanguageModel, vocab: Vocab, prefix: str, sampling: Sampling, normalize: str = "none",
+def generate(model: LanguageModel, vocab: Vocab, prefix: str, sampling: Sampling | int, normalize: str = "none",
              tokenizer: str = "char") -> str:
     """The prefix followed by ``sampling.length`` generated tokens (``<unk>`` is never generated).
 
     Args:
+        sampling: how tokens are drawn; a number N is ``Sampling(N)``: N tokens, greedily.
         normalize, tokenizer: how the training text was prepared (from the run's config).
 
     Raises:
@@ -135,12 +136,13 @@ def generate(model: LanguageModel, vocab: Vocab, prefix: str, sampling: Sampling
     return "".join(stream(model, vocab, prefix, sampling, normalize, tokenizer))
 
 
-def stream(model: LanguageModel, vocab: Vocab, prefix: str, sampling: Sampling, normalize: str = "none",
+def stream(model: LanguageModel, vocab: Vocab, prefix: str, sampling: Sampling | int, normalize: str = "none",
            tokenizer: str = "char") -> Iterator[str]:
     """:func:`generate`'s text in pieces as it is produced: the prefix, then one piece per
     token (its text with the space or newline before it). The prefix is checked before the
     first piece is yielded.
     """
+    sampling = sampling if isinstance(sampling, Sampling) else Sampling(sampling)
     ids = prepare_prefix(prefix, vocab, normalize, tokenizer)
     return _stream(model, vocab, prefix, ids, sampling, normalize, tokenizer)
 
