@@ -321,7 +321,7 @@ def test_calls_that_outlive_their_504_are_bounded(runs):
 
 
 def test_a_request_past_the_time_limit_gets_504(runs, monkeypatch):
-    import lstmkit.serve.app as serve_app
+    import lstmkit.serve.limits as serve_limits
     from lstmkit.serve.app import create_app
 
     import lstmkit.serve.inspect as inspect_module
@@ -333,7 +333,7 @@ def test_a_request_past_the_time_limit_gets_504(runs, monkeypatch):
         return real(*args)
 
     monkeypatch.setattr(inspect_module, "inspect_input", slow_inspect)
-    monkeypatch.setattr(serve_app, "MIN_TIMEOUT_S", 0.0)         # below the floor a user may set
+    monkeypatch.setattr(serve_limits, "MIN_TIMEOUT_S", 0.0)         # below the floor a user may set
     app = create_app([runs["lm"]], timeout_s=0.001)
     with TestClient(app) as slow:
         r = slow.post("/inspect", json={"text": "the quick brown fox " * 4})
