@@ -11,7 +11,6 @@ writes ``benchmarks/results/classify_imdb_<setup>.json``.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import sys
 import tempfile

@@ -24,11 +24,15 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lstmkit.boundary import parse_json, printable
 from lstmkit import __version__
 from lstmkit.errors import LstmkitError
 from lstmkit.nn import cells                 # the cell registry alone: no torch
+
+if TYPE_CHECKING:
+    from lstmkit.training.task import Option
 
 logger = logging.getLogger("lstmkit")
 
@@ -93,44 +97,74 @@ def _add_train_parser(tasks: argparse._SubParsersAction, name: str) -> None:
 
 
 def _build_parser() -> argparse.ArgumentParser:
+    from lstmkit.registry import task_class
     from lstmkit.tasks import names as task_names
 
     parser = argparse.ArgumentParser(prog="lstmkit", description="LSTM and GRU sequence learning on PyTorch.")
     parser.add_argument("--version", action="version", version=f"lstmkit {__version__}")
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and results")
     commands = parser.add_subparsers(dest="command", required=True)
-
     train = commands.add_parser("train", help="train a model")
     tasks = train.add_subparsers(dest="task", required=True)
-    for name in task_names():
+    specs = {name: task_class(name) for name in task_names()}
+    for name in specs:
         _add_train_parser(tasks, name)
+    _add_eval_parser(commands, specs)
+    _add_predict_parser(commands, specs)
+    _add_generate_parser(commands)
+    _add_export_parser(commands)
+    _add_serve_parser(commands)
+    cf = commands.add_parser("config", help="every setting of a task: section.field, default, meaning")
+    cf.add_argument("task", choices=list(specs))
+    _quiet(cf)
+    return parser
 
+
+def _add_task_flags(p: argparse.ArgumentParser, specs: dict[str, type], kind: str) -> None:
+    """The flags the tasks declare for ``lstmkit predict`` or ``eval`` (``predict_flags``,
+    ``eval_flags``), each once, its help saying which tasks read it."""
+    declared: dict[str, tuple[Option, list[str]]] = {}
+    for name, spec in specs.items():
+        for option in getattr(spec, f"{kind}_flags"):
+            declared.setdefault(option.flag, (option, []))[1].append(name)
+    for flag, (option, readers) in declared.items():
+        text = f"{', '.join(readers)}: {option.help}".replace("%", "%%")
+        if option.type is None:
+            p.add_argument(flag, action="store_true", help=text)
+        else:
+            p.add_argument(flag, type=option.type, default=option.default, choices=option.choices, help=text)
+
+
+def _task_flag_values(args: argparse.Namespace, kind: str) -> dict[str, object]:
+    from lstmkit.registry import names, task_class
+
+    return {o.dest: getattr(args, o.dest, None) for name in names() for o in getattr(task_class(name), f"{kind}_flags")}
+
+
+def _add_eval_parser(commands: argparse._SubParsersAction, specs: dict[str, type]) -> None:
     ev = commands.add_parser("eval", help="evaluate a trained model (any task)")
     ev.add_argument("run_dir", type=Path, metavar="RUN_DIR")
-    ev.add_argument("--data", metavar="NAME|PATH",
-                    help="classifier: imdb (its test split) or a table; tagger: a file (default: the "
-                         "treebank's test part); forecaster: a CSV (default: its own); language model: its own corpus")
-    ev.add_argument("--jieba", action="store_true",
-                    help="tagger: also score Chinese end to end, segmented by jieba (default for Chinese models)")
+    data = "; ".join(f"{name}: {spec.eval_data_help}" for name, spec in specs.items() if spec.eval_data_help)
+    ev.add_argument("--data", metavar="NAME|PATH", help=f"what to score: {data}".replace("%", "%%"))
     ev.add_argument("--encoding", help="encoding of --data (default: the training data's)")
     ev.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     ev.add_argument("--download", action="store_true")
+    _add_task_flags(ev, specs, "eval")
     _quiet(ev)
 
+
+def _add_predict_parser(commands: argparse._SubParsersAction, specs: dict[str, type]) -> None:
     pr = commands.add_parser("predict", help="label texts, tag them, forecast from a CSV or read digits")
     pr.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     pr.add_argument("texts", nargs="*", help="texts to label or tag, or image files (PNG, .npy, .txt) for an image model")
-    pr.add_argument("--file", type=Path, help="classifier, tagger: a file with one text per line")
+    pr.add_argument("--file", type=Path, help="a file with one text per line (runs that read texts)")
     pr.add_argument("--encoding", help="encoding of --file (default utf-8)")
-    pr.add_argument("--data", type=Path, help="forecaster: a CSV whose last rows to forecast from")
-    pr.add_argument("--output", help="forecaster: where to write the forecast CSV (default RUN_DIR/forecast.csv)")
-    pr.add_argument("--force", action="store_true", help="forecaster: replace an existing --output file")
-    pr.add_argument("--invert", action="store_true", help="image: the digit is dark on a light background")
-    pr.add_argument("--tokenizer", choices=["ud_english", "whitespace", "jieba"],
-                    help="tagger: how texts are split into words (default: jieba for Chinese models, else ud_english)")
     pr.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    _add_task_flags(pr, specs, "predict")
     _quiet(pr)
 
+
+def _add_generate_parser(commands: argparse._SubParsersAction) -> None:
     gen = commands.add_parser("generate", help="generate text from a trained language model (streamed)")
     gen.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     gen.add_argument("--prefix", required=True, help="text to warm the state up on")
@@ -144,17 +178,21 @@ def _build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--device", default="cpu")
     _quiet(gen)
 
+
+def _add_export_parser(commands: argparse._SubParsersAction) -> None:
     ex = commands.add_parser("export", help="export a run's model to ONNX or a torch.export program (.pt2)")
     ex.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     ex.add_argument("--format", choices=["onnx", "pt2"], default="onnx", help="onnx (any batch and length; "
                     "onnxruntime) or pt2 (torch.export.load; any batch, the exported length) (default onnx)")
     ex.add_argument("--output", help="where to write it (default RUN_DIR/model.onnx or model.pt2)")
     ex.add_argument("--force", action="store_true", help="replace an existing --output file")
-    ex.add_argument("--length", type=int, help="time length T of a classify or tag graph (default classify.max_len, "
-                    "else 256 tokens; 64 words for tag), or the tokens per call of an lm's pt2 graph (default "
+    ex.add_argument("--length", type=int, help="time length T of a graph that takes one (a classifier's: default "
+                    "classify.max_len, else 256 tokens; a tagger's: 64 words; a language model's pt2 graph: "
                     "lm.num_steps); the exporters unroll T steps, so a smaller T exports faster")
     _quiet(ex)
 
+
+def _add_serve_parser(commands: argparse._SubParsersAction) -> None:
     sv = commands.add_parser("serve", help="serve runs over HTTP: JSON API, web page with the gate inspector")
     sv.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN_DIR")
     sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine only)")
@@ -166,11 +204,6 @@ def _build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--threads", type=int, default=1, help="torch threads per model call (default 1: small "
                     "batches run fastest on one core, the HTTP work takes the others)")
     _quiet(sv)
-
-    cf = commands.add_parser("config", help="every setting of a task: section.field, default, meaning")
-    cf.add_argument("task", choices=list(task_names()))
-    _quiet(cf)
-    return parser
 
 
 # --- train ----------------------------------------------------------------------------------
@@ -326,7 +359,8 @@ def _say(text: str, file=None) -> None:
 
 def _eval(args: argparse.Namespace) -> int:
     run = _load_run(args)
-    options = {"data": args.data, "download": args.download, "encoding": args.encoding, "jieba": args.jieba}
+    options = {"data": args.data, "download": args.download, "encoding": args.encoding,
+               **_task_flag_values(args, "eval")}
     run.check_eval_data(args.data)                          # the run's own words: needed, or not taken
     _refuse_unused(args, run.eval_options | {"download"}, options, "eval")
     kwargs = {k: v for k, v in options.items() if k in run.eval_options}
@@ -340,8 +374,7 @@ def _predict(args: argparse.Namespace) -> int:
     run = _load_run(args)
     if not run.predict_options:
         run.predict_lines([])                                 # a run that predicts nothing says what it does
-    options = {"texts": args.texts, "file": args.file, "data": args.data, "output": args.output,
-               "force": args.force, "invert": args.invert, "tokenizer": args.tokenizer}
+    options = {"texts": args.texts, "file": args.file, **_task_flag_values(args, "predict")}
     _refuse_unused(args, run.predict_options, options, "predict")
     inputs = list(args.texts)
     if args.file is not None:

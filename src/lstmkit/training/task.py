@@ -44,13 +44,16 @@ class Flag:
 
 @dataclass(frozen=True)
 class Option:
-    """A flag of ``lstmkit train TASK`` that sets no config field: what the command does after
-    training (``--save-vectors``, ``--gen-length``). Its value reaches :meth:`Task.report`."""
+    """A flag that sets no config field: of ``lstmkit train TASK``, what the command does after
+    training (``--save-vectors``, ``--gen-length``; its value reaches :meth:`Task.report`); of
+    ``lstmkit predict`` and ``lstmkit eval``, an option of the task's run (``--invert``), passed
+    to its ``predict_lines`` or ``evaluate`` by :attr:`dest`."""
 
     flag: str                          # e.g. --gen-length
     help: str
     type: type | None = None           # None: a switch (present or not)
     default: Any = None
+    choices: tuple[str, ...] | None = None
 
     @property
     def dest(self) -> str:
@@ -129,6 +132,9 @@ class Task:
     flags: tuple[Flag, ...] = ()      # task flags of ``lstmkit train TASK`` besides the common ones
     run_class: str = ""               # "module:Class" of the loaded run (a lstmkit.tasks.run.Run)
     options: tuple[Option, ...] = ()  # flags of ``lstmkit train TASK`` for after training
+    predict_flags: tuple[Option, ...] = ()  # flags of ``lstmkit predict`` that its runs read
+    eval_flags: tuple[Option, ...] = ()     # flags of ``lstmkit eval`` that its runs read
+    eval_data_help: str = ""          # what ``lstmkit eval --data`` takes for its runs
     export_module: str = ""           # the module whose export_spec builds the task's graph (lstmkit export)
     export_length: bool = True        # the graph's time length is chosen at export (--length)
     memory_help: str = "a path"       # what else lstmkit.train(data=...) takes for the task, for messages

@@ -29,6 +29,7 @@ class ClassifyTask(Task):
     name = "classify"
     run_class = "lstmkit.tasks.classify.run:ClassifierRun"   # what load() returns
     export_module = "lstmkit.tasks.classify.export"
+    eval_data_help = "imdb (its test split) or a table"
     memory_help = '(text, label) rows'
     options = (Option("--save-vectors", "save the fine-tuned vectors (.npy + vocabulary, word2vec text) in "
                                         "RUN_DIR/vectors"),)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lstmkit.config import ModelConfig, RunConfig, TrainConfig
-from lstmkit.training.task import COMMON_USES, Context, Flag, Headline, Task
+from lstmkit.training.task import COMMON_USES, Context, Flag, Headline, Option, Task
 
 if TYPE_CHECKING:                      # types only: the model code loads with torch, when a method runs
     from lstmkit.tasks.forecast.data import ForecastData, SineStream
@@ -27,6 +27,10 @@ class ForecastTask(Task):
     name = "forecast"
     run_class = "lstmkit.tasks.forecast.run:ForecasterRun"   # what load() returns
     export_module = "lstmkit.tasks.forecast.export"
+    eval_data_help = "a CSV (default: its own)"
+    predict_flags = (Option("--data", "a CSV whose last rows to forecast from", Path),
+                     Option("--output", "where to write the forecast CSV (default RUN_DIR/forecast.csv)", str),
+                     Option("--force", "replace an existing --output file"))
     export_length = False             # its graph takes the length its model was built for
     memory_help = 'a DataFrame or a dict of columns'
     help = "time series: sin -> cos, or forecasting from CSV (ETTh1)"

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from lstmkit.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from lstmkit.errors import ConfigError
-from lstmkit.training.task import COMMON_USES, Context, Flag, Headline, Task, shard_rows
+from lstmkit.training.task import COMMON_USES, Context, Flag, Headline, Option, Task, shard_rows
 
 if TYPE_CHECKING:                      # types only: the model code loads with torch, when a method runs
     from lstmkit.tasks.image.model import ImageData, SequenceClassifier
@@ -27,6 +27,7 @@ class ImageTask(Task):
     name = "image"
     run_class = "lstmkit.tasks.image.run:ImageRun"   # what load() returns
     export_module = "lstmkit.tasks.image.export"
+    predict_flags = (Option("--invert", "the digit is dark on a light background"),)
     export_length = False             # its graph takes the length its model was built for
     memory_help = "a folder of MNIST's IDX files"
     help = "MNIST read by an LSTM row by row (or pixel by pixel)"

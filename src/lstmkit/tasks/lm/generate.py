@@ -17,7 +17,7 @@ from torch import Tensor
 from lstmkit.data.tokenize import get_tokenizer
 from lstmkit.data.vocab import EOS, UNK, Vocab
 from lstmkit.errors import DataError
-from lstmkit.tasks.lm.sampling import MAX_LENGTH, Sampling
+from lstmkit.tasks.lm.sampling import Sampling
 
 if TYPE_CHECKING:                                   # the model's type only: lm's report imports this module
     from lstmkit.tasks.lm.model import LanguageModel

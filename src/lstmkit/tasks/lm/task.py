@@ -36,6 +36,7 @@ class LMTask(Task):
     name = "lm"
     run_class = "lstmkit.tasks.lm.run:LanguageModelRun"   # what load() returns
     export_module = "lstmkit.tasks.lm.export"
+    eval_data_help = "its own corpus"
     memory_help = 'a string of text'
     options = (Option("--prefix", "text to continue after training (default: 'time traveller' for the Time Machine, "
                                   "else the start of the validation text)", str),

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from lstmkit.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from lstmkit.errors import DataError, RunDirError
-from lstmkit.training.task import COMMON_USES, Context, Flag, Headline, Task
+from lstmkit.training.task import COMMON_USES, Context, Flag, Headline, Option, Task
 
 if TYPE_CHECKING:                      # types only: the model code loads with torch, when a method runs
     from lstmkit.data.datasets.treebank import TaggedSentence
@@ -32,6 +32,10 @@ class TagTask(Task):
     name = "tag"
     run_class = "lstmkit.tasks.tag.run:TaggerRun"   # what load() returns
     export_module = "lstmkit.tasks.tag.export"
+    eval_data_help = "a file (default: the treebank's test part)"
+    eval_flags = (Option("--jieba", "also score Chinese end to end, segmented by jieba (default for Chinese models)"),)
+    predict_flags = (Option("--tokenizer", "how texts are split into words (default: jieba for Chinese models, else "
+                                           "ud_english)", str, choices=("ud_english", "whitespace", "jieba")),)
     memory_help = 'sentences of (word, tag) pairs'
     help = "part-of-speech tagging (UD treebanks, word/tag files, raw Chinese via jieba)"
     data_help = "ud-en-ewt|ud-zh|PATH"
