@@ -175,6 +175,32 @@ def read_run_config(run_dir: str | Path, task: str | None = None) -> RunConfig:
             raise RunDirError(f"{str(run_dir / name)!r} is {problem}, not the run's {name}; restore the run from a "
                               "copy or train again")
     manifest.verify(run_dir, required=(CONFIG, WEIGHTS))
+    key = (str((run_dir / CONFIG).resolve()), _file_signature(run_dir / CONFIG), _file_signature(run_dir / "manifest.json"))
+    cfg = _configs.get(key)
+    if cfg is None:
+        cfg = _parse_run_config(run_dir)
+        if len(_configs) >= 64:
+            _configs.pop(next(iter(_configs)))
+        _configs[key] = cfg                       # frozen: one load reads config.json once, however often asked
+    if task is not None and cfg.task != task:
+        raise RunDirError(f"{str(run_dir)!r} holds a run of task {cfg.task!r}, not of task {task!r}; lstmkit.load "
+                          "(or any lstmkit command) reads the task from the run itself")
+    return cfg
+
+
+_configs: dict[tuple, RunConfig] = {}        # (path, stat of config.json and of the manifest) -> the config
+
+
+def _file_signature(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def _parse_run_config(run_dir: Path) -> RunConfig:
+    """``config.json`` read and migrated from older formats (its files already checked)."""
     try:
         raw = parse_json((run_dir / CONFIG).read_text(encoding="utf-8"))
     except ValueError as err:
@@ -193,13 +219,9 @@ def read_run_config(run_dir: str | Path, task: str | None = None) -> RunConfig:
                           f"{version} has: it was removed or the run was copied without it; restore it "
                           "from a copy or train again")
     try:
-        cfg = RunConfig.from_dict(raw)
+        return RunConfig.from_dict(raw)
     except ConfigError as err:
         raise RunDirError(f"{str(run_dir / CONFIG)!r} is damaged: {err}") from None
-    if task is not None and cfg.task != task:
-        raise RunDirError(f"{str(run_dir)!r} holds a run of task {cfg.task!r}, not of task {task!r}; lstmkit.load "
-                          "(or any lstmkit command) reads the task from the run itself")
-    return cfg
 
 
 _DTYPE_BYTES = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "I16": 2, "U16": 2, "F16": 2, "BF16": 2,

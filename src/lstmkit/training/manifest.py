@@ -14,6 +14,7 @@ versions the manifest allows.
 
 from __future__ import annotations
 
+import copy
 import contextlib
 import hashlib
 import json
@@ -33,6 +34,7 @@ FORMAT = 1
 ABSENT = ""                            # in a file's list of allowed checksums: the file may be missing
 
 _verified: dict[tuple, str] = {}       # stat signature of a run's files -> run id, for repeated loads
+_read: dict[tuple, dict] = {}          # (path, stat signature) of a manifest -> its checked contents
 
 
 def new_run_id() -> str:
@@ -58,8 +60,21 @@ def read_manifest(run_dir: str | Path) -> dict | None:
         RunDirError: if the manifest exists but is damaged.
     """
     path = Path(run_dir) / MANIFEST
-    if not path.exists():
+    signature = _stat(path)
+    if signature is None and not path.exists():
         return None
+    key = (str(path.resolve()), signature)
+    if signature is not None and key in _read:              # one load asks several times: read once
+        return copy.deepcopy(_read[key])
+    raw = _parse(path)
+    if signature is not None:
+        if len(_read) >= 64:
+            _read.pop(next(iter(_read)))
+        _read[key] = copy.deepcopy(raw)
+    return raw
+
+
+def _parse(path: Path) -> dict:
     fix = "the run directory is damaged; train again or restore it from a copy"
     try:
         raw = parse_json(path.read_text(encoding="utf-8"))

@@ -153,11 +153,12 @@ def pretrained_embedding(cfg: RunConfig, data: Prepared) -> Tensor | None:
 
 
 
-def load_classifier(run_dir: str | Path, device: str = "cpu") -> tuple[TextClassifier, Vocab, RunConfig]:
+def load_classifier(run_dir: str | Path, device: str = "cpu", cfg: RunConfig | None = None,
+                    labels: list[str] | None = None) -> tuple[TextClassifier, Vocab, RunConfig]:
     """Rebuild a trained classifier from its run directory (no unpickling)."""
-    cfg = checkpoint.read_run_config(run_dir, task="classify")
+    cfg = cfg or checkpoint.read_run_config(run_dir, task="classify")       # a loaded run passes its own
     vocab = checkpoint.load_vocab(run_dir)
-    labels = run_labels(run_dir)
+    labels = labels or run_labels(run_dir)
     model = checkpoint.build_and_load(
         run_dir, lambda: TextClassifier(len(vocab), len(labels), cfg.model, cfg.classify.pooling, vocab.stoi[PAD]),
         sizes=cfg.model)

@@ -16,8 +16,8 @@ class ClassifierRun(Run):
         super().__init__(run_dir, device)
         from lstmkit.tasks.classify import model as classify
 
-        self.model, self.vocab, _ = classify.load_classifier(run_dir, device)
         self.labels = classify.run_labels(run_dir)
+        self.model, self.vocab, _ = classify.load_classifier(run_dir, device, self.cfg, self.labels)
 
     def predict(self, texts: str | Iterable[str]) -> list[dict[str, Any]]:
         """``{"text", "label", "probability", "probabilities": {label: p}}`` for each text."""

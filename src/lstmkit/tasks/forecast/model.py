@@ -224,8 +224,8 @@ def read_scaler(path: Path) -> dict:
     return meta
 
 
-def load_forecaster(run_dir: str | Path) -> tuple[nn.Module, RunConfig, dict]:
-    cfg = checkpoint.read_run_config(run_dir, task="forecast")
+def load_forecaster(run_dir: str | Path, cfg: RunConfig | None = None) -> tuple[nn.Module, RunConfig, dict]:
+    cfg = cfg or checkpoint.read_run_config(run_dir, task="forecast")       # a loaded run passes its own
     scaler = Path(run_dir) / SCALER_FILE
     meta = read_scaler(checkpoint.run_file(run_dir, SCALER_FILE) if scaler.is_file() else scaler)
     model = checkpoint.build_and_load(run_dir, lambda: Forecaster(

@@ -22,7 +22,7 @@ class ForecasterRun(Run):
             raise ConfigError(f"{str(run_dir)!r} is the stateful sine demo; it has no CSV forecaster to load")
         from lstmkit.tasks.forecast import model as forecast
 
-        self.model, _, self.meta = forecast.load_forecaster(self.run_dir)     # once: every predict uses it
+        self.model, _, self.meta = forecast.load_forecaster(self.run_dir, self.cfg)     # once: every predict uses it
 
     def series(self, data: Any):
         """``data`` (a CSV path, a DataFrame or a dict of columns) as the series the model reads,

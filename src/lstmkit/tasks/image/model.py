@@ -101,8 +101,8 @@ class ImageData:
 
 
 
-def load_image_model(run_dir: str | Path) -> tuple[SequenceClassifier, RunConfig]:
-    cfg = checkpoint.read_run_config(run_dir, task="image")
+def load_image_model(run_dir: str | Path, cfg: RunConfig | None = None) -> tuple[SequenceClassifier, RunConfig]:
+    cfg = cfg or checkpoint.read_run_config(run_dir, task="image")          # a loaded run passes its own
     model = checkpoint.build_and_load(
         run_dir, lambda: SequenceClassifier(28 if cfg.image.mode == "rows" else 1, 10, cfg.model, cfg.image), sizes=cfg.model)
     return model.eval(), cfg

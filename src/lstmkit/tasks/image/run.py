@@ -18,7 +18,7 @@ class ImageRun(Run):
         super().__init__(run_dir, device)
         from lstmkit.tasks.image import model as image
 
-        self.model, _ = image.load_image_model(run_dir)
+        self.model, _ = image.load_image_model(run_dir, self.cfg)
 
     def predict(self, images: Any, invert: bool = False) -> list[dict[str, Any]]:
         """Digits of image files (PNG/.npy/.txt) or 28x28 arrays/tensors: label and probabilities."""

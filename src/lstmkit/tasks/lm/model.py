@@ -160,9 +160,10 @@ def score_run(model: LanguageModel, corpus: Corpus, run_dir: str | Path | None =
     return scores
 
 
-def load_lm(run_dir: str | Path, device: str = "cpu") -> tuple[LanguageModel, Vocab, RunConfig]:
+def load_lm(run_dir: str | Path, device: str = "cpu", cfg: RunConfig | None = None
+            ) -> tuple[LanguageModel, Vocab, RunConfig]:
     """Rebuild a trained language model from its run directory (no unpickling)."""
-    cfg = checkpoint.read_run_config(run_dir, task="lm")
+    cfg = cfg or checkpoint.read_run_config(run_dir, task="lm")             # a loaded run passes its own
     vocab = checkpoint.load_vocab(run_dir)
     model = checkpoint.build_and_load(run_dir, lambda: LanguageModel(len(vocab), cfg.model, cfg.lm),
                                       sizes=cfg.model)

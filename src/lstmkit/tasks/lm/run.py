@@ -23,7 +23,7 @@ class LanguageModelRun(Run):
         from lstmkit.tasks.lm import model as lm
         from lstmkit.tasks.lm.data import resolve_normalize, word_tokenizer
 
-        self.model, self.vocab, _ = lm.load_lm(run_dir, device)
+        self.model, self.vocab, _ = lm.load_lm(run_dir, device, self.cfg)
         self.normalize = resolve_normalize(self.cfg.data, self.cfg.lm)
         self.tokenizer = "char" if self.cfg.lm.level == "char" else word_tokenizer(self.cfg.data)
 

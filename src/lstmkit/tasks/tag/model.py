@@ -210,9 +210,10 @@ def save_vocabs(run_dir: Path, vocabs: TagVocabs) -> None:
     checkpoint.save_files(run_dir, {fname: getattr(vocabs, name).to_json() for name, fname in VOCAB_FILES.items()})
 
 
-def load_tagger(run_dir: str | Path, device: str = "cpu") -> tuple[Tagger, TagVocabs, RunConfig]:
+def load_tagger(run_dir: str | Path, device: str = "cpu", cfg: RunConfig | None = None
+                ) -> tuple[Tagger, TagVocabs, RunConfig]:
     """Rebuild a trained tagger from its run directory (no unpickling)."""
-    cfg = checkpoint.read_run_config(run_dir, task="tag")
+    cfg = cfg or checkpoint.read_run_config(run_dir, task="tag")            # a loaded run passes its own
     vocabs = TagVocabs(*(checkpoint.load_vocab(run_dir, fname) for fname in VOCAB_FILES.values()))
     model = checkpoint.build_and_load(run_dir, lambda: Tagger(vocabs, cfg.model, cfg.tag), sizes=cfg.model)
     return model.to(device_of(device)).eval(), vocabs, cfg

@@ -16,7 +16,7 @@ class TaggerRun(Run):
         super().__init__(run_dir, device)
         from lstmkit.tasks.tag import model as tag
 
-        self.model, self.vocabs, _ = tag.load_tagger(run_dir, device)
+        self.model, self.vocabs, _ = tag.load_tagger(run_dir, device, self.cfg)
 
     @property
     def chinese(self) -> bool:
