@@ -188,15 +188,41 @@ def export_run(run_dir: str | Path, fmt: str = "onnx", output: str | Path | None
         OutputError: for an output that is one of the run's own files, exists (without
             ``force``), or lies in a missing folder.
     """
-    from lstmkit.training.rundir import check_output
-    from lstmkit.training.rundir import own_files
+    from lstmkit.training.checkpoint import read_run_config
 
     if fmt not in FORMATS:
         raise ConfigError(f"unknown export format {fmt!r}; choose onnx or pt2")
     run_dir = Path(run_dir)
-    from lstmkit.training.checkpoint import read_run_config
-
     cfg = read_run_config(run_dir)              # a run to export first: its folder's output checks come after
+    target, sidecar_path = _targets(run_dir, fmt, output, force)
+    if fmt == "onnx":
+        try:
+            import onnx  # noqa: F401
+            import onnxscript  # noqa: F401
+        except ImportError:
+            raise ConfigError("ONNX export needs the onnx and onnxscript packages: pip install 'lstmkit[export]' "
+                              "(or --format pt2, which needs only torch)") from None
+    spec = _spec_of(run_dir, cfg, length, fmt)
+    sweep_temporaries(target.parent)                  # what a killed export left
+    staged: list[Path] = []
+    try:
+        staged.append(_stage_graph(spec, fmt, target))
+        staged.append(stage(sidecar_path, json.dumps(_sidecar(spec, fmt, cfg.task, run_dir, staged[0]), indent=2)))
+    except BaseException as err:
+        for tmp in staged:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        _export_failed(err, run_dir, fmt, target)
+    publish(staged[0], target)                # both staged whole: the graph and its sidecar replace
+    publish(staged[1], sidecar_path)          # the old pair one right after the other
+    return target
+
+
+def _targets(run_dir: Path, fmt: str, output: str | Path | None, force: bool) -> tuple[Path, Path]:
+    """The graph's path and its description's, both checked as outputs (never a run's own file,
+    an existing one only with ``force``; the run's default export only if lstmkit wrote it)."""
+    from lstmkit.training.rundir import check_output, own_files
+
     default = run_dir / f"model.{fmt}"
     target = output_name(output, example=default.name) if output is not None else default
     other = {"onnx": "pt2", "pt2": "onnx"}[fmt]
@@ -222,65 +248,58 @@ def export_run(run_dir: str | Path, fmt: str = "onnx", output: str | Path | None
     if target.suffix.lower() != f".{fmt}":
         logger.warning("%s does not end in .%s; it is written all the same (the file is %s whatever its name)",
                        printable(str(target)), fmt, {"onnx": "an ONNX graph", "pt2": "a torch.export program"}[fmt])
-    if fmt == "onnx":
-        try:
-            import onnx  # noqa: F401
-            import onnxscript  # noqa: F401
-        except ImportError:
-            raise ConfigError("ONNX export needs the onnx and onnxscript packages: pip install 'lstmkit[export]' "
-                              "(or --format pt2, which needs only torch)") from None
-    spec = _spec_of(run_dir, cfg, length, fmt)
-    names = spec.inputs
+    return target, sidecar_path
+
+
+def _stage_graph(spec: ExportSpec, fmt: str, target: Path) -> Path:
+    """The exported graph written beside ``target`` under a temporary name (published later)."""
     batch = torch.export.Dim("batch", min=1, max=MAX_BATCH)
     shapes = {n: {a: batch} for n, a in spec.batch_axes.items()}
     for name, axis in spec.batch_times.items():                   # the tagger's per-position characters
         shapes[name] = {axis: batch * spec.example[0].shape[1]}
-    sweep_temporaries(target.parent)                  # what a killed export left
-    staged: list[Path] = []
-    try:
-        if fmt == "pt2":
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")                 # torch's notes on the RNN's flat weights: not the user's
-                program = torch.export.export(spec.module, spec.example, dynamic_shapes=_shapes_for(spec, shapes))
-            with quieted("torch.export.pt2_archive._package"):   # "expect a file ending in .pt2": the staged name
-                staged.append(stage(target, lambda tmp: torch.export.save(program, str(tmp))))
-        else:
-            with quieted("torch.onnx._internal.exporter._registration"), warnings.catch_warnings():
-                warnings.simplefilter("ignore")                 # "torchvision is not installed" x 4: not ours
-                onnx_program = torch.onnx.export(spec.module, spec.example, dynamo=True, verbose=False,
-                                                 input_names=names, output_names=spec.outputs,
-                                                 dynamic_shapes=_shapes_for(spec, shapes))
+    if fmt == "pt2":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")                 # torch's notes on the RNN's flat weights: not the user's
+            program = torch.export.export(spec.module, spec.example, dynamic_shapes=_shapes_for(spec, shapes))
+        with quieted("torch.export.pt2_archive._package"):   # "expect a file ending in .pt2": the staged name
+            return stage(target, lambda tmp: torch.export.save(program, str(tmp)))
+    with quieted("torch.onnx._internal.exporter._registration"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")                 # "torchvision is not installed" x 4: not ours
+        onnx_program = torch.onnx.export(spec.module, spec.example, dynamo=True, verbose=False,
+                                         input_names=spec.inputs, output_names=spec.outputs,
+                                         dynamic_shapes=_shapes_for(spec, shapes))
 
-            def save_onnx(tmp: Path) -> None:
-                onnx_program.save(str(tmp))
-                _relax_onnx_axes(tmp, spec)
+    def save_onnx(tmp: Path) -> None:
+        onnx_program.save(str(tmp))
+        _relax_onnx_axes(tmp, spec)
 
-            staged.append(stage(target, save_onnx))
-        from lstmkit.exported import checks_digest
-        from lstmkit.training.manifest import sha256_file
+    return stage(target, save_onnx)
 
-        sidecar = {"task": cfg.task, "format": fmt, "inputs": spec.inputs, "outputs": spec.outputs,
-                   "example_shapes": {n: list(t.shape) for n, t in zip(spec.inputs, spec.example)},
-                   **input_description(spec, fmt), "sha256": sha256_file(staged[0]),
-                   "run_dir": str(run_dir.resolve()), **spec.notes}
-        sidecar["checks_sha256"] = checks_digest(sidecar)
-        staged.append(stage(sidecar_path, json.dumps(sidecar, indent=2)))
-    except BaseException as err:
-        for tmp in staged:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-        if isinstance(err, OSError):
-            import errno
 
-            fix = ("free space on that disk or choose another --output" if err.errno in (errno.ENOSPC, errno.EDQUOT)
-                   else "choose another --output, in a folder you can write files in")
-            raise LstmkitError(f"cannot write the export {str(target)!r}: {err.strerror or err}; {fix}") from None
-        if isinstance(err, LstmkitError) or not isinstance(err, Exception):
-            raise
-        raise LstmkitError(f"exporting {str(run_dir)!r} to {fmt} failed: {str(err).splitlines()[0][:200]}") from None
-    publish(staged[0], target)                # both staged whole: the graph and its sidecar replace
-    publish(staged[1], sidecar_path)          # the old pair one right after the other
-    return target
+def _sidecar(spec: ExportSpec, fmt: str, task: str, run_dir: Path, graph: Path) -> dict[str, object]:
+    """The graph's description: its inputs and their checks, its checksum, and a checksum of those checks."""
+    from lstmkit.exported import checks_digest
+    from lstmkit.training.manifest import sha256_file
+
+    sidecar = {"task": task, "format": fmt, "inputs": spec.inputs, "outputs": spec.outputs,
+               "example_shapes": {n: list(t.shape) for n, t in zip(spec.inputs, spec.example)},
+               **input_description(spec, fmt), "sha256": sha256_file(graph),
+               "run_dir": str(run_dir.resolve()), **spec.notes}
+    sidecar["checks_sha256"] = checks_digest(sidecar)
+    return sidecar
+
+
+def _export_failed(err: BaseException, run_dir: Path, fmt: str, target: Path) -> None:
+    """Raise ``err`` as what the user can act on: a full disk, an unwritable folder, the exporter's first line."""
+    if isinstance(err, OSError):
+        import errno
+
+        fix = ("free space on that disk or choose another --output" if err.errno in (errno.ENOSPC, errno.EDQUOT)
+               else "choose another --output, in a folder you can write files in")
+        raise LstmkitError(f"cannot write the export {str(target)!r}: {err.strerror or err}; {fix}") from None
+    if isinstance(err, LstmkitError) or not isinstance(err, Exception):
+        raise err
+    raise LstmkitError(f"exporting {str(run_dir)!r} to {fmt} failed: {str(err).splitlines()[0][:200]}") from None
 
 
 def _shapes_for(spec: ExportSpec, shapes: dict) -> dict:
