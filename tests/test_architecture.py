@@ -82,3 +82,27 @@ def test_the_command_line_answers_help_and_config_without_torch(argv):
     torch_loaded, _, modules = done.stdout.strip().splitlines()[-1].partition(" ")
     assert torch_loaded == "False", done.stdout[-2000:] + done.stderr[-2000:]
     assert "task'" in modules                                # the tasks were asked, not skipped
+
+
+def test_no_task_is_named_outside_its_folder_and_the_registry():
+    """Everything above the tasks asks them (issue 19): no string constant outside ``tasks/``
+    and ``registry.py`` is a task's name (docstrings aside), so nothing branches on one."""
+    import ast
+
+    from lstmkit import registry
+
+    names = set(registry.names())
+    src = ROOT / "src" / "lstmkit"
+    found = []
+    for path in src.rglob("*.py"):
+        rel = path.relative_to(src).as_posix()
+        if rel.startswith("tasks/") or rel == "registry.py":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                      if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+                      and node.body and isinstance(node.body[0], ast.Expr)
+                      and isinstance(node.body[0].value, ast.Constant)}
+        found += [f"{rel}:{node.lineno} {node.value!r}" for node in ast.walk(tree)
+                  if isinstance(node, ast.Constant) and node.value in names and id(node) not in docstrings]
+    assert not found, found
