@@ -139,3 +139,52 @@ def test_an_installed_package_adds_a_task_by_entry_point(tmp_path):
                           timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "toy.scale" in done.stdout
+
+
+def test_a_broken_installed_task_is_left_out_with_a_warning_not_the_command_line(tmp_path):
+    """An entry point whose module is missing, or raises on import, or two packages declaring
+    one name: lstmkit --help and the shipped tasks still work, and a warning names the problem."""
+    for dist, points in (("ghost", "ghost = nowhere.mod:GhostTask\n"), ("twice_a", "twice = toy_task:ToyTask\n"),
+                         ("twice_b", "twice = toy_task:ToyTask\n"), ("bad", "lm = toy_task:ToyTask\n")):
+        folder = tmp_path / f"{dist}-0.1.dist-info"
+        folder.mkdir()
+        (folder / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1\n")
+        (folder / "entry_points.txt").write_text(f"[lstmkit.tasks]\n{points}")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(HERE), os.environ.get("PYTHONPATH", "")])}
+    code = "import sys; from lstmkit.cli import main; sys.exit(main(sys.argv[1:]))"
+    done = subprocess.run([sys.executable, "-c", code, "train", "--help"], capture_output=True, text=True, env=env,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "lm" in done.stdout and "ghost" not in done.stdout
+    assert "task 'ghost' is left out" in done.stderr and "No module named 'nowhere'" in done.stderr
+    assert "declared by" in done.stderr and "'lm' of bad is left out" in done.stderr
+
+
+def test_a_run_of_a_task_not_installed_says_so(toy, tmp_path):
+    tasks.unregister(toy_task.NAME)
+    try:
+        with pytest.raises(lstmkit.errors.RunDirError, match="task 'toy', which is not installed here"):
+            lstmkit.load(toy["run"])
+    finally:
+        tasks.register(toy_task.NAME, "toy_task:ToyTask")
+
+
+def test_a_section_that_is_not_a_frozen_dataclass_of_plain_fields_is_refused():
+    from dataclasses import dataclass
+
+    from lstmkit import registry
+
+    class Plain:
+        scale = 1.0
+
+    @dataclass(frozen=True)
+    class Optional_:
+        cap: "float | None" = None
+
+    for section, message in ((Plain, "must be a frozen dataclass"), (Optional_, "bool, int, float or str")):
+        tasks.register("toy_bad", "toy_task:ToyTask", section)
+        try:
+            with pytest.raises(ConfigError, match=message):
+                registry.section_type("toy_bad")
+        finally:
+            tasks.unregister("toy_bad")

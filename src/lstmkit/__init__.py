@@ -33,4 +33,13 @@ def settings(task: str) -> dict[str, Any]:
     return _settings(task)
 
 
+def __getattr__(name: str) -> Any:
+    # lstmkit.tasks (register a task), lstmkit.config, ...: the submodules, imported when first named
+    if name in ("tasks", "config", "export", "exported", "registry"):
+        import importlib
+
+        return importlib.import_module(f"lstmkit.{name}")
+    raise AttributeError(f"module 'lstmkit' has no attribute {name!r}")
+
+
 __all__ = ["__version__", "load", "settings", "train"]

@@ -53,8 +53,12 @@ def _setting(task: str, defaults: Any, name: str, value: Any) -> str:
     """``section.field=value`` for a keyword setting, its type checked here against the field's
     default, so that the error names the keyword (``epochs=True``), not a ``--set`` flag."""
     key = _override_key(task, name)
-    if value is not None:
-        check_value(name, value, field_kind(key, task), boundary.ArgumentError)
+    kind = field_kind(key, task)                  # another task's section or an unknown field: said here
+    if value is None:                             # "None" would be read as text, or fail as a --set
+        section, _, field = key.partition(".")
+        raise boundary.ArgumentError(f"{name}=None is not a value of {key}; leave it out for its default "
+                                     f"({defaults.to_dict()[section][field]!r})")
+    check_value(name, value, kind, boundary.ArgumentError)
     return f"{key}={_value_text(value)}"
 
 

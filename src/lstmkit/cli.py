@@ -106,9 +106,13 @@ def _build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     train = commands.add_parser("train", help="train a model")
     tasks = train.add_subparsers(dest="task", required=True)
-    specs = {name: task_class(name) for name in task_names()}
-    for name in specs:
-        _add_train_parser(tasks, name)
+    specs = {}
+    for name in task_names():
+        try:                                   # a broken plugin task is left out, not the command line
+            specs[name] = task_class(name)
+            _add_train_parser(tasks, name)
+        except LstmkitError as err:
+            logging.getLogger("lstmkit").warning("task %r is left out: %s", name, err)
     _add_eval_parser(commands, specs)
     _add_predict_parser(commands, specs)
     _add_generate_parser(commands)

@@ -230,7 +230,10 @@ def check_value(where: str, value: Any, kind: str, error: type[Exception] = Conf
 def field_kind(key: str, task: str) -> str:
     """The declared type of ``section.field`` (bool, int, float, str, ...) in a config of ``task``."""
     section, _, name = key.partition(".")
-    return _field_kinds(section_type(section, task))[name]
+    kinds = _field_kinds(section_type(section, task))
+    if name not in kinds:
+        raise ConfigError(f"unknown field {name!r} in [{section}]; known: {', '.join(sorted(kinds))}")
+    return kinds[name]
 
 
 def _field_kinds(kind: type) -> dict[str, str]:
@@ -419,7 +422,7 @@ def apply_overrides(cfg: RunConfig, overrides: list[str]) -> RunConfig:
         if name not in kinds:
             raise ConfigError(f"unknown field {name!r} in {section}; known: {', '.join(sorted(kinds))}")
         try:
-            raw[section][name] = _parse_value(text.strip(), kinds[name])
+            raw[section][name] = _parse_value(text if kinds[name] == "str" else text.strip(), kinds[name])
         except ConfigError as err:
             raise ConfigError(f"--set {key}: {err}") from None
     return RunConfig.from_dict(raw)

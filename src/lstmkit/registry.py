@@ -55,15 +55,30 @@ _added: dict[str, TaskEntry] = {}
 _installed: dict[str, TaskEntry] | None = None             # the entry points, read once
 
 
+_RESERVED = (*SHARED_SECTIONS, "task", "format_version", "options", "to_dict", "to_json", "from_dict")  # RunConfig's
+
+
 def _entry_points() -> dict[str, TaskEntry]:
+    """The tasks installed packages declare, read once. One that cannot be a task name, that is
+    taken, or that two packages declare is left out with a warning naming the packages."""
     global _installed
     if _installed is None:
+        import logging
         from importlib.metadata import entry_points
 
-        _installed = {}
+        warn = logging.getLogger("lstmkit.tasks").warning
+        _installed, origin = {}, {}
         for point in entry_points(group=ENTRY_POINT_GROUP):
-            if _NAME.fullmatch(point.name) and point.name not in _SHIPPED and point.name not in SHARED_SECTIONS:
-                _installed[point.name] = TaskEntry(point.name, point.value)
+            dist = getattr(getattr(point, "dist", None), "name", None) or "an installed package"
+            if not _NAME.fullmatch(point.name) or point.name in _RESERVED or point.name in _SHIPPED:
+                warn("the %s entry point %r of %s is left out: %s", ENTRY_POINT_GROUP, point.name, dist,
+                     "it is one of lstmkit's own names" if _NAME.fullmatch(point.name)
+                     else "a task name is 1-32 lower-case letters, digits and _")
+            elif point.name in _installed:
+                warn("the %s entry point %r is declared by %s and by %s; %s's is used (uninstall one)",
+                     ENTRY_POINT_GROUP, point.name, origin[point.name], dist, origin[point.name])
+            else:
+                _installed[point.name], origin[point.name] = TaskEntry(point.name, point.value), dist
     return _installed
 
 
@@ -88,13 +103,15 @@ def register(name: str, task: str | type, section: str | type | None = None, *, 
     """
     if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise ConfigError(f"a task name is 1-32 lower-case letters, digits and _, starting with a letter; got {name!r}")
-    if name in SHARED_SECTIONS or name in ("task", "format_version"):
-        raise ConfigError(f"task name {name!r} is a config section every task shares; choose another name")
+    if name in _RESERVED:
+        raise ConfigError(f"task name {name!r} is a config section every task shares or a name RunConfig uses; "
+                          "choose another name")
     if name in _SHIPPED or (name in _all() and not replace):
         raise ConfigError(f"task {name!r} is already registered; choose another name"
                           + ("" if name in _SHIPPED else " or pass replace=True"))
     for what, ref in (("task", task), ("section", section)):
-        if ref is not None and not isinstance(ref, type) and not (isinstance(ref, str) and ref.count(":") == 1):
+        if ref is not None and not isinstance(ref, type) and not (
+                isinstance(ref, str) and ref.count(":") == 1 and all(part.strip() for part in ref.split(":"))):
             raise ConfigError(f"register({name!r}): {what} must be a class or a 'module:Class' path, got {ref!r}")
     _added[name] = TaskEntry(name, task, section)
 
@@ -102,6 +119,7 @@ def register(name: str, task: str | type, section: str | type | None = None, *, 
 def unregister(name: str) -> None:
     """Remove a task added by :func:`register` (the shipped ones stay)."""
     _added.pop(name, None)
+    _checked.clear()
 
 
 def entry(name: str) -> TaskEntry:
@@ -116,31 +134,80 @@ def entry(name: str) -> TaskEntry:
     return known[name]
 
 
-def _resolve(ref: str | type, what: str) -> type:
+def resolve(ref: str | type, what: str) -> type:
+    """The class ``ref`` names (``"module:Class"``, imported now), or ``ref`` itself when it is one."""
     if isinstance(ref, type):
         return ref
     module, _, attr = ref.partition(":")
     try:
-        return getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError) as err:
-        raise ConfigError(f"the {what} {ref!r} cannot be imported: {err}") from err
+        found = getattr(importlib.import_module(module.strip()), attr.strip())
+    except Exception as err:                 # noqa: BLE001 - a plugin's module may raise anything on import
+        hint = ("; a Task class body cannot build RunConfig(task=...) for its own task: write defaults = "
+                "Defaults(...) (lstmkit.training.task)" if "partially initialized" in str(err) else "")
+        raise ConfigError(f"the {what} {ref!r} cannot be imported: {type(err).__name__}: {err}{hint}") from err
+    if not isinstance(found, type):
+        raise ConfigError(f"the {what} {ref!r} is a {type(found).__name__}, not a class")
+    return found
+
+
+_checked: set[type] = set()
 
 
 def task_class(name: str) -> type:
-    """The Task subclass of ``name`` (its module imported on first use)."""
-    return _resolve(entry(name).task, f"task {name!r}")
+    """The Task subclass of ``name`` (its module imported on first use).
+
+    Raises:
+        ConfigError: for a module that cannot be imported, or a class that is not that task's Task.
+    """
+    cls = resolve(entry(name).task, f"task {name!r}")
+    if cls not in _checked:
+        missing = [m for m in ("prepare", "build", "batches", "step", "load") if not callable(getattr(cls, m, None))]
+        if missing:
+            raise ConfigError(f"task {name!r} is {cls.__name__}, which is not a Task (it lacks {', '.join(missing)}); "
+                              "register a subclass of lstmkit.training.task.Task")
+        if getattr(cls, "name", None) != name:
+            raise ConfigError(f"task {name!r} is registered with {cls.__name__}, whose name is "
+                              f"{getattr(cls, 'name', None)!r}; give the class name = {name!r} or register it as "
+                              f"{getattr(cls, 'name', None)!r}")
+        _checked.add(cls)
+    return cls
 
 
 def section_type(name: str) -> type:
-    """The config section class of task ``name`` (its ``[name]`` table)."""
+    """The config section class of task ``name`` (its ``[name]`` table): a frozen dataclass
+    whose fields are bool, int, float or str (what a TOML table and ``--set`` give).
+
+    Raises:
+        ConfigError: for a section that is missing or is not such a dataclass.
+    """
     found = entry(name)
     if found.section is not None:
-        return _resolve(found.section, f"config section of task {name!r}")
-    section = getattr(task_class(name), "section", None)
-    if not isinstance(section, type):
-        raise ConfigError(f"task {name!r} has no config section: give its Task class a 'section' dataclass "
-                          "or pass section= to lstmkit.tasks.register")
+        section = resolve(found.section, f"config section of task {name!r}")
+    else:
+        section = getattr(task_class(name), "section", None)
+        if not isinstance(section, type):
+            raise ConfigError(f"task {name!r} has no config section: give its Task class a 'section' dataclass "
+                              "or pass section= to lstmkit.tasks.register")
+    if section not in _checked:
+        _check_section(name, section)
+        _checked.add(section)
     return section
+
+
+def _check_section(name: str, section: type) -> None:
+    import dataclasses
+
+    if not dataclasses.is_dataclass(section) or not section.__dataclass_params__.frozen:
+        raise ConfigError(f"the config section of task {name!r}, {section.__name__}, must be a frozen dataclass "
+                          "(@dataclass(frozen=True)), as lstmkit.config's sections are")
+    kinds = {"bool", "int", "float", "str"}
+    for f in dataclasses.fields(section):
+        kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+        if kind not in kinds:
+            raise ConfigError(f"{name}.{f.name} is declared {kind!r}; a config field is bool, int, float or str "
+                              "(what TOML and --set give)")
+        if f.default is dataclasses.MISSING:
+            raise ConfigError(f"{name}.{f.name} has no default; every config field needs one")
 
 
 def get_task(name: str) -> Any:
@@ -148,5 +215,5 @@ def get_task(name: str) -> Any:
     return task_class(name)()
 
 
-__all__ = ["DEFAULT_TASK", "ENTRY_POINT_GROUP", "SHARED_SECTIONS", "TaskEntry", "entry", "get_task", "names", "register",
+__all__ = ["DEFAULT_TASK", "ENTRY_POINT_GROUP", "SHARED_SECTIONS", "TaskEntry", "entry", "get_task", "names", "register", "resolve",
            "section_type", "task_class", "unregister"]

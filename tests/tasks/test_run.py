@@ -40,3 +40,10 @@ def test_loading_reads_each_file_at_most_twice_and_builds_once(task, tmp_path, m
     assert len(parsed) == 1 and len(built) == 1
     assert opened["manifest.json"] == 1 and opened["config.json"] == 2, opened
     assert max(opened.values()) <= 2, opened
+
+
+def test_the_run_names_its_record_files_as_the_checkpoint_does():
+    """tasks/run.py names metrics.json and eval.json itself, to import without torch."""
+    from lstmkit.tasks import run
+
+    assert (run.METRICS, run.SCORES) == (checkpoint.METRICS, checkpoint.SCORES)

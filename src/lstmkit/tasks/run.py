@@ -16,7 +16,10 @@ from lstmkit import boundary
 from lstmkit.boundary import parse_json
 from lstmkit.config import RunConfig
 from lstmkit.errors import ConfigError, RunDirError
-from lstmkit.training import checkpoint
+
+# Read without torch (a task's module may define its Run beside its Task): the checkpoint
+# module, which loads torch, is imported when a run is loaded.
+METRICS, SCORES = "metrics.json", "eval.json"           # as lstmkit.training.checkpoint names them
 
 logger = logging.getLogger("lstmkit.api")          # the logger these messages always had
 
@@ -68,9 +71,11 @@ class Run:
     def __init__(self, run_dir: str | Path, device: str = "cpu") -> None:
         self.run_dir = Path(run_dir)
         self.device = device
+        from lstmkit.training import checkpoint
+
         self.cfg: RunConfig = checkpoint.read_run_config(self.run_dir)
-        self.history: list[dict] = read_record(self.run_dir / checkpoint.METRICS, list) or []
-        self.test: dict | None = read_record(self.run_dir / checkpoint.SCORES, dict)
+        self.history: list[dict] = read_record(self.run_dir / METRICS, list) or []
+        self.test: dict | None = read_record(self.run_dir / SCORES, dict)
         self.best: dict | None = None
 
     def serve_info(self) -> dict[str, Any]:
@@ -106,7 +111,9 @@ class Run:
         as given, with the file's size and SHA-256). Scores of other data already there are kept
         under ``"earlier"`` (the last 20), never dropped unsaid. Returns the line that says so."""
         record = {**scores, "data": data_identity(data)}
-        path = self.run_dir / checkpoint.SCORES
+        from lstmkit.training import checkpoint
+
+        path = self.run_dir / SCORES
         old = read_record(path, dict) or {}
         earlier = [e for e in old.pop("earlier", []) if isinstance(e, dict)]
         replaced = bool(old) and old.get("data") != record["data"]     # scores of other data: kept, and said
@@ -117,7 +124,7 @@ class Run:
         try:
             checkpoint.save_scores(self.run_dir, record)
         except OSError as err:
-            raise RunDirError(f"cannot write {str(self.run_dir / checkpoint.SCORES)!r}: {err.strerror}; make the run "
+            raise RunDirError(f"cannot write {str(self.run_dir / SCORES)!r}: {err.strerror}; make the run "
                               "directory writable") from None
         self.test = record
         what = repr(before.get("given")) if isinstance(before := old.get("data"), dict) else "the test part at training"

@@ -182,10 +182,21 @@ def read_run_config(run_dir: str | Path, task: str | None = None) -> RunConfig:
         if len(_configs) >= 64:
             _configs.pop(next(iter(_configs)))
         _configs[key] = cfg                       # frozen: one load reads config.json once, however often asked
+    _check_installed(run_dir, cfg.task)           # a task unregistered since
     if task is not None and cfg.task != task:
         raise RunDirError(f"{str(run_dir)!r} holds a run of task {cfg.task!r}, not of task {task!r}; lstmkit.load "
                           "(or any lstmkit command) reads the task from the run itself")
     return cfg
+
+
+def _check_installed(run_dir: Path, task: str) -> None:
+    from lstmkit import registry
+
+    if task not in registry.names():
+        raise RunDirError(f"{str(run_dir)!r} is a run of task {task!r}, which is not installed here (tasks: "
+                          f"{', '.join(registry.names())}); install the package that provides it (its "
+                          f"'{registry.ENTRY_POINT_GROUP}' entry point) or call lstmkit.tasks.register({task!r}, ...) "
+                          "before loading")
 
 
 _configs: dict[tuple, RunConfig] = {}        # (path, stat of config.json and of the manifest) -> the config
@@ -218,10 +229,14 @@ def _parse_run_config(run_dir: Path) -> RunConfig:
         raise RunDirError(f"{str(run_dir)!r} has no {manifest.MANIFEST}, which every run of config format "
                           f"{version} has: it was removed or the run was copied without it; restore it "
                           "from a copy or train again")
+    task = raw.get("task")
+    if isinstance(task, str):
+        _check_installed(run_dir, task)
     try:
         return RunConfig.from_dict(raw)
     except ConfigError as err:
-        raise RunDirError(f"{str(run_dir / CONFIG)!r} is damaged: {err}") from None
+        raise RunDirError(f"{str(run_dir / CONFIG)!r} is damaged, or was written for another version of task "
+                          f"{task!r}: {err}") from None
 
 
 _DTYPE_BYTES = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "I16": 2, "U16": 2, "F16": 2, "BF16": 2,

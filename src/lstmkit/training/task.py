@@ -186,10 +186,14 @@ class Task:
     def load(self, run_dir: str | Path, device: str = "cpu") -> Any:
         """The trained run, ready to predict: the task's :class:`lstmkit.tasks.run.Run`
         (``run_class``, named by path: the run's module imports the task's, not back)."""
-        import importlib
+        from lstmkit import registry
 
-        module, name = self.run_class.split(":")
-        return getattr(importlib.import_module(module), name)(run_dir, device)
+        if not isinstance(self.run_class, str) or self.run_class.count(":") != 1:
+            from lstmkit.errors import ConfigError
+
+            raise ConfigError(f"task {self.name!r} has no loaded-run class: set its run_class to 'module:Class' (a "
+                              f"lstmkit.tasks.run.Run), got {self.run_class!r}")
+        return registry.resolve(self.run_class, f"run class of task {self.name!r}")(run_dir, device)
 
     # --- the command line ------------------------------------------------------------------
     def check_options(self, run_dir: Path, cfg: RunConfig, options: dict[str, Any]) -> None:
