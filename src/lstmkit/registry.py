@@ -141,6 +141,8 @@ def resolve(ref: str | type, what: str) -> type:
     module, _, attr = ref.partition(":")
     try:
         found = getattr(importlib.import_module(module.strip()), attr.strip())
+    except ConfigError:
+        raise                                # said already, by the registry asked from inside that module
     except Exception as err:                 # noqa: BLE001 - a plugin's module may raise anything on import
         hint = ("; a Task class body cannot build RunConfig(task=...) for its own task: write defaults = "
                 "Defaults(...) (lstmkit.training.task)" if "partially initialized" in str(err) else "")
