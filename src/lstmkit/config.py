@@ -173,6 +173,7 @@ class TrainConfig:
 
 
 SHARED: dict[str, type] = {"model": ModelConfig, "data": DataConfig, "vectors": VectorsConfig, "train": TrainConfig}
+assert tuple(SHARED) == registry.SHARED_SECTIONS      # the registry keeps task names off these
 
 # Format 1 kept these fields in the shared sections.
 MOVED: dict[str, str] = {

@@ -1,4 +1,6 @@
-"""Text classification (IMDB sentiment and any labelled text): the tutorials' most repeated job.
+"""The classifier's model, prediction, evaluation and loading (its Task is task.py).
+
+Text classification (IMDB sentiment and any labelled text): the tutorials' most repeated job.
 
 Embedding (optionally pretrained, frozen or fine-tuned) -> (Bi)LSTM/GRU over a padded batch
 with lengths (the layers' exact fast path) -> pooling over the real steps -> linear head.

@@ -1,4 +1,6 @@
-"""Time series with LSTMs: the tutorial's sin -> cos regression (stateful, the state carried from
+"""The forecaster's models, metrics, plots, scaler and loading (its Task is task.py, its data data.py).
+
+Time series with LSTMs: the tutorial's sin -> cos regression (stateful, the state carried from
 window to window) and multi-horizon forecasting from CSV (ETTh1 with the Informer protocol).
 
 Legend: B batch, L input length, H horizon, F_in/F_out features, D hidden size.

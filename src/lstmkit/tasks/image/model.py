@@ -1,4 +1,6 @@
-"""Sequential images: MNIST read by an LSTM as 28 rows of 28 pixels (the tutorial's job), or
+"""The image model, image readers, prediction and loading (its Task is task.py).
+
+Sequential images: MNIST read by an LSTM as 28 rows of 28 pixels (the tutorial's job), or
 pixel by pixel (784 steps of 1 pixel, optionally in a fixed random order: permuted MNIST).
 
 Legend: B batch, T steps (28 or 784), F pixels per step (28 or 1), H hidden, C classes (10).

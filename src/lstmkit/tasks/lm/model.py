@@ -1,4 +1,6 @@
-"""Language models, character or word level: the tutorials' job (d2l.ai ch. 8-9, Zaremba et al.
+"""The language model's modules, scoring and loading (its Task is task.py).
+
+Language models, character or word level: the tutorials' job (d2l.ai ch. 8-9, Zaremba et al.
 2014) with the regularisation of AWD-LSTM (Merity et al. 2018) as options.
 
 Embedding -> LSTM/GRU/peephole layers -> (projection) -> linear over the vocabulary, the output

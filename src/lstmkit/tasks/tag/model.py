@@ -1,4 +1,6 @@
-"""Sequence tagging (part of speech): the tutorial's LSTM tagger grown into a BiLSTM(-CRF).
+"""The tagger's model, scoring, Chinese from raw text, and loading (its Task is task.py).
+
+Sequence tagging (part of speech): the tutorial's LSTM tagger grown into a BiLSTM(-CRF).
 
 Each word is its embedding (optionally pretrained) joined with a character BiLSTM's final
 states (for unknown and rare words); a BiLSTM reads the sentence; a linear layer scores the
