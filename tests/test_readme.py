@@ -42,3 +42,18 @@ def test_readme_api_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert [r["step"] for r in first] == [1, 2] and all(isinstance(r["y"], float) for r in first)
     for name in ("api-classify", "api-tag", "api-lm", "api-fc"):
         assert (tmp_path / "runs" / name / "model.safetensors").is_file()
+
+
+def test_readme_cells_example_runs() -> None:
+    text = README.read_text(encoding="utf-8")
+    match = re.search(r"<!-- cells-example -->\n```python\n(.*?)```", text, re.S)
+    assert match, "README.md lost its <!-- cells-example --> block"
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(match.group(1), "README.md:cells-example", "exec"), {})
+    from lstmkit.nn import cells
+
+    lines = out.getvalue().splitlines()
+    assert [line.split()[0] for line in lines] == ["lstm", "gru", "peephole", "lnlstm"]
+    assert all(line.endswith("(4, 10, 32)") for line in lines)
+    assert set(cells.names()) >= {"lstm", "gru", "peephole", "lnlstm"}

@@ -64,7 +64,7 @@ def check_fraction(name: str, value: float) -> None:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    cell: str = setting("lstm", "a cell of lstmkit.nn.cells.REGISTRY: lstm, gru, peephole")
+    cell: str = setting("lstm", "a cell of lstmkit.nn.cells.REGISTRY: lstm, gru, peephole, lnlstm (lstmkit config lists them)")
     backend: str = setting("native", "native (fused kernels) or reference (Python loop)")
     embedding_dim: int = setting(64, "lm, classify, tag: word embedding size")
     hidden_size: int = setting(256, "units per direction of each recurrent layer")

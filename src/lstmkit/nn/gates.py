@@ -30,7 +30,7 @@ class GateTrace:
     mode: str                                              # "LSTM" or "GRU"
     gates: tuple[str, ...]
     steps: dict[tuple[int, int], dict[str, Tensor]] = field(default_factory=dict)
-    cell: str = ""                                         # the registry name: lstm, gru, peephole
+    cell: str = ""                                         # the registry name: lstm, gru, peephole, lnlstm
 
     def get(self, name: str, layer: int = -1, direction: int = 0) -> Tensor:
         """One quantity of one layer and direction, (T, B, H)."""

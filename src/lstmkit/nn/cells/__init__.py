@@ -1,6 +1,6 @@
 """The cell registry: one module per recurrent cell, one line here.
 
-Each module (``lstm``, ``gru``, ``peephole``) holds its single-step cell, its layer (or names
+Each module (``lstm``, ``gru``, ``peephole``, ``lnlstm``) holds its single-step cell, its layer (or names
 the fused one in :mod:`lstmkit.nn.rnn`), the step the reference time loop drives, and a
 :class:`~lstmkit.nn.cells.base.CellSpec` named ``SPEC`` with its gate and state names. What
 the config and the command line must know before torch is imported (the names, whether a
@@ -9,7 +9,7 @@ Everything above asks here instead of naming cells: ``spec(name).gates``,
 ``spec(name).layer``, :func:`check_backend`.
 
     >>> names()
-    ('lstm', 'gru', 'peephole')
+    ('lstm', 'gru', 'peephole', 'lnlstm')
     >>> default_backend("peephole")
     'reference'
 """
@@ -44,6 +44,7 @@ REGISTRY: dict[str, CellEntry] = {
     "gru": CellEntry("lstmkit.nn.cells.gru", True, "GRU (Cho et al. 2014), PyTorch's form", quantizes=True,
                      step_export=True),
     "peephole": CellEntry("lstmkit.nn.cells.peephole", False, "FC-LSTM with peephole connections (Shi et al. 2015)"),
+    "lnlstm": CellEntry("lstmkit.nn.cells.lnlstm", False, "LSTM with layer normalisation (Ba et al. 2016)"),
 }
 
 
