@@ -19,7 +19,7 @@ def test_overrides_are_typed():
     ("train.nope=1", "unknown field 'nope' in train"),
     ("nope.x=1", "unknown config section 'nope'"),
     ("epochs=3", "--set takes section.field=value"),
-    ("model.cell=rnn", "unknown model.cell 'rnn'; choose one of: gru, lnlstm, lstm, peephole"),
+    ("model.cell=rnn", "unknown model.cell 'rnn'; choose one of: gru, lnlstm, lstm, mingru, minlstm, peephole"),
     ("train.epochs=0", "train.epochs must be >= 1, got 0"),
     ("model.cell=peephole", "peephole cell has no native kernel; set model.backend=reference"),
 ])

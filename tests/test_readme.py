@@ -54,6 +54,6 @@ def test_readme_cells_example_runs() -> None:
     from lstmkit.nn import cells
 
     lines = out.getvalue().splitlines()
-    assert [line.split()[0] for line in lines] == ["lstm", "gru", "peephole", "lnlstm"]
+    assert [line.split()[0] for line in lines] == ["lstm", "gru", "peephole", "lnlstm", "mingru", "minlstm"]
     assert all(line.endswith("(4, 10, 32)") for line in lines)
     assert set(cells.names()) >= {"lstm", "gru", "peephole", "lnlstm"}

@@ -46,5 +46,5 @@ def test_unknown_backend_and_cell():
         LSTM(5, 6, backend="fast")
     with pytest.raises(ValueError, match="has no native kernel; use backend='reference'"):
         PeepholeLSTM(5, 6, backend="native")
-    with pytest.raises(ValueError, match="unknown cell 'rnn'; choose one of: gru, lnlstm, lstm, peephole"):
+    with pytest.raises(ValueError, match="unknown cell 'rnn'; choose one of: gru, lnlstm, lstm, mingru, minlstm, peephole"):
         make_rnn("rnn", 5, 6)

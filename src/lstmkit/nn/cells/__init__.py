@@ -9,7 +9,7 @@ Everything above asks here instead of naming cells: ``spec(name).gates``,
 ``spec(name).layer``, :func:`check_backend`.
 
     >>> names()
-    ('lstm', 'gru', 'peephole', 'lnlstm')
+    ('lstm', 'gru', 'peephole', 'lnlstm', 'mingru', 'minlstm')
     >>> default_backend("peephole")
     'reference'
 """
@@ -45,6 +45,8 @@ REGISTRY: dict[str, CellEntry] = {
                      step_export=True),
     "peephole": CellEntry("lstmkit.nn.cells.peephole", False, "FC-LSTM with peephole connections (Shi et al. 2015)"),
     "lnlstm": CellEntry("lstmkit.nn.cells.lnlstm", False, "LSTM with layer normalisation (Ba et al. 2016)"),
+    "mingru": CellEntry("lstmkit.nn.cells.mingru", False, "minGRU (Feng et al. 2024): gates from x alone, parallel scan"),
+    "minlstm": CellEntry("lstmkit.nn.cells.minlstm", False, "minLSTM (Feng et al. 2024): gates from x alone, parallel scan"),
 }
 
 
